@@ -1,0 +1,11 @@
+DROP TABLE IF EXISTS audit_log;
+DROP TABLE IF EXISTS treatments;
+DROP TABLE IF EXISTS webhook_events;
+DROP TABLE IF EXISTS enrollments;
+DROP TABLE IF EXISTS orders;
+DROP TABLE IF EXISTS customers;
+DROP TABLE IF EXISTS product_courses;
+DROP TABLE IF EXISTS courses;
+DROP TABLE IF EXISTS users;
+DROP FUNCTION IF EXISTS portaria_fold(text);
+DROP FUNCTION IF EXISTS portaria_unaccent(text);

@@ -1,0 +1,47 @@
+//! The HTTP application: every route, the extractor configuration and the fallbacks.
+
+use crate::error::{self, ApiError};
+use crate::state::AppState;
+use crate::{auth, frontend, health, openapi};
+use actix_web::web;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// JSON bodies of the staff API (webhooks read their raw body with their own limit).
+const API_JSON_LIMIT: usize = 64 * 1024;
+
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        let frontend_dir = state.config.frontend_dir.clone();
+        cfg.app_data(web::Data::new(state))
+            .app_data(web::JsonConfig::default().limit(API_JSON_LIMIT).error_handler(error::json_error))
+            .app_data(web::QueryConfig::default().error_handler(error::query_error))
+            .app_data(web::PathConfig::default().error_handler(error::path_error))
+            .service(health::healthz)
+            .service(health::readyz)
+            .service(auth::handlers::signup)
+            .service(auth::handlers::login)
+            .service(auth::handlers::me)
+            .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi::document()))
+            .service(web::resource("/api/docs").to(|| async {
+                actix_web::HttpResponse::PermanentRedirect().insert_header(("Location", "/api/docs/")).finish()
+            }))
+            .service(web::scope("/api").default_service(web::to(api_not_found)))
+            .service(web::scope("/webhooks").default_service(web::to(api_not_found)))
+            .configure(frontend::configure(frontend_dir));
+    }
+}
+
+async fn api_not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found("not_found", "No such API route."))
+}
+
+/// CORS from `CORS_ORIGINS`; none by default (the SPA is served from the same origin).
+pub fn cors(origins: &[String]) -> actix_cors::Cors {
+    origins.iter().fold(
+        actix_cors::Cors::default()
+            .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+            .allowed_headers([actix_web::http::header::AUTHORIZATION, actix_web::http::header::CONTENT_TYPE])
+            .max_age(3600),
+        |cors, origin| cors.allowed_origin(origin),
+    )
+}

@@ -1,0 +1,146 @@
+//! HTTP handlers of /api/auth: thin wrappers over the functions of this module.
+
+use super::{constant_time_eq, jwt, password, users, validation, AuthUser};
+use crate::db;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::state::AppState;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+use users::UserView;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+pub struct SignupRequest {
+    #[schema(example = "ana@escola.com.br")]
+    pub email: String,
+    /// At least 8 characters.
+    pub password: String,
+    #[schema(example = "Ana Souza")]
+    pub name: String,
+    /// The invite token handed out by the administrator (`SIGNUP_TOKEN`).
+    #[serde(default)]
+    pub invite_token: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+    pub user: UserView,
+}
+
+/// Creates a staff account. Requires the invite token.
+#[utoipa::path(
+    tag = "auth",
+    request_body = SignupRequest,
+    responses(
+        (status = 201, description = "Account created", body = UserView),
+        (status = 403, description = "Missing or wrong invite token", body = ErrorBody),
+        (status = 409, description = "E-mail already registered", body = ErrorBody),
+        (status = 422, description = "Invalid e-mail, name or password", body = ErrorBody),
+    )
+)]
+#[post("/api/auth/signup")]
+pub async fn signup(state: web::Data<AppState>, body: web::Json<SignupRequest>) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let invited = body
+        .invite_token
+        .as_deref()
+        .is_some_and(|t| constant_time_eq(t.as_bytes(), state.config.signup_token.as_bytes()));
+    if !invited {
+        return Err(ApiError::forbidden("invalid_invite_token", "A valid invite token is required to sign up."));
+    }
+    let valid = validation::validate_signup(&body.email, &body.name, &body.password)?;
+    let cost = state.config.bcrypt_cost;
+    let user = db::run(&state.pool, move |conn| {
+        let hash = password::hash(&body.password, cost)?;
+        users::insert(conn, &valid.email, &valid.name, &hash).map_err(|e| {
+            if db::is_unique_violation(&e) {
+                ApiError::conflict("email_taken", "An account with this e-mail already exists.")
+            } else {
+                e.into()
+            }
+        })
+    })
+    .await?;
+    log::info!("staff user {} signed up", user.id);
+    Ok(HttpResponse::Created().json(UserView::from(user)))
+}
+
+/// Exchanges e-mail and password for an access token.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 401, description = "Wrong e-mail or password", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts; see Retry-After", body = ErrorBody),
+    )
+)]
+#[post("/api/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> ApiResult<web::Json<TokenResponse>> {
+    let LoginRequest { email, password: given } = body.into_inner();
+    let email = email.trim().to_lowercase();
+    let ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
+    let keys = vec![format!("acct:{email}"), format!("ip:{ip}")];
+    if let Some(wait) = state.throttle.check(&keys, Instant::now()) {
+        return Err(ApiError::too_many_requests(
+            format!("Too many failed sign-in attempts. Try again in {wait} seconds."),
+            wait,
+        ));
+    }
+    let cost = state.config.bcrypt_cost;
+    let user = db::run(&state.pool, move |conn| {
+        let user = users::find_by_email(conn, &email)?;
+        let ok = password::verify(&given, user.as_ref().map(|u| u.password_hash.as_str()), cost);
+        match user {
+            Some(u) if ok => Ok(Some(users::touch_login(conn, u.id)?)),
+            _ => Ok(None),
+        }
+    })
+    .await?;
+    let Some(user) = user else {
+        state.throttle.record_failure(&keys, Instant::now());
+        log::warn!("failed staff login from {ip}");
+        return Err(ApiError::unauthorized("invalid_credentials", "Wrong e-mail or password."));
+    };
+    state.throttle.record_success(&keys[..1]);
+    let ttl = state.config.jwt_ttl.as_secs() as i64;
+    let token = jwt::issue(user.id, &user.email, &state.config.jwt_secret, ttl, chrono::Utc::now().timestamp())?;
+    Ok(web::Json(TokenResponse {
+        access_token: token,
+        token_type: "Bearer".into(),
+        expires_in: ttl,
+        user: user.into(),
+    }))
+}
+
+/// The signed-in staff user.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The current user", body = UserView),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+    )
+)]
+#[get("/api/auth/me")]
+pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<UserView>> {
+    let user = db::run(&state.pool, move |conn| Ok(users::find(conn, auth.id)?)).await?;
+    user.map(|u| web::Json(u.into()))
+        .ok_or_else(|| ApiError::unauthorized("invalid_token", "This account no longer exists; sign in again."))
+}

@@ -1,0 +1,278 @@
+//! Configuration from the environment (DESIGN.md section 5). Every problem is one line that says
+//! what to set.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default invite token for staff sign-up (the original spec's value).
+pub const DEFAULT_SIGNUP_TOKEN: &str = "uhdfaAADF123";
+const DEV_JWT_SECRET: &str = "portaria-dev-only-jwt-secret-do-not-use-in-production";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// Shared secrets of the webhook sources. A source whose secret is `None` is disabled.
+#[derive(Clone, Default)]
+pub struct SourceSecrets {
+    pub hashtag: Option<String>,
+    pub hotmart: Option<String>,
+    pub kiwify: Option<String>,
+    pub generic: Option<String>,
+}
+
+impl std::fmt::Debug for SourceSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print a secret, only whether it is set.
+        f.debug_struct("SourceSecrets")
+            .field("hashtag", &self.hashtag.is_some())
+            .field("hotmart", &self.hotmart.is_some())
+            .field("kiwify", &self.kiwify.is_some())
+            .field("generic", &self.generic.is_some())
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub database_pool_size: u32,
+    pub bind: String,
+    /// `PORTARIA_ENV=dev`: relaxed defaults for a laptop (dev JWT secret, dev webhook tokens).
+    pub dev: bool,
+    pub jwt_secret: String,
+    pub jwt_ttl: Duration,
+    pub signup_token: String,
+    pub sources: SourceSecrets,
+    pub cors_origins: Vec<String>,
+    pub frontend_dir: PathBuf,
+    pub bcrypt_cost: u32,
+    pub worker_concurrency: usize,
+    pub worker_max_attempts: i32,
+    pub worker_poll: Duration,
+    pub worker_lease: Duration,
+    pub webhook_body_limit: usize,
+    pub default_course_name: String,
+    pub login_max_failures: u32,
+    pub login_lockout: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("dev", &self.dev)
+            .field("sources", &self.sources)
+            .field("frontend_dir", &self.frontend_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads configuration through `lookup` (the environment in production, a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |key: &str| lookup(key).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let dev = matches!(
+            get("PORTARIA_ENV").as_deref().map(str::to_ascii_lowercase).as_deref(),
+            Some("dev" | "development" | "test")
+        );
+
+        let database_url = get("DATABASE_URL").ok_or_else(|| {
+            ConfigError(
+                "DATABASE_URL is not set: set it to postgres://USER@HOST:PORT/DATABASE (or run `make run`, which finds or starts a database)".into(),
+            )
+        })?;
+        validate_database_url(&database_url)?;
+
+        let jwt_secret = match get("JWT_SECRET") {
+            Some(secret) if secret.len() < 32 && !dev => {
+                return Err(ConfigError(
+                    "JWT_SECRET is too short: set it to at least 32 random characters (e.g. `openssl rand -hex 32`)".into(),
+                ))
+            }
+            Some(secret) => secret,
+            None if dev => DEV_JWT_SECRET.to_string(),
+            None => {
+                return Err(ConfigError(
+                    "JWT_SECRET is not set: set it to at least 32 random characters (e.g. `openssl rand -hex 32`), or PORTARIA_ENV=dev on a laptop".into(),
+                ))
+            }
+        };
+
+        let dev_default = |key: &str, value: &str| get(key).or_else(|| dev.then(|| value.to_string()));
+        let sources = SourceSecrets {
+            hashtag: dev_default("HASHTAG_WEBHOOK_TOKEN", "dev-hashtag-token"),
+            hotmart: dev_default("HOTMART_HOTTOK", "dev-hotmart-hottok"),
+            kiwify: dev_default("KIWIFY_WEBHOOK_TOKEN", "dev-kiwify-token"),
+            generic: dev_default("GENERIC_WEBHOOK_SECRET", "whsec_ZGV2LWdlbmVyaWMtc2VjcmV0LWZvci1sb2NhbC11c2U="),
+        };
+
+        Ok(Config {
+            database_url,
+            database_pool_size: parse(&get, "DATABASE_POOL_SIZE", 10u32, 1..=200)?,
+            bind: get("PORTARIA_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            dev,
+            jwt_secret,
+            jwt_ttl: Duration::from_secs(60 * parse(&get, "JWT_TTL_MINUTES", 480u64, 1..=60 * 24 * 30)?),
+            signup_token: get("SIGNUP_TOKEN").unwrap_or_else(|| DEFAULT_SIGNUP_TOKEN.into()),
+            sources,
+            cors_origins: get("CORS_ORIGINS")
+                .map(|v| v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect())
+                .unwrap_or_default(),
+            frontend_dir: get("FRONTEND_DIR").unwrap_or_else(|| "frontend/dist".into()).into(),
+            bcrypt_cost: parse(&get, "BCRYPT_COST", 12u32, 4..=31)?,
+            worker_concurrency: parse(&get, "WORKER_CONCURRENCY", 4usize, 0..=64)?,
+            worker_max_attempts: parse(&get, "WORKER_MAX_ATTEMPTS", 8i32, 1..=100)?,
+            worker_poll: Duration::from_millis(parse(&get, "WORKER_POLL_MS", 5_000u64, 10..=600_000)?),
+            worker_lease: Duration::from_secs(parse(&get, "WORKER_LEASE_SECONDS", 60u64, 1..=86_400)?),
+            webhook_body_limit: parse(&get, "WEBHOOK_BODY_LIMIT", 256 * 1024usize, 1024..=16 * 1024 * 1024)?,
+            default_course_name: get("DEFAULT_COURSE_NAME").unwrap_or_else(|| "Curso principal".into()),
+            login_max_failures: parse(&get, "LOGIN_MAX_FAILURES", 5u32, 1..=1000)?,
+            login_lockout: Duration::from_secs(parse(&get, "LOGIN_LOCKOUT_SECONDS", 900u64, 1..=86_400)?),
+        })
+    }
+
+    /// A configuration for tests: dev mode, fast bcrypt, every source enabled with known secrets.
+    pub fn for_tests(database_url: &str) -> Config {
+        let vars: HashMap<&str, &str> = HashMap::from([
+            ("DATABASE_URL", database_url),
+            ("PORTARIA_ENV", "test"),
+            ("BCRYPT_COST", "4"),
+            ("HASHTAG_WEBHOOK_TOKEN", "test-hashtag-token"),
+            ("HOTMART_HOTTOK", "test-hotmart-hottok"),
+            ("KIWIFY_WEBHOOK_TOKEN", "test-kiwify-token"),
+            ("GENERIC_WEBHOOK_SECRET", "whsec_ZmFrZS1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMzJieXQ="),
+            ("WORKER_CONCURRENCY", "0"),
+        ]);
+        Config::from_lookup(|k| vars.get(k).map(|v| v.to_string())).expect("test configuration is valid")
+    }
+}
+
+fn validate_database_url(url: &str) -> Result<(), ConfigError> {
+    let rest = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+        .ok_or_else(|| {
+            ConfigError(format!(
+                "DATABASE_URL is malformed (it must start with postgres:// or postgresql://): set it to postgres://USER@HOST:PORT/DATABASE, got {:?}",
+                redact_url(url)
+            ))
+        })?;
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if authority.is_empty() && !rest.contains("host=") {
+        return Err(ConfigError(
+            "DATABASE_URL is malformed (no host): set it to postgres://USER@HOST:PORT/DATABASE".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn parse<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    match get(key) {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<T>() {
+            Ok(v) if range.contains(&v) => Ok(v),
+            _ => Err(ConfigError(format!(
+                "{key} is invalid ({raw:?}): set it to a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn missing_database_url_says_what_to_set() {
+        let err = load(&[("PORTARIA_ENV", "dev")]).unwrap_err();
+        assert!(err.0.starts_with("DATABASE_URL is not set"), "{err}");
+    }
+
+    #[test]
+    fn malformed_database_url_is_refused_without_leaking_the_password() {
+        let err = load(&[("DATABASE_URL", "mysql://u:hunter2@h/db"), ("PORTARIA_ENV", "dev")]).unwrap_err();
+        assert!(err.0.contains("DATABASE_URL is malformed"), "{err}");
+        assert!(!err.0.contains("hunter2"), "{err}");
+        let err = load(&[("DATABASE_URL", "postgres:///db"), ("PORTARIA_ENV", "dev")]).unwrap_err();
+        assert!(err.0.contains("no host"), "{err}");
+    }
+
+    #[test]
+    fn jwt_secret_is_required_outside_dev() {
+        let err = load(&[("DATABASE_URL", "postgres://u@localhost/db")]).unwrap_err();
+        assert!(err.0.starts_with("JWT_SECRET is not set"), "{err}");
+        let err = load(&[("DATABASE_URL", "postgres://u@localhost/db"), ("JWT_SECRET", "short")]).unwrap_err();
+        assert!(err.0.starts_with("JWT_SECRET is too short"), "{err}");
+        let ok = load(&[("DATABASE_URL", "postgres://u@localhost/db"), ("PORTARIA_ENV", "dev")]).unwrap();
+        assert!(ok.dev);
+        assert!(!ok.jwt_secret.is_empty());
+    }
+
+    #[test]
+    fn defaults_and_sources() {
+        let prod = load(&[("DATABASE_URL", "postgres://u@localhost/db"), ("JWT_SECRET", &"x".repeat(32))]).unwrap();
+        assert_eq!(prod.bind, "127.0.0.1:8080");
+        assert_eq!(prod.signup_token, DEFAULT_SIGNUP_TOKEN);
+        assert_eq!(prod.bcrypt_cost, 12);
+        assert!(prod.sources.hashtag.is_none(), "sources are disabled without a secret outside dev");
+        assert!(prod.cors_origins.is_empty());
+        let dev = load(&[("DATABASE_URL", "postgres://u@localhost/db"), ("PORTARIA_ENV", "dev")]).unwrap();
+        assert!(dev.sources.hashtag.is_some() && dev.sources.generic.is_some());
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_refused() {
+        let err =
+            load(&[("DATABASE_URL", "postgres://u@h/db"), ("PORTARIA_ENV", "dev"), ("BCRYPT_COST", "99")]).unwrap_err();
+        assert!(err.0.starts_with("BCRYPT_COST is invalid"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let c = Config::for_tests("postgres://u@h/db");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("test-hashtag-token") && !shown.contains(&c.jwt_secret));
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact_url("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

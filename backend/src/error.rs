@@ -1,0 +1,198 @@
+//! The one error type of the HTTP API, and the one place where errors become responses:
+//! `{"error": {"code": "snake_case", "message": "human text", "details": ...}}`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::Value;
+use std::borrow::Cow;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: Cow<'static, str>,
+    pub message: String,
+    pub details: Option<Value>,
+    pub retry_after: Option<u64>,
+}
+
+/// The JSON body of every error answer.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `invalid_credentials`.
+    #[schema(example = "invalid_credentials")]
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+    /// Extra structured information (field errors, the original event, ...).
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<Value>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> ApiError {
+        ApiError { status, code: code.into(), message: message.into(), details: None, retry_after: None }
+    }
+    pub fn with_details(mut self, details: Value) -> ApiError {
+        self.details = Some(details);
+        self
+    }
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, code, message)
+    }
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, code, message)
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, code, message)
+    }
+    pub fn payload_too_large(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    }
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+    pub fn too_many_requests(message: impl Into<String>, retry_after_secs: u64) -> ApiError {
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message);
+        e.retry_after = Some(retry_after_secs.max(1));
+        e
+    }
+    pub fn service_unavailable(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+    }
+    /// An unexpected failure: the cause is logged, the client gets a generic message.
+    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
+        log::error!("internal error: {cause}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Something went wrong on our side; please retry.",
+        )
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message.clone(),
+                details: self.details.clone(),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status);
+        if let Some(secs) = self.retry_after {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        res.json(self.body())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> ApiError {
+        match e {
+            diesel::result::Error::NotFound => ApiError::not_found("not_found", "Not found."),
+            other => ApiError::internal(format!("database: {other}")),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(e: diesel::r2d2::PoolError) -> ApiError {
+        log::error!("database pool: {e}");
+        ApiError::service_unavailable("database_unavailable", "The database is unavailable; please retry.")
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> ApiError {
+        ApiError::internal(format!("blocking task: {e}"))
+    }
+}
+
+/// actix's JSON extractor errors, in our shape.
+pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as J;
+    let api = match &err {
+        J::OverflowKnownLength { .. } | J::Overflow { .. } => {
+            ApiError::payload_too_large("The request body is too large.")
+        }
+        J::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the body as JSON with Content-Type: application/json.",
+        ),
+        J::Deserialize(e) if e.is_data() => ApiError::unprocessable(
+            "validation_failed",
+            format!("The JSON body does not have the expected fields: {e}"),
+        ),
+        J::Deserialize(e) => ApiError::bad_request("invalid_json", format!("The body is not valid JSON: {e}")),
+        other => ApiError::bad_request("invalid_body", format!("The request body could not be read: {other}")),
+    };
+    api.into()
+}
+
+/// actix's query-string extractor errors, in our shape.
+pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request("invalid_query", format!("Invalid query parameters: {err}")).into()
+}
+
+/// actix's path extractor errors (e.g. a non-numeric id): the resource does not exist.
+pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::not_found("not_found", format!("No such resource: {err}")).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    #[test]
+    fn error_body_shape() {
+        let res = ApiError::too_many_requests("slow down", 30).error_response();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "30");
+        let bytes = res.into_body().try_into_bytes().unwrap();
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["error"]["code"], "too_many_requests");
+        assert_eq!(v["error"]["message"], "slow down");
+    }
+
+    #[test]
+    fn internal_errors_hide_the_cause() {
+        let e = ApiError::internal("password=hunter2 leaked?");
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!e.message.contains("hunter2"));
+    }
+}

@@ -1,0 +1,13 @@
+//! Portaria: payment webhooks in, course access out, every decision on record.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod frontend;
+pub mod health;
+pub mod openapi;
+pub mod schema;
+pub mod server;
+pub mod state;

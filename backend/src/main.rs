@@ -1,0 +1,48 @@
+use portaria::config::Config;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: portaria <command>
+
+commands:
+  serve     apply pending migrations, then serve the API, the webhooks and the staff app
+  migrate   apply pending migrations and exit
+  openapi   print the OpenAPI document (YAML)
+  help      this text
+
+configuration comes from the environment: see README.md";
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
+    let result = match command.as_str() {
+        "serve" => Config::from_env()
+            .map_err(|e| e.0)
+            .and_then(|config| actix_web::rt::System::new().block_on(portaria::server::serve(config))),
+        "migrate" => migrate(),
+        "openapi" => {
+            print!("{}", portaria::openapi::yaml());
+            Ok(())
+        }
+        "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn migrate() -> Result<(), String> {
+    let config = Config::from_env().map_err(|e| e.0)?;
+    let pool = portaria::db::connect(&config.database_url, 1)?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let applied = portaria::db::migrate(&mut conn)?;
+    println!("applied {} migration(s)", applied.len());
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! What every handler shares.
+
+use crate::auth::throttle::LoginThrottle;
+use crate::config::Config;
+use crate::db::Pool;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub pool: Pool,
+    pub throttle: Arc<LoginThrottle>,
+}
+
+impl AppState {
+    pub fn new(config: Config, pool: Pool) -> AppState {
+        let throttle = Arc::new(LoginThrottle::new(config.login_max_failures, config.login_lockout));
+        AppState { config: Arc::new(config), pool, throttle }
+    }
+}

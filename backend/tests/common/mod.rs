@@ -1,0 +1,164 @@
+//! Test support: a fresh PostgreSQL database per test, cloned from a migrated template database,
+//! dropped when the test ends. Base server: TEST_DATABASE_URL, else DATABASE_URL, else
+//! postgres://postgres@127.0.0.1:5432/postgres.
+#![allow(dead_code)]
+
+use diesel::prelude::*;
+use diesel::sql_query;
+use portaria::config::Config;
+use portaria::state::AppState;
+use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+
+pub struct TestDb {
+    pub url: String,
+    name: String,
+    admin_url: String,
+}
+
+fn base_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .or_else(|_| std::env::var("DATABASE_URL"))
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// `url` with its database name replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    let mut out = format!("{}/{}", &base[..host_end], name);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// The template's name changes whenever a migration changes.
+fn template_name() -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<_> = walk(&dir);
+    files.sort();
+    let mut hasher = Sha256::new();
+    for f in files {
+        hasher.update(f.to_string_lossy().as_bytes());
+        hasher.update(std::fs::read(&f).expect("read migration"));
+    }
+    format!("portaria_tmpl_{}", &hex::encode(hasher.finalize())[..12])
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for entry in std::fs::read_dir(dir).expect("migrations dir") {
+        let p = entry.expect("entry").path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn ensure_template(admin_url: &str) -> String {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let name = template_name();
+            let mut admin = PgConnection::establish(admin_url).unwrap_or_else(|e| {
+                panic!("tests need PostgreSQL at {admin_url}: {e} (set TEST_DATABASE_URL or start PostgreSQL)")
+            });
+            // One builder at a time across test binaries running in parallel.
+            sql_query("SELECT pg_advisory_lock(727274)").execute(&mut admin).expect("lock");
+            if !database_exists(&mut admin, &name) {
+                let building = format!("{name}_building");
+                sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).execute(&mut admin).unwrap();
+                sql_query(format!("CREATE DATABASE {building}")).execute(&mut admin).unwrap();
+                {
+                    let mut conn = PgConnection::establish(&with_database(admin_url, &building)).unwrap();
+                    portaria::db::migrate(&mut conn).expect("migrate the template");
+                }
+                sql_query(format!("ALTER DATABASE {building} RENAME TO {name}")).execute(&mut admin).unwrap();
+            }
+            sql_query("SELECT pg_advisory_unlock(727274)").execute(&mut admin).expect("unlock");
+            name
+        })
+        .clone()
+}
+
+fn database_exists(conn: &mut PgConnection, name: &str) -> bool {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
+        .bind::<diesel::sql_types::Text, _>(name)
+        .get_result::<Count>(conn)
+        .expect("pg_database")
+        .n
+        > 0
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let admin_url = with_database(&base_url(), "postgres");
+        let template = ensure_template(&admin_url);
+        let name = format!(
+            "portaria_t_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            rand::random::<u32>()
+        );
+        let mut admin = PgConnection::establish(&admin_url).expect("admin connection");
+        sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}")).execute(&mut admin).expect("clone template");
+        TestDb { url: with_database(&admin_url, &name), name, admin_url }
+    }
+
+    pub fn conn(&self) -> PgConnection {
+        PgConnection::establish(&self.url).expect("test connection")
+    }
+
+    pub fn config(&self) -> Config {
+        Config::for_tests(&self.url)
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state_with(self.config())
+    }
+
+    pub fn state_with(&self, config: Config) -> AppState {
+        let pool = portaria::db::connect(&self.url, 8).expect("pool");
+        AppState::new(config, pool)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
+            let _ = sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin);
+        }
+    }
+}
+
+/// An initialised in-process app over `state`.
+#[macro_export]
+macro_rules! app {
+    ($state:expr) => {
+        actix_web::test::init_service(actix_web::App::new().configure(portaria::app::configure($state))).await
+    };
+}
+
+pub const INVITE: &str = portaria::config::DEFAULT_SIGNUP_TOKEN;
+
+/// JSON body of a response.
+pub async fn json<B: actix_web::body::MessageBody>(res: actix_web::dev::ServiceResponse<B>) -> serde_json::Value {
+    let bytes = actix_web::test::read_body(res).await;
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+}
