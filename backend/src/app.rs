@@ -2,7 +2,7 @@
 
 use crate::error::{self, ApiError};
 use crate::state::AppState;
-use crate::{auth, frontend, health, openapi};
+use crate::{auth, frontend, health, ingest, openapi, staff};
 use actix_web::web;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -21,6 +21,20 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(auth::handlers::signup)
             .service(auth::handlers::login)
             .service(auth::handlers::me)
+            .service(ingest::handler::receive)
+            .service(staff::customers::list)
+            .service(staff::customers::detail)
+            .service(staff::customers::timeline)
+            .service(staff::events::list)
+            .service(staff::events::detail)
+            .service(staff::events::replay)
+            .service(staff::treatments::list)
+            .service(staff::treatments::retry)
+            .service(staff::reports::customers_csv)
+            .service(staff::reports::treatments_csv)
+            .service(staff::reports::orders_csv)
+            .service(staff::stats::stats)
+            .service(staff::stream::stream)
             .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi::document()))
             .service(web::resource("/api/docs").to(|| async {
                 actix_web::HttpResponse::PermanentRedirect().insert_header(("Location", "/api/docs/")).finish()

@@ -98,6 +98,7 @@ diesel::table! {
         order_id -> Nullable<Int8>,
         replay_of -> Nullable<Int8>,
         latency_ms -> Nullable<Int4>,
+        note -> Nullable<Text>,
     }
 }
 

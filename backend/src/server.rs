@@ -1,9 +1,15 @@
-//! `portaria serve`: configuration, database, migrations, then the HTTP server.
+//! `portaria serve`: configuration, database, migrations, the LISTEN thread, the worker, then the
+//! HTTP server.
 
 use crate::config::Config;
+use crate::ingest::event::Source;
 use crate::state::AppState;
-use crate::{app, db};
+use crate::treatments::executor::PrintExecutor;
+use crate::treatments::worker::{self, Worker};
+use crate::{app, db, notify};
 use actix_web::{middleware, App, HttpServer};
+use std::sync::Arc;
+use std::time::Duration;
 
 pub async fn serve(config: Config) -> Result<(), String> {
     let pool = db::connect(&config.database_url, config.database_pool_size)?;
@@ -19,15 +25,73 @@ pub async fn serve(config: Config) -> Result<(), String> {
     if config.dev {
         log::warn!("dev mode (PORTARIA_ENV=dev): development secrets in use; never run this in production");
     }
-    let state = AppState::new(config, pool);
-    let server = HttpServer::new(move || {
-        App::new()
-            .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms"#).exclude("/healthz"))
-            .wrap(app::cors(&cors_origins))
-            .configure(app::configure(state.clone()))
-    })
+    let state = AppState::new(config, pool.clone());
+    notify::spawn_listener(state.config.database_url.clone(), state.bus.clone());
+    let c = &state.config;
+    worker::spawn(
+        Worker {
+            pool,
+            executor: Arc::new(PrintExecutor),
+            max_attempts: c.worker_max_attempts,
+            lease: chrono::Duration::from_std(c.worker_lease).unwrap_or(chrono::Duration::seconds(60)),
+            batch: 20,
+        },
+        state.bus.clone(),
+        c.worker_concurrency,
+        c.worker_poll,
+        Duration::from_secs(60),
+    );
+    let urls = webhook_urls(c);
+    let server = {
+        let state = state.clone();
+        HttpServer::new(move || {
+            App::new()
+                // The path only: query strings may carry webhook tokens and signatures.
+                .wrap(
+                    middleware::Logger::new(r#"%a "%{method}xi %U" %s %b %Dms"#)
+                        .custom_request_replace("method", |req| req.method().to_string())
+                        .exclude("/healthz"),
+                )
+                .wrap(app::cors(&cors_origins))
+                .configure(app::configure(state.clone()))
+        })
+    }
     .bind(&bind)
     .map_err(|e| format!("cannot listen on {bind}: {e}: set PORTARIA_BIND to a free host:port"))?;
-    println!("Portaria listening on http://{bind}");
+    println!("Portaria listening on http://{bind} (staff app at http://{bind}/, API docs at http://{bind}/api/docs/)");
+    if state.config.dev {
+        println!("Webhook URLs (dev secrets; set HASHTAG_WEBHOOK_TOKEN etc. to change them):");
+        for line in urls {
+            println!("  {line}");
+        }
+    }
     server.run().await.map_err(|e| format!("server: {e}"))
+}
+
+/// The URL of each enabled source, to paste into a simulator (dev mode only: it shows secrets).
+fn webhook_urls(config: &Config) -> Vec<String> {
+    let base = format!("http://{}/webhooks", config.bind);
+    let s = &config.sources;
+    Source::ALL
+        .into_iter()
+        .filter_map(|source| {
+            let line = match source {
+                Source::Hashtag => format!("hashtag: {base}/hashtag?token={}", s.hashtag.as_ref()?),
+                Source::Hotmart => {
+                    format!("hotmart: {base}/hotmart  (header X-HOTMART-HOTTOK: {})", s.hotmart.as_ref()?)
+                }
+                Source::Kiwify => {
+                    s.kiwify.as_ref()?;
+                    format!(
+                        "kiwify:  {base}/kiwify?signature=<HMAC-SHA1 hex of the body, keyed by KIWIFY_WEBHOOK_TOKEN>"
+                    )
+                }
+                Source::Generic => {
+                    s.generic.as_ref()?;
+                    format!("generic: {base}/generic  (Standard Webhooks signature with GENERIC_WEBHOOK_SECRET)")
+                }
+            };
+            Some(line)
+        })
+        .collect()
 }

@@ -3,6 +3,7 @@
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Pool;
+use crate::notify::Bus;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -10,11 +11,13 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub pool: Pool,
     pub throttle: Arc<LoginThrottle>,
+    /// Signals from LISTEN/NOTIFY (live stream, worker wake-up).
+    pub bus: Bus,
 }
 
 impl AppState {
     pub fn new(config: Config, pool: Pool) -> AppState {
         let throttle = Arc::new(LoginThrottle::new(config.login_max_failures, config.login_lockout));
-        AppState { config: Arc::new(config), pool, throttle }
+        AppState { config: Arc::new(config), pool, throttle, bus: Bus::new() }
     }
 }

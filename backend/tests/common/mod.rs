@@ -162,3 +162,87 @@ pub async fn json<B: actix_web::body::MessageBody>(res: actix_web::dev::ServiceR
     let bytes = actix_web::test::read_body(res).await;
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
 }
+
+// ---- webhooks -------------------------------------------------------------------------------
+
+pub const HASHTAG_TOKEN: &str = "test-hashtag-token";
+pub const HOTTOK: &str = "test-hotmart-hottok";
+pub const KIWIFY_TOKEN: &str = "test-kiwify-token";
+pub const GENERIC_SECRET: &str = "whsec_ZmFrZS1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMzJieXQ=";
+
+pub fn fixture(path: &str) -> String {
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path);
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("fixture {}: {e}", full.display()))
+}
+
+pub fn kiwify_signature(body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(KIWIFY_TOKEN.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Standard Webhooks signature headers for `body`, signed now.
+pub fn generic_headers(msg_id: &str, body: &str, timestamp: i64) -> Vec<(&'static str, String)> {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = b64.decode(GENERIC_SECRET.trim_start_matches("whsec_")).unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{msg_id}.{timestamp}.{body}").as_bytes());
+    let sig = b64.encode(mac.finalize().into_bytes());
+    vec![
+        ("webhook-id", msg_id.to_string()),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", format!("v1,{sig}")),
+    ]
+}
+
+/// A correctly authenticated request for `source` with `body` (no Content-Type, like the simulator).
+pub fn webhook(source: &str, body: &str) -> actix_web::test::TestRequest {
+    let req = actix_web::test::TestRequest::post().set_payload(body.to_string());
+    match source {
+        "hashtag" => req.uri(&format!("/webhooks/hashtag?token={HASHTAG_TOKEN}")),
+        "hotmart" => req.uri("/webhooks/hotmart").insert_header(("X-HOTMART-HOTTOK", HOTTOK)),
+        "kiwify" => req.uri(&format!("/webhooks/kiwify?signature={}", kiwify_signature(body))),
+        "generic" => {
+            let id = format!("msg_{}", hex::encode(Sha256::digest(body.as_bytes())));
+            generic_headers(&id, body, chrono::Utc::now().timestamp())
+                .into_iter()
+                .fold(req.uri("/webhooks/generic"), |r, h| r.insert_header(h))
+        }
+        other => req.uri(&format!("/webhooks/{other}")),
+    }
+}
+
+// ---- worker ---------------------------------------------------------------------------------
+
+/// An executor that records every execution and succeeds with the default line.
+#[derive(Default)]
+pub struct Recording {
+    pub runs: std::sync::Mutex<Vec<(i64, i32)>>,
+    pub fail_kinds: Vec<portaria::treatments::rules::TreatmentKind>,
+}
+
+impl portaria::treatments::executor::Executor for Recording {
+    fn execute(&self, job: &portaria::treatments::executor::Job) -> Result<String, String> {
+        self.runs.lock().unwrap().push((job.id, job.attempt));
+        if self.fail_kinds.contains(&job.kind) {
+            return Err("channel unavailable".into());
+        }
+        Ok(portaria::treatments::executor::describe(job))
+    }
+}
+
+pub fn worker(
+    state: &AppState,
+    executor: std::sync::Arc<dyn portaria::treatments::executor::Executor>,
+) -> portaria::treatments::worker::Worker {
+    portaria::treatments::worker::Worker {
+        pool: state.pool.clone(),
+        executor,
+        max_attempts: state.config.worker_max_attempts,
+        lease: chrono::Duration::seconds(60),
+        batch: 10,
+    }
+}

@@ -1,0 +1,175 @@
+//! The normalised payment event every source adapter produces, and the adapter contract.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+/// The webhook sources Portaria accepts (`POST /webhooks/{source}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The course-checkout simulator of the original spec (flat JSON, shared token).
+    Hashtag,
+    /// Hotmart webhook v2.0.0 (`X-HOTMART-HOTTOK`).
+    Hotmart,
+    /// Kiwify sales webhook (`?signature=` HMAC-SHA1 of the raw body).
+    Kiwify,
+    /// Portaria's own documented JSON, signed with Standard Webhooks.
+    Generic,
+}
+
+impl Source {
+    pub const ALL: [Source; 4] = [Source::Hashtag, Source::Hotmart, Source::Kiwify, Source::Generic];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Hashtag => "hashtag",
+            Source::Hotmart => "hotmart",
+            Source::Kiwify => "kiwify",
+            Source::Generic => "generic",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Source> {
+        Source::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+/// What happened to the payment, normalised across providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Approved,
+    Refused,
+    Refunded,
+    Chargeback,
+    WaitingPayment,
+    Expired,
+    Canceled,
+    SubscriptionCanceled,
+    Renewed,
+    /// Deliberately not acted upon (cart abandonment, members-area events, "complete", ...).
+    Ignored,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Approved => "approved",
+            EventKind::Refused => "refused",
+            EventKind::Refunded => "refunded",
+            EventKind::Chargeback => "chargeback",
+            EventKind::WaitingPayment => "waiting_payment",
+            EventKind::Expired => "expired",
+            EventKind::Canceled => "canceled",
+            EventKind::SubscriptionCanceled => "subscription_canceled",
+            EventKind::Renewed => "renewed",
+            EventKind::Ignored => "ignored",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CustomerInfo {
+    /// Trimmed and lower-cased.
+    pub email: String,
+    pub name: Option<String>,
+    /// CPF/CNPJ, digits only when it is one.
+    pub document: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OrderInfo {
+    /// The provider's order / transaction id. The simulator has none: its dedup key stands in.
+    pub external_id: String,
+    /// Integer cents.
+    pub amount_cents: Option<i64>,
+    /// ISO 4217, e.g. "BRL".
+    pub currency: Option<String>,
+    /// As the provider names it, lower-cased (e.g. "pix", "credit_card", "boleto").
+    pub payment_method: Option<String>,
+    pub installments: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ProductInfo {
+    pub external_id: String,
+    pub name: Option<String>,
+}
+
+/// Payment instructions and reasons that messages need.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PaymentDetails {
+    pub boleto_url: Option<String>,
+    pub boleto_barcode: Option<String>,
+    pub pix_code: Option<String>,
+    pub pix_expires_at: Option<DateTime<Utc>>,
+    pub refusal_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentEvent {
+    pub source: Source,
+    /// The business key: a redelivery of the same event has the same key.
+    pub dedup_key: String,
+    /// The provider's own event name, verbatim (e.g. `PURCHASE_APPROVED`, `order_approved`, `aprovado`).
+    pub event_type: String,
+    pub kind: EventKind,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub customer: CustomerInfo,
+    pub order: Option<OrderInfo>,
+    pub product: Option<ProductInfo>,
+    pub payment: PaymentDetails,
+    /// For `subscription_canceled`: the end of the paid period (access is kept until then).
+    pub access_until: Option<DateTime<Utc>>,
+}
+
+/// An event the adapter recognised but that Portaria deliberately does not act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoredEvent {
+    pub event_type: String,
+    /// When the event can be recognised again (so that a redelivery is a `duplicate`).
+    pub dedup_key: Option<String>,
+    pub email: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    Event(Box<PaymentEvent>),
+    Ignored(IgnoredEvent),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// The body is not JSON at all → 400 `invalid_json`.
+    InvalidJson(String),
+    /// Valid JSON without what we need (no e-mail, unknown status, ...) → 422 `unprocessable`.
+    Unprocessable(String),
+}
+
+/// What an adapter may look at besides the body: lower-cased header names and the query string.
+#[derive(Debug, Clone, Default)]
+pub struct RequestParts {
+    pub headers: HashMap<String, String>,
+    pub query: HashMap<String, String>,
+}
+
+impl RequestParts {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    /// No credential at all.
+    Missing(String),
+    /// A credential that does not match (wrong token, bad signature, stale timestamp).
+    Invalid(String),
+}

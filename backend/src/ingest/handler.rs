@@ -1,0 +1,223 @@
+//! `POST /webhooks/{source}`: thin HTTP glue around `screen` (pure checks) and `process::ingest`.
+
+use super::event::{AuthError, ParseError, Parsed, RequestParts, Source};
+use super::process::{self, CourseDefaults, WebhookAnswer};
+use super::record::{self, Received};
+use super::sources;
+use crate::config::SourceSecrets;
+use crate::db;
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use serde_json::json;
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// Why a request was turned away: its recorded outcome and the answer.
+#[derive(Debug)]
+pub struct Rejection {
+    pub outcome: &'static str,
+    pub error: ApiError,
+}
+
+impl Rejection {
+    fn new(outcome: &'static str, error: ApiError) -> Rejection {
+        Rejection { outcome, error }
+    }
+}
+
+/// The secret of an enabled source; unknown and unconfigured sources are both 404.
+pub fn enabled_source(name: &str, secrets: &SourceSecrets) -> Result<(Source, String), Rejection> {
+    let source = Source::parse(name);
+    let secret = match source {
+        Some(Source::Hashtag) => secrets.hashtag.clone(),
+        Some(Source::Hotmart) => secrets.hotmart.clone(),
+        Some(Source::Kiwify) => secrets.kiwify.clone(),
+        Some(Source::Generic) => secrets.generic.clone(),
+        None => None,
+    };
+    match (source, secret) {
+        (Some(source), Some(secret)) => Ok((source, secret)),
+        _ => Err(Rejection::new(
+            "unknown_source",
+            ApiError::not_found("unknown_source", format!("No webhook source named {name:?} is enabled here.")),
+        )),
+    }
+}
+
+/// The checks before anything is written: size, sender, payload.
+pub fn screen(
+    source: Source,
+    secret: &str,
+    received: &Received,
+    parts: &RequestParts,
+    limit: usize,
+    now: DateTime<Utc>,
+) -> Result<Parsed, Rejection> {
+    if received.truncated {
+        return Err(Rejection::new(
+            "payload_too_large",
+            ApiError::payload_too_large(format!("The body is larger than {limit} bytes.")),
+        ));
+    }
+    sources::authenticate(source, secret, &received.body, parts, now).map_err(|e| {
+        let message = match e {
+            AuthError::Missing(m) => format!("Missing credentials: {m}"),
+            AuthError::Invalid(m) => format!("Invalid credentials: {m}"),
+        };
+        Rejection::new("unauthorized", ApiError::unauthorized("unauthorized", message))
+    })?;
+    sources::parse(source, &received.body, parts).map_err(|e| match e {
+        ParseError::InvalidJson(m) => Rejection::new(
+            "invalid_json",
+            ApiError::bad_request("invalid_json", format!("The body is not valid JSON: {m}")),
+        ),
+        ParseError::Unprocessable(m) => Rejection::new("unprocessable", ApiError::unprocessable("unprocessable", m)),
+    })
+}
+
+/// Reads the body up to `limit` bytes; returns (body, size as sent, truncated).
+async fn read_limited(mut payload: web::Payload, limit: usize, declared: Option<usize>) -> (Vec<u8>, usize, bool) {
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+    let mut size = 0usize;
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else { break };
+        size += chunk.len();
+        let room = limit.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if size > limit {
+            break;
+        }
+    }
+    let size = declared.unwrap_or(0).max(size);
+    (body, size, size > limit)
+}
+
+fn request_parts(req: &HttpRequest) -> (RequestParts, Vec<(String, String)>) {
+    let query: Vec<(String, String)> =
+        web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default();
+    let headers: HashMap<String, String> = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_ascii_lowercase(), v.to_string())))
+        .collect();
+    let parts = RequestParts { headers, query: query.iter().cloned().collect() };
+    (parts, query)
+}
+
+/// Receives a payment platform's webhook. The raw request is always recorded, even when rejected;
+/// a 2xx is sent only after the event and its consequences are committed.
+#[utoipa::path(
+    tag = "webhooks",
+    params(("source" = String, Path, description = "hashtag | hotmart | kiwify | generic")),
+    request_body(content = String, description = "The provider's payload (JSON, whatever the Content-Type); see docs/WEBHOOKS.md", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Accepted: processed, duplicate or ignored", body = WebhookAnswer),
+        (status = 400, description = "The body is not JSON (`invalid_json`)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid credentials (`unauthorized`)", body = ErrorBody),
+        (status = 404, description = "Unknown or disabled source (`unknown_source`)", body = ErrorBody),
+        (status = 413, description = "Body over the limit (`payload_too_large`)", body = ErrorBody),
+        (status = 422, description = "JSON without what is needed (`unprocessable`)", body = ErrorBody),
+        (status = 500, description = "Internal failure: nothing was half-written; retry", body = ErrorBody),
+    )
+)]
+#[post("/webhooks/{source}")]
+pub async fn receive(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let started = Instant::now();
+    let limit = state.config.webhook_body_limit;
+    let declared = req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    let (body, body_size, truncated) = read_limited(payload, limit, declared).await;
+    let (parts, query) = request_parts(&req);
+    let received = Received {
+        source: path.into_inner().chars().take(64).collect(),
+        received_at: Utc::now(),
+        remote_addr: req.peer_addr().map(|a| a.ip().to_string()),
+        headers: record::keep_headers(
+            req.headers().iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))),
+            &query,
+        ),
+        body,
+        body_size,
+        truncated,
+    };
+    let screened = enabled_source(&received.source, &state.config.sources)
+        .and_then(|(source, secret)| screen(source, &secret, &received, &parts, limit, Utc::now()));
+    let defaults = CourseDefaults { default_course_name: state.config.default_course_name.clone() };
+    handle(&state, received, screened, defaults, None, started).await
+}
+
+/// Records and answers a screened request (shared with the staff's replay).
+pub async fn handle(
+    state: &AppState,
+    received: Received,
+    screened: Result<Parsed, Rejection>,
+    defaults: CourseDefaults,
+    replay_of: Option<i64>,
+    started: Instant,
+) -> Result<HttpResponse, ApiError> {
+    let source = received.source.clone();
+    let source_for_error = source.clone();
+    let result = db::run(&state.pool, move |conn| {
+        Ok(match screened {
+            Err(rejection) => {
+                let id = record::record_rejection(
+                    conn,
+                    &received,
+                    rejection.outcome,
+                    &rejection.error.message,
+                    replay_of,
+                    process::elapsed_ms(started),
+                )?;
+                Err((rejection, id))
+            }
+            Ok(parsed) => match process::ingest(conn, &received, &parsed, &defaults, replay_of, started) {
+                Ok(answer) => Ok(answer),
+                Err(e) => {
+                    // Nothing of the transaction stayed; keep the request on record, then fail.
+                    let error = format!("internal error: {e}");
+                    let _ = record::record_rejection(
+                        conn,
+                        &received,
+                        "error",
+                        &error,
+                        replay_of,
+                        process::elapsed_ms(started),
+                    );
+                    return Err(ApiError::internal(format!("ingest of a {source_for_error} webhook: {e}")));
+                }
+            },
+        })
+    })
+    .await;
+    let latency = started.elapsed().as_millis();
+    match result {
+        Ok(Ok(answer)) => {
+            log_line(&source, answer.outcome.as_str(), Some(answer.event_id), 200, latency);
+            Ok(HttpResponse::Ok().json(answer))
+        }
+        Ok(Err((rejection, id))) => {
+            log_line(&source, rejection.outcome, Some(id), rejection.error.status.as_u16(), latency);
+            Err(rejection.error.with_details(json!({ "event_id": id })))
+        }
+        Err(e) => {
+            log_line(&source, "error", None, e.status.as_u16(), latency);
+            Err(e)
+        }
+    }
+}
+
+/// One structured line per webhook; never a secret or a payload.
+fn log_line(source: &str, outcome: &str, event_id: Option<i64>, status: u16, latency_ms: u128) {
+    let event = event_id.map(|id| id.to_string()).unwrap_or_else(|| "-".into());
+    log::info!(
+        target: "portaria::webhook",
+        "webhook source={source:?} outcome={outcome} event_id={event} status={status} latency_ms={latency_ms}"
+    );
+}

@@ -1,0 +1,8 @@
+//! Webhook ingestion: raw body kept, sender authenticated, payload normalised, deduplicated, and the
+//! consequences written in one transaction.
+
+pub mod event;
+pub mod handler;
+pub mod process;
+pub mod record;
+pub mod sources;

@@ -1,0 +1,514 @@
+//! The ingest transaction: deduplicate, upsert the customer, resolve the course, lock the order and
+//! the enrollment, decide (pure rules), apply, insert the treatments, NOTIFY. One commit.
+
+use super::event::{EventKind, IgnoredEvent, Parsed, PaymentEvent, ProductInfo, Source};
+use super::record::{NewEvent, Received};
+use crate::models::{Course, Customer, Enrollment, Order};
+use crate::notify::{self, Signal};
+use crate::schema::{courses, customers, enrollments, orders, product_courses, webhook_events};
+use crate::treatments::rules::{self, EnrollmentChange, EnrollmentState, EnrollmentStatus, OrderStatus, Situation};
+use crate::treatments::store::{self, NewTreatment};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+use std::time::Instant;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// New event: customer, order, enrollment and treatments recorded.
+    Processed,
+    /// Already received (same source and business key): nothing new was done.
+    Duplicate,
+    /// Recognised, deliberately not acted upon (cart abandonment, members-area events, ...).
+    Ignored,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Processed => "processed",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Ignored => "ignored",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TreatmentRef {
+    pub id: i64,
+    #[schema(example = "grant_access")]
+    pub kind: String,
+    #[schema(example = "pending")]
+    pub status: String,
+}
+
+/// The answer to an accepted webhook (and to a replay).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WebhookAnswer {
+    pub event_id: i64,
+    pub outcome: Outcome,
+    pub customer_id: Option<i64>,
+    pub treatments: Vec<TreatmentRef>,
+    /// For a duplicate: the event it repeats.
+    pub duplicate_of: Option<i64>,
+    /// Why less than usual happened (e.g. an approval after a refund grants nothing).
+    pub note: Option<String>,
+}
+
+/// Course settings for products that are not mapped yet.
+#[derive(Debug, Clone)]
+pub struct CourseDefaults {
+    pub default_course_name: String,
+}
+
+/// Runs the whole ingest of one accepted, parsed webhook in one transaction.
+pub fn ingest(
+    conn: &mut PgConnection,
+    received: &Received,
+    parsed: &Parsed,
+    defaults: &CourseDefaults,
+    replay_of: Option<i64>,
+    started: Instant,
+) -> QueryResult<WebhookAnswer> {
+    conn.transaction(|conn| {
+        let answer = match parsed {
+            Parsed::Ignored(ignored) => ingest_ignored(conn, received, ignored, replay_of)?,
+            Parsed::Event(event) => ingest_event(conn, received, event, defaults, replay_of)?,
+        };
+        diesel::update(webhook_events::table.find(answer.event_id))
+            .set(webhook_events::latency_ms.eq(elapsed_ms(started)))
+            .execute(conn)?;
+        notify::send(conn, Signal::Event(answer.event_id))?;
+        for t in &answer.treatments {
+            notify::send(conn, Signal::Treatment(t.id))?;
+        }
+        Ok(answer)
+    })
+}
+
+pub fn elapsed_ms(started: Instant) -> i32 {
+    i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX)
+}
+
+/// Inserts the event as the original of its dedup key; `None` when an original already exists.
+fn insert_original(conn: &mut PgConnection, row: NewEvent<'_>) -> QueryResult<Option<i64>> {
+    use webhook_events::dsl as w;
+    diesel::insert_into(w::webhook_events)
+        .values(row)
+        .on_conflict((w::source, w::dedup_key))
+        .filter_target(w::duplicate_of.is_null().and(w::dedup_key.is_not_null()))
+        .do_nothing()
+        .returning(w::id)
+        .get_result(conn)
+        .optional()
+}
+
+/// Records a repeat of an event already received.
+fn record_duplicate(
+    conn: &mut PgConnection,
+    received: &Received,
+    source: &str,
+    dedup_key: &str,
+    row: NewEvent<'_>,
+) -> QueryResult<WebhookAnswer> {
+    use webhook_events::dsl as w;
+    let (original, customer_id): (i64, Option<i64>) = w::webhook_events
+        .filter(w::source.eq(source))
+        .filter(w::dedup_key.eq(dedup_key))
+        .filter(w::duplicate_of.is_null())
+        .select((w::id, w::customer_id))
+        .first(conn)?;
+    let row = NewEvent {
+        outcome: Outcome::Duplicate.as_str(),
+        duplicate_of: Some(original),
+        customer_id,
+        note: Some("already received"),
+        ..row
+    };
+    let event_id = diesel::insert_into(w::webhook_events).values(row).returning(w::id).get_result(conn)?;
+    log::debug!("event {event_id} from {} repeats event {original}", received.source);
+    Ok(WebhookAnswer {
+        event_id,
+        outcome: Outcome::Duplicate,
+        customer_id,
+        treatments: vec![],
+        duplicate_of: Some(original),
+        note: Some(format!("already received as event {original}")),
+    })
+}
+
+fn ingest_ignored(
+    conn: &mut PgConnection,
+    received: &Received,
+    ignored: &IgnoredEvent,
+    replay_of: Option<i64>,
+) -> QueryResult<WebhookAnswer> {
+    let customer_id = match &ignored.email {
+        Some(email) => {
+            customers::table.filter(customers::email.eq(email)).select(customers::id).first(conn).optional()?
+        }
+        None => None,
+    };
+    let row = || NewEvent {
+        dedup_key: ignored.dedup_key.as_deref(),
+        event_type: Some(&ignored.event_type),
+        kind: Some(EventKind::Ignored.as_str()),
+        customer_id,
+        replay_of,
+        note: Some(&ignored.reason),
+        ..NewEvent::from_received(received, Outcome::Ignored.as_str())
+    };
+    let event_id = match &ignored.dedup_key {
+        Some(key) => match insert_original(conn, row())? {
+            Some(id) => id,
+            None => return record_duplicate(conn, received, &received.source, key, row()),
+        },
+        None => {
+            diesel::insert_into(webhook_events::table).values(row()).returning(webhook_events::id).get_result(conn)?
+        }
+    };
+    Ok(WebhookAnswer {
+        event_id,
+        outcome: Outcome::Ignored,
+        customer_id,
+        treatments: vec![],
+        duplicate_of: None,
+        note: Some(ignored.reason.clone()),
+    })
+}
+
+fn ingest_event(
+    conn: &mut PgConnection,
+    received: &Received,
+    event: &PaymentEvent,
+    defaults: &CourseDefaults,
+    replay_of: Option<i64>,
+) -> QueryResult<WebhookAnswer> {
+    let now = Utc::now();
+    let row = || NewEvent {
+        dedup_key: Some(&event.dedup_key),
+        event_type: Some(&event.event_type),
+        kind: Some(event.kind.as_str()),
+        replay_of,
+        ..NewEvent::from_received(received, Outcome::Processed.as_str())
+    };
+    let Some(event_id) = insert_original(conn, row())? else {
+        return record_duplicate(conn, received, event.source.as_str(), &event.dedup_key, row());
+    };
+
+    let customer = upsert_customer(conn, event, now)?;
+    let course = resolve_course(conn, event.source, event.product.as_ref(), defaults)?;
+    let order = match &event.order {
+        Some(_) => Some(lock_order(conn, event, customer.id, course.id, now)?),
+        None => None,
+    };
+    let enrollment: Option<Enrollment> = enrollments::table
+        .filter(enrollments::customer_id.eq(customer.id))
+        .filter(enrollments::course_id.eq(course.id))
+        .select(Enrollment::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?;
+
+    let decision = rules::decide(&Situation {
+        kind: event.kind,
+        order: order.as_ref().and_then(|o| OrderStatus::parse(&o.status)),
+        enrollment: enrollment.as_ref().and_then(|e| {
+            EnrollmentStatus::parse(&e.status).map(|status| EnrollmentState { status, expires_at: e.expires_at })
+        }),
+        access_days: course.access_days,
+        access_until: event.access_until,
+        now,
+    });
+
+    if let (Some(order), Some(status)) = (&order, decision.order_status) {
+        diesel::update(orders::table.find(order.id))
+            .set((orders::status.eq(status.as_str()), orders::updated_at.eq(now)))
+            .execute(conn)?;
+    }
+    let order_id = order.as_ref().map(|o| o.id);
+    let expires_at =
+        apply_enrollment(conn, decision.enrollment, enrollment.as_ref(), customer.id, course.id, order_id, now)?;
+    if decision.cancel_scheduled_revokes {
+        store::cancel_scheduled_revokes(conn, customer.id, course.id, now)?;
+    }
+
+    let payload = treatment_payload(event, &customer, &course, expires_at);
+    let planned: Vec<NewTreatment<'_>> = decision
+        .treatments
+        .iter()
+        .map(|p| NewTreatment {
+            kind: p.kind.as_str(),
+            run_at: p.run_at.unwrap_or(now),
+            reason: Some(p.reason),
+            payload: payload.clone(),
+            event_id: Some(event_id),
+            customer_id: customer.id,
+            course_id: Some(course.id),
+            order_id,
+        })
+        .collect();
+    let inserted = store::insert(conn, &planned)?;
+
+    diesel::update(webhook_events::table.find(event_id))
+        .set((
+            webhook_events::customer_id.eq(customer.id),
+            webhook_events::order_id.eq(order_id),
+            webhook_events::note.eq(decision.note),
+        ))
+        .execute(conn)?;
+
+    Ok(WebhookAnswer {
+        event_id,
+        outcome: Outcome::Processed,
+        customer_id: Some(customer.id),
+        treatments: inserted.into_iter().map(|t| TreatmentRef { id: t.id, kind: t.kind, status: t.status }).collect(),
+        duplicate_of: None,
+        note: decision.note.map(str::to_string),
+    })
+}
+
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = customers)]
+struct CustomerUpsert<'a> {
+    email: &'a str,
+    name: Option<&'a str>,
+    document: Option<&'a str>,
+    phone: Option<&'a str>,
+    updated_at: DateTime<Utc>,
+    last_activity_at: DateTime<Utc>,
+}
+
+/// Inserts or refreshes the customer (by lower-cased e-mail); known fields are never blanked.
+/// The row stays locked until commit, so the events of one customer apply one at a time.
+fn upsert_customer(conn: &mut PgConnection, event: &PaymentEvent, now: DateTime<Utc>) -> QueryResult<Customer> {
+    let c = &event.customer;
+    let row = CustomerUpsert {
+        email: &c.email,
+        name: c.name.as_deref(),
+        document: c.document.as_deref(),
+        phone: c.phone.as_deref(),
+        updated_at: now,
+        last_activity_at: now,
+    };
+    diesel::insert_into(customers::table)
+        .values(&row)
+        .on_conflict(customers::email)
+        .do_update()
+        .set(&row)
+        .returning(Customer::as_returning())
+        .get_result(conn)
+}
+
+const DEFAULT_COURSE_SLUG: &str = "default";
+
+/// The course of a product: its mapping, or a new course named after the product (mapped from now
+/// on). No product (the simulator): the default course.
+fn resolve_course(
+    conn: &mut PgConnection,
+    source: Source,
+    product: Option<&ProductInfo>,
+    defaults: &CourseDefaults,
+) -> QueryResult<Course> {
+    let Some(product) = product else {
+        return ensure_course(conn, DEFAULT_COURSE_SLUG, &defaults.default_course_name);
+    };
+    let mapped = |conn: &mut PgConnection| {
+        product_courses::table
+            .inner_join(courses::table)
+            .filter(product_courses::source.eq(source.as_str()))
+            .filter(product_courses::external_product_id.eq(&product.external_id))
+            .select(Course::as_select())
+            .first::<Course>(conn)
+            .optional()
+    };
+    if let Some(course) = mapped(conn)? {
+        return Ok(course);
+    }
+    let slug = format!("{}-{}", source.as_str(), slugify(&product.external_id));
+    let name = product.name.clone().unwrap_or_else(|| format!("Produto {}", product.external_id));
+    let course = ensure_course(conn, &slug, &name)?;
+    diesel::insert_into(product_courses::table)
+        .values((
+            product_courses::source.eq(source.as_str()),
+            product_courses::external_product_id.eq(&product.external_id),
+            product_courses::product_name.eq(&product.name),
+            product_courses::course_id.eq(course.id),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    // Another request may have mapped it first: its mapping wins.
+    Ok(mapped(conn)?.unwrap_or(course))
+}
+
+fn ensure_course(conn: &mut PgConnection, slug: &str, name: &str) -> QueryResult<Course> {
+    diesel::insert_into(courses::table)
+        .values((courses::slug.eq(slug), courses::name.eq(name)))
+        .on_conflict(courses::slug)
+        .do_nothing()
+        .execute(conn)?;
+    courses::table.filter(courses::slug.eq(slug)).select(Course::as_select()).first(conn)
+}
+
+/// Lower-case ASCII letters, digits and dashes, at most 64 characters.
+pub fn slugify(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches('-');
+    out.chars().take(64).collect()
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = orders)]
+struct OrderRefresh<'a> {
+    amount_cents: Option<i64>,
+    currency: Option<&'a str>,
+    payment_method: Option<&'a str>,
+    installments: Option<i32>,
+    updated_at: DateTime<Utc>,
+}
+
+/// The order row, created when new (status `new` until the rules decide), locked until commit.
+fn lock_order(
+    conn: &mut PgConnection,
+    event: &PaymentEvent,
+    customer_id: i64,
+    course_id: i64,
+    now: DateTime<Utc>,
+) -> QueryResult<Order> {
+    let info = event.order.as_ref().expect("caller checked");
+    diesel::insert_into(orders::table)
+        .values((
+            orders::source.eq(event.source.as_str()),
+            orders::external_id.eq(&info.external_id),
+            orders::customer_id.eq(customer_id),
+            orders::course_id.eq(course_id),
+            orders::status.eq("new"),
+        ))
+        .on_conflict((orders::source, orders::external_id))
+        .do_nothing()
+        .execute(conn)?;
+    let order: Order = orders::table
+        .filter(orders::source.eq(event.source.as_str()))
+        .filter(orders::external_id.eq(&info.external_id))
+        .select(Order::as_select())
+        .for_update()
+        .first(conn)?;
+    diesel::update(orders::table.find(order.id))
+        .set(&OrderRefresh {
+            amount_cents: info.amount_cents,
+            currency: info.currency.as_deref(),
+            payment_method: info.payment_method.as_deref(),
+            installments: info.installments,
+            updated_at: now,
+        })
+        .execute(conn)?;
+    Ok(order)
+}
+
+/// Applies the enrollment change; returns the access end it leaves (for the messages).
+fn apply_enrollment(
+    conn: &mut PgConnection,
+    change: EnrollmentChange,
+    current: Option<&Enrollment>,
+    customer_id: i64,
+    course_id: i64,
+    order_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<DateTime<Utc>>> {
+    use enrollments::dsl as e;
+    let active = EnrollmentStatus::Active.as_str();
+    match (change, current) {
+        (EnrollmentChange::Unchanged, cur) => Ok(cur.and_then(|c| c.expires_at)),
+        (EnrollmentChange::Activate { expires_at }, None) => {
+            diesel::insert_into(e::enrollments)
+                .values((
+                    e::customer_id.eq(customer_id),
+                    e::course_id.eq(course_id),
+                    e::order_id.eq(order_id),
+                    e::status.eq(active),
+                    e::granted_at.eq(now),
+                    e::expires_at.eq(expires_at),
+                ))
+                .execute(conn)?;
+            Ok(expires_at)
+        }
+        (EnrollmentChange::Activate { expires_at }, Some(cur)) => {
+            diesel::update(e::enrollments.find(cur.id))
+                .set((
+                    e::status.eq(active),
+                    e::order_id.eq(order_id),
+                    e::granted_at.eq(now),
+                    e::revoked_at.eq(None::<DateTime<Utc>>),
+                    e::expires_at.eq(expires_at),
+                    e::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(expires_at)
+        }
+        (EnrollmentChange::Extend { expires_at }, Some(cur)) => {
+            diesel::update(e::enrollments.find(cur.id))
+                .set((e::expires_at.eq(expires_at), e::order_id.eq(order_id), e::updated_at.eq(now)))
+                .execute(conn)?;
+            Ok(expires_at)
+        }
+        (EnrollmentChange::Revoke, Some(cur)) => {
+            diesel::update(e::enrollments.find(cur.id))
+                .set((e::status.eq(EnrollmentStatus::Revoked.as_str()), e::revoked_at.eq(now), e::updated_at.eq(now)))
+                .execute(conn)?;
+            Ok(cur.expires_at)
+        }
+        (EnrollmentChange::EndAt(end), Some(cur)) => {
+            diesel::update(e::enrollments.find(cur.id))
+                .set((e::expires_at.eq(end), e::updated_at.eq(now)))
+                .execute(conn)?;
+            Ok(Some(end))
+        }
+        // The rules only extend, revoke or end an existing enrollment.
+        (EnrollmentChange::Extend { .. } | EnrollmentChange::Revoke | EnrollmentChange::EndAt(_), None) => Ok(None),
+    }
+}
+
+/// What the executors need to know, frozen at decision time.
+fn treatment_payload(
+    event: &PaymentEvent,
+    customer: &Customer,
+    course: &Course,
+    expires_at: Option<DateTime<Utc>>,
+) -> serde_json::Value {
+    let order = event.order.as_ref();
+    json!({
+        "email": customer.email,
+        "name": customer.name,
+        "course": course.name,
+        "course_id": course.id,
+        "amount_cents": order.and_then(|o| o.amount_cents),
+        "currency": order.and_then(|o| o.currency.clone()),
+        "payment_method": order.and_then(|o| o.payment_method.clone()),
+        "boleto_url": event.payment.boleto_url,
+        "boleto_barcode": event.payment.boleto_barcode,
+        "pix_code": event.payment.pix_code,
+        "pix_expires_at": event.payment.pix_expires_at,
+        "refusal_reason": event.payment.refusal_reason,
+        "expires_at": expires_at.map(|t| t.format("%Y-%m-%d").to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slugs() {
+        assert_eq!(super::slugify("0b6f3c4e-1111-4A2B"), "0b6f3c4e-1111-4a2b");
+        assert_eq!(super::slugify("  Curso: Confeitaria!! "), "curso-confeitaria");
+        assert_eq!(super::slugify("4100123"), "4100123");
+    }
+}

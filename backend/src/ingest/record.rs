@@ -1,0 +1,180 @@
+//! What was received, kept as it came (secrets masked), and the recording of rejected requests.
+
+use crate::schema::webhook_events;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde_json::{Map, Value};
+
+/// Request headers worth keeping with an event (lower-case). Values of the secret ones are masked.
+const KEPT_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "user-agent",
+    "x-forwarded-for",
+    "x-real-ip",
+    "x-request-id",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "x-hotmart-hottok",
+    "x-webhook-token",
+    "x-signature",
+];
+const SECRET_HEADERS: &[&str] =
+    &["webhook-signature", "x-hotmart-hottok", "x-webhook-token", "x-signature", "authorization"];
+const SECRET_QUERY: &[&str] = &["token", "signature", "hottok"];
+pub const MASK: &str = "***";
+
+/// One webhook request as received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The `{source}` of the URL, verbatim (at most 64 characters).
+    pub source: String,
+    pub received_at: DateTime<Utc>,
+    pub remote_addr: Option<String>,
+    /// Kept headers and the query string, secrets masked.
+    pub headers: Value,
+    /// The body, up to the limit.
+    pub body: Vec<u8>,
+    /// The body's full size as sent.
+    pub body_size: usize,
+    pub truncated: bool,
+}
+
+impl Received {
+    /// The body as text for storage, with the Hotmart token masked when it is inside.
+    pub fn stored_body(&self) -> String {
+        mask_body_secrets(&String::from_utf8_lossy(&self.body))
+    }
+}
+
+/// Keeps the listed headers and the query string, masking secrets.
+pub fn keep_headers<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>, query: &[(String, String)]) -> Value {
+    let mut kept = Map::new();
+    for (name, value) in headers {
+        let name = name.to_ascii_lowercase();
+        if KEPT_HEADERS.contains(&name.as_str()) {
+            let value = if SECRET_HEADERS.contains(&name.as_str()) { MASK } else { value };
+            kept.insert(name, Value::String(value.chars().take(512).collect()));
+        }
+    }
+    if !query.is_empty() {
+        let q: Map<String, Value> = query
+            .iter()
+            .map(|(k, v)| {
+                let v =
+                    if SECRET_QUERY.contains(&k.as_str()) { MASK.to_string() } else { v.chars().take(512).collect() };
+                (k.clone(), Value::String(v))
+            })
+            .collect();
+        kept.insert("query".into(), Value::Object(q));
+    }
+    Value::Object(kept)
+}
+
+/// Masks the value of a top-level `"hottok"` field (Hotmart repeats its token in the body).
+pub fn mask_body_secrets(body: &str) -> String {
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body) else {
+        return body.to_string();
+    };
+    match map.get("hottok").and_then(Value::as_str) {
+        Some(token) if !token.is_empty() => {
+            let encoded = Value::String(token.to_string()).to_string();
+            body.replace(&encoded, &format!("\"{MASK}\""))
+        }
+        _ => body.to_string(),
+    }
+}
+
+#[derive(Insertable, Default)]
+#[diesel(table_name = webhook_events)]
+pub struct NewEvent<'a> {
+    pub source: &'a str,
+    pub received_at: DateTime<Utc>,
+    pub remote_addr: Option<&'a str>,
+    pub headers: Value,
+    pub raw_body: String,
+    pub body_size: i32,
+    pub truncated: bool,
+    pub outcome: &'a str,
+    pub error: Option<&'a str>,
+    pub dedup_key: Option<&'a str>,
+    pub duplicate_of: Option<i64>,
+    pub event_type: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub customer_id: Option<i64>,
+    pub order_id: Option<i64>,
+    pub replay_of: Option<i64>,
+    pub latency_ms: Option<i32>,
+    pub note: Option<&'a str>,
+}
+
+impl<'a> NewEvent<'a> {
+    pub fn from_received(r: &'a Received, outcome: &'a str) -> NewEvent<'a> {
+        NewEvent {
+            source: &r.source,
+            received_at: r.received_at,
+            remote_addr: r.remote_addr.as_deref(),
+            headers: r.headers.clone(),
+            raw_body: r.stored_body(),
+            body_size: i32::try_from(r.body_size).unwrap_or(i32::MAX),
+            truncated: r.truncated,
+            outcome,
+            ..NewEvent::default()
+        }
+    }
+}
+
+/// Records a rejected request (its own statement, committed at once); returns the event id.
+pub fn record_rejection(
+    conn: &mut PgConnection,
+    received: &Received,
+    outcome: &str,
+    error: &str,
+    replay_of: Option<i64>,
+    latency_ms: i32,
+) -> QueryResult<i64> {
+    let row = NewEvent {
+        error: Some(error),
+        replay_of,
+        latency_ms: Some(latency_ms),
+        ..NewEvent::from_received(received, outcome)
+    };
+    diesel::insert_into(webhook_events::table).values(row).returning(webhook_events::id).get_result(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_useful_headers_and_masks_secrets() {
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("X-HOTMART-HOTTOK", "segredo"),
+            ("Cookie", "session=abc"),
+            ("webhook-signature", "v1,abc"),
+            ("webhook-id", "msg_1"),
+        ];
+        let query = vec![("token".to_string(), "segredo".to_string()), ("x".to_string(), "1".to_string())];
+        let kept = keep_headers(headers.into_iter(), &query);
+        assert_eq!(kept["content-type"], "application/json");
+        assert_eq!(kept["x-hotmart-hottok"], MASK);
+        assert_eq!(kept["webhook-signature"], MASK);
+        assert_eq!(kept["webhook-id"], "msg_1");
+        assert!(kept.get("cookie").is_none());
+        assert_eq!(kept["query"]["token"], MASK);
+        assert_eq!(kept["query"]["x"], "1");
+        assert!(!kept.to_string().contains("segredo"));
+    }
+
+    #[test]
+    fn masks_the_hottok_in_the_body() {
+        let body = r#"{"id":"1","hottok":"SEGREDO-123","event":"PURCHASE_APPROVED"}"#;
+        let masked = mask_body_secrets(body);
+        assert!(!masked.contains("SEGREDO-123"));
+        assert!(masked.contains(r#""hottok":"***""#));
+        assert_eq!(mask_body_secrets("not json"), "not json");
+        assert_eq!(mask_body_secrets(r#"{"a":1}"#), r#"{"a":1}"#);
+    }
+}

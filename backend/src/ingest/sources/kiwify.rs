@@ -1,0 +1,397 @@
+//! Kiwify sales webhooks: a flat order with capitalised nested objects (`Customer`, `Product`,
+//! `Commissions`, `Subscription`), signed with `?signature=` = HMAC-SHA1 (hex) of the raw body keyed by
+//! the webhook token. The abandoned-cart payload has a different, flat shape.
+
+use super::common::{
+    at, at_any, constant_time_eq, datetime_value, hmac_sha1, ignored, integer_cents, lower_text, missing,
+    normalize_document, normalize_name, normalize_phone, optional_email, parse_json_object, require_email,
+    require_text, shorten, small_integer, text, unprocessable,
+};
+use crate::ingest::event::{
+    AuthError, CustomerInfo, EventKind, OrderInfo, ParseError, Parsed, PaymentDetails, PaymentEvent, ProductInfo,
+    RequestParts, Source,
+};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+pub const SIGNATURE_QUERY: &str = "signature";
+
+const REASON_LATE: &str = "late renewal notice; access is kept until subscription_canceled arrives";
+const REASON_CART: &str = "cart abandonment is not acted upon";
+
+pub fn authenticate(secret: &str, raw: &[u8], parts: &RequestParts) -> Result<(), AuthError> {
+    let presented = match parts.query(SIGNATURE_QUERY).map(str::trim).filter(|s| !s.is_empty()) {
+        Some(signature) => signature,
+        None => return Err(AuthError::Missing("no `signature` query parameter".into())),
+    };
+    let presented =
+        hex::decode(presented).map_err(|_| AuthError::Invalid("the signature is not hexadecimal".into()))?;
+    let expected = signature_bytes(secret, raw);
+    if !secret.is_empty() && constant_time_eq(&expected, &presented) {
+        Ok(())
+    } else {
+        Err(AuthError::Invalid("the signature does not match the body".into()))
+    }
+}
+
+/// Lower-case hex HMAC-SHA1 of `raw` keyed by the webhook token: what Kiwify appends as `?signature=`.
+pub fn sign(secret: &str, raw: &[u8]) -> String {
+    hex::encode(signature_bytes(secret, raw))
+}
+
+fn signature_bytes(secret: &str, raw: &[u8]) -> Vec<u8> {
+    hmac_sha1(secret.as_bytes(), &[raw])
+}
+
+pub fn parse(raw: &[u8]) -> Result<Parsed, ParseError> {
+    let body = parse_json_object(raw)?;
+    match text(at(&body, &["webhook_event_type"])) {
+        Some(event) => sales_event(&body, &event),
+        None if is_abandoned_cart(&body) => Ok(abandoned_cart(&body)),
+        None => Err(missing("webhook_event_type")),
+    }
+}
+
+/// A nested object under its real (capitalised) key, or the lower-case spelling some senders use.
+fn section<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
+    at(body, &[name]).or_else(|| at(body, &[name.to_ascii_lowercase().as_str()]))
+}
+
+fn field<'a>(body: &'a Value, section_name: &str, name: &str) -> Option<&'a Value> {
+    section(body, section_name).and_then(|s| at(s, &[name]))
+}
+
+fn sales_event(body: &Value, event: &str) -> Result<Parsed, ParseError> {
+    let name = event.to_ascii_lowercase();
+    let kind = match name.as_str() {
+        "order_approved" => EventKind::Approved,
+        "order_rejected" => EventKind::Refused,
+        "order_refunded" => EventKind::Refunded,
+        "chargeback" => EventKind::Chargeback,
+        "billet_created" | "pix_created" => EventKind::WaitingPayment,
+        "subscription_renewed" => EventKind::Renewed,
+        "subscription_canceled" => EventKind::SubscriptionCanceled,
+        "subscription_late" => return Ok(subscription_late(body, event, &name)),
+        _ => return Err(unprocessable(format!("unknown Kiwify webhook_event_type `{}`", shorten(event)))),
+    };
+    let order_id = require_text(at(body, &["order_id"]), "order_id")?;
+    let email = require_email(field(body, "Customer", "email"), "Customer.email")?;
+    Ok(Parsed::Event(Box::new(PaymentEvent {
+        source: Source::Kiwify,
+        dedup_key: format!("{order_id}:{name}"),
+        event_type: event.to_string(),
+        kind,
+        occurred_at: occurred_at(body, kind),
+        customer: customer(body, email),
+        order: Some(order(body, order_id)),
+        product: product(body),
+        payment: payment_details(body),
+        access_until: access_until(body, kind),
+    })))
+}
+
+/// Approvals are dated by `approved_date`, refunds by `refunded_at`, everything else by `updated_at`;
+/// `created_at` is the last resort. Kiwify writes local São Paulo time without an offset.
+fn occurred_at(body: &Value, kind: EventKind) -> Option<DateTime<Utc>> {
+    let specific = match kind {
+        EventKind::Approved | EventKind::Renewed => datetime_value(at(body, &["approved_date"])),
+        EventKind::Refunded => datetime_value(at(body, &["refunded_at"])),
+        _ => None,
+    };
+    specific.or_else(|| datetime_value(at_any(body, &[&["updated_at"], &["created_at"]])))
+}
+
+fn customer(body: &Value, email: String) -> CustomerInfo {
+    let customer = |name: &str| field(body, "Customer", name);
+    CustomerInfo {
+        email,
+        name: normalize_name(customer("full_name")).or_else(|| normalize_name(customer("first_name"))),
+        document: ["CPF", "cpf", "cnpj", "CNPJ"].iter().find_map(|key| normalize_document(customer(key))),
+        phone: normalize_phone(customer("mobile")),
+    }
+}
+
+/// `Commissions.charge_amount` (integer cents), or `Commissions.product_base_price` (also cents).
+fn order(body: &Value, order_id: String) -> OrderInfo {
+    let commissions = |name: &str| field(body, "Commissions", name);
+    let amount_cents =
+        integer_cents(commissions("charge_amount")).or_else(|| integer_cents(commissions("product_base_price")));
+    let currency = text(commissions("currency")).or_else(|| text(commissions("product_base_price_currency")));
+    OrderInfo {
+        external_id: order_id,
+        amount_cents,
+        currency: currency.map(|c| c.to_ascii_uppercase()),
+        payment_method: lower_text(at(body, &["payment_method"])),
+        installments: small_integer(at(body, &["installments"])),
+    }
+}
+
+fn product(body: &Value) -> Option<ProductInfo> {
+    let external_id = text(field(body, "Product", "product_id"))?;
+    Some(ProductInfo { external_id, name: normalize_name(field(body, "Product", "product_name")) })
+}
+
+fn payment_details(body: &Value) -> PaymentDetails {
+    PaymentDetails {
+        boleto_url: text(at_any(body, &[&["boleto_URL"], &["boleto_url"]])),
+        boleto_barcode: text(at(body, &["boleto_barcode"])),
+        pix_code: text(at(body, &["pix_code"])),
+        pix_expires_at: datetime_value(at(body, &["pix_expiration"])),
+        refusal_reason: text(at(body, &["card_rejection_reason"])),
+    }
+}
+
+/// End of the paid period: `Subscription.customer_access.access_until`, else `Subscription.next_payment`.
+fn access_until(body: &Value, kind: EventKind) -> Option<DateTime<Utc>> {
+    if !matches!(kind, EventKind::SubscriptionCanceled | EventKind::Renewed) {
+        return None;
+    }
+    let subscription = section(body, "Subscription")?;
+    datetime_value(at(subscription, &["customer_access", "access_until"]))
+        .or_else(|| datetime_value(at(subscription, &["next_payment"])))
+}
+
+fn subscription_late(body: &Value, event: &str, name: &str) -> Parsed {
+    let dedup_key = text(at(body, &["order_id"])).map(|order_id| format!("{order_id}:{name}"));
+    ignored(event, dedup_key, optional_email(field(body, "Customer", "email")), REASON_LATE)
+}
+
+fn is_abandoned_cart(body: &Value) -> bool {
+    text(at(body, &["status"])).is_some_and(|status| status.eq_ignore_ascii_case("abandoned"))
+}
+
+fn abandoned_cart(body: &Value) -> Parsed {
+    let dedup_key = text(at(body, &["id"])).map(|id| format!("cart:{id}"));
+    ignored("abandoned_cart", dedup_key, optional_email(at(body, &["email"])), REASON_CART)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::event::IgnoredEvent;
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_str!(concat!("../../../tests/fixtures/kiwify/", $name, ".json"))
+        };
+    }
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    }
+
+    fn event(raw: &str) -> PaymentEvent {
+        match parse(raw.as_bytes()) {
+            Ok(Parsed::Event(event)) => *event,
+            other => panic!("expected an event, got {other:?}"),
+        }
+    }
+
+    fn ignored_event(raw: &str) -> IgnoredEvent {
+        match parse(raw.as_bytes()) {
+            Ok(Parsed::Ignored(event)) => event,
+            other => panic!("expected an ignored event, got {other:?}"),
+        }
+    }
+
+    fn unprocessable_message(raw: &str) -> String {
+        match parse(raw.as_bytes()) {
+            Err(ParseError::Unprocessable(message)) => message,
+            other => panic!("expected unprocessable, got {other:?}"),
+        }
+    }
+
+    fn edited(raw: &str, pointer: &str, value: Option<Value>) -> String {
+        let mut body: Value = serde_json::from_str(raw).unwrap();
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        let object = body.pointer_mut(parent).unwrap().as_object_mut().unwrap();
+        match value {
+            Some(value) => object.insert(key.to_string(), value),
+            None => object.remove(key),
+        };
+        body.to_string()
+    }
+
+    fn signed(signature: &str) -> RequestParts {
+        let mut parts = RequestParts::default();
+        parts.query.insert(SIGNATURE_QUERY.into(), signature.into());
+        parts
+    }
+
+    #[test]
+    fn order_approved() {
+        let e = event(fixture!("order_approved"));
+        assert_eq!(e.source, Source::Kiwify);
+        assert_eq!(e.kind, EventKind::Approved);
+        assert_eq!(e.event_type, "order_approved");
+        assert_eq!(e.dedup_key, "3f1e9a52-0c6b-4d2e-8f17-5a9b0c1d2e3f:order_approved");
+        assert_eq!(e.occurred_at, Some(utc("2026-01-01T13:02:00Z")), "approved_date in São Paulo time");
+        assert_eq!(
+            e.customer,
+            CustomerInfo {
+                email: "joao.teste@example.com".into(),
+                name: Some("João Teste Pereira".into()),
+                document: Some("98765432100".into()),
+                phone: Some("+5511912345678".into()),
+            }
+        );
+        assert_eq!(
+            e.order.unwrap(),
+            OrderInfo {
+                external_id: "3f1e9a52-0c6b-4d2e-8f17-5a9b0c1d2e3f".into(),
+                amount_cents: Some(29700),
+                currency: Some("BRL".into()),
+                payment_method: Some("pix".into()),
+                installments: Some(1),
+            }
+        );
+        assert_eq!(
+            e.product.unwrap(),
+            ProductInfo {
+                external_id: "8d2c1b0a-2222-4e5f-8a9b-abcdefabcdef".into(),
+                name: Some("Curso Exemplo de Confeitaria".into())
+            }
+        );
+        assert_eq!(e.payment, PaymentDetails::default());
+        assert_eq!(e.access_until, None);
+    }
+
+    #[test]
+    fn refund_shares_the_order_of_the_approval() {
+        let approved = event(fixture!("order_approved"));
+        let refunded = event(fixture!("order_refunded"));
+        assert_eq!(refunded.kind, EventKind::Refunded);
+        assert_eq!(refunded.occurred_at, Some(utc("2026-01-05T19:30:12Z")));
+        assert_eq!(approved.order.unwrap().external_id, refunded.order.unwrap().external_id);
+        assert_ne!(approved.dedup_key, refunded.dedup_key);
+    }
+
+    #[test]
+    fn order_rejected_carries_the_reason() {
+        let e = event(fixture!("order_rejected"));
+        assert_eq!(e.kind, EventKind::Refused);
+        assert_eq!(e.payment.refusal_reason.as_deref(), Some("Cartão recusado pelo banco emissor"));
+        assert_eq!(e.customer.document.as_deref(), Some("12345678909"));
+        assert_eq!(e.order.unwrap().installments, Some(6));
+    }
+
+    #[test]
+    fn chargeback() {
+        let e = event(fixture!("chargeback"));
+        assert_eq!(e.kind, EventKind::Chargeback);
+        assert_eq!(e.dedup_key, "5b3a1c74-2e8d-4f40-a139-7c1d2e3f4051:chargeback");
+        assert_eq!(e.customer.name.as_deref(), Some("Lúcia Teste Araújo"));
+    }
+
+    #[test]
+    fn billet_and_pix_created_are_waiting_payment() {
+        let billet = event(fixture!("billet_created"));
+        assert_eq!(billet.kind, EventKind::WaitingPayment);
+        assert_eq!(billet.payment.boleto_url.as_deref(), Some("https://pay.example.com/boleto/6c4b2d85"));
+        assert_eq!(billet.payment.boleto_barcode.as_deref(), Some("23793381286000000000000000000000000000000000"));
+        let pix = event(fixture!("pix_created"));
+        assert_eq!(pix.kind, EventKind::WaitingPayment);
+        assert!(pix.payment.pix_code.as_deref().unwrap().starts_with("000201"));
+        assert_eq!(pix.payment.pix_expires_at, Some(utc("2026-01-04T14:30:00Z")));
+        let lower = edited(fixture!("billet_created"), "/boleto_URL", None);
+        let lower = edited(&lower, "/boleto_url", Some("https://pay.example.com/b".into()));
+        assert_eq!(event(&lower).payment.boleto_url.as_deref(), Some("https://pay.example.com/b"));
+    }
+
+    #[test]
+    fn subscription_renewed_extends_access() {
+        let e = event(fixture!("subscription_renewed"));
+        assert_eq!(e.kind, EventKind::Renewed);
+        assert_eq!(e.dedup_key, "9f7e5ab8-6c21-4384-a57d-b05162738495:subscription_renewed");
+        assert_eq!(e.access_until, Some(utc("2026-03-01T12:00:00Z")));
+        assert_eq!(e.order.unwrap().amount_cents, Some(4990));
+    }
+
+    #[test]
+    fn subscription_late_is_ignored_with_a_key() {
+        let e = ignored_event(fixture!("subscription_late"));
+        assert_eq!(e.event_type, "subscription_late");
+        assert_eq!(e.dedup_key.as_deref(), Some("a08f6bc9-7d32-4495-b68e-c162738495a6:subscription_late"));
+        assert_eq!(e.email.as_deref(), Some("marcos.teste@example.com"));
+    }
+
+    #[test]
+    fn subscription_canceled_keeps_access_until_the_period_ends() {
+        let e = event(fixture!("subscription_canceled"));
+        assert_eq!(e.kind, EventKind::SubscriptionCanceled);
+        assert_eq!(e.access_until, Some(utc("2026-03-01T12:00:00Z")));
+        assert_eq!(e.occurred_at, Some(utc("2026-03-08T12:00:10Z")));
+        let only_next_payment = edited(fixture!("subscription_canceled"), "/Subscription/customer_access", None);
+        let only_next_payment =
+            edited(&only_next_payment, "/Subscription/next_payment", Some("2026-03-02 09:00".into()));
+        assert_eq!(event(&only_next_payment).access_until, Some(utc("2026-03-02T12:00:00Z")));
+        let no_subscription = edited(fixture!("subscription_canceled"), "/Subscription", None);
+        assert_eq!(event(&no_subscription).access_until, None);
+    }
+
+    #[test]
+    fn abandoned_cart_is_ignored_with_its_cart_key() {
+        let e = ignored_event(fixture!("abandoned_cart"));
+        assert_eq!(e.dedup_key.as_deref(), Some("cart:cart_0f1e2d3c4b5a69788796a5b4"));
+        assert_eq!(e.email.as_deref(), Some("renata.teste@example.com"));
+    }
+
+    #[test]
+    fn lenient_about_key_case_and_amount_fields() {
+        let raw = edited(fixture!("order_approved"), "/Customer", None);
+        let raw = edited(&raw, "/customer", Some(serde_json::json!({"email": "X@Example.com", "first_name": " Xis "})));
+        let raw = edited(&raw, "/Commissions", Some(serde_json::json!({"product_base_price": "19700"})));
+        let e = event(&raw);
+        assert_eq!(e.customer.email, "x@example.com");
+        assert_eq!(e.customer.name.as_deref(), Some("Xis"));
+        let order = e.order.unwrap();
+        assert_eq!((order.amount_cents, order.currency), (Some(19700), None));
+        let upper = edited(fixture!("order_approved"), "/webhook_event_type", Some("ORDER_APPROVED".into()));
+        assert_eq!(event(&upper).dedup_key, "3f1e9a52-0c6b-4d2e-8f17-5a9b0c1d2e3f:order_approved");
+    }
+
+    #[test]
+    fn rejections() {
+        assert!(matches!(parse(b"order_id=1"), Err(ParseError::InvalidJson(_))));
+        assert!(matches!(parse(b"[{}]"), Err(ParseError::InvalidJson(_))));
+        let no_type = edited(fixture!("order_approved"), "/webhook_event_type", None);
+        assert!(unprocessable_message(&no_type).contains("webhook_event_type"));
+        let unknown = edited(fixture!("order_approved"), "/webhook_event_type", Some("order_paid".into()));
+        assert!(unprocessable_message(&unknown).contains("order_paid"));
+        let no_email = edited(fixture!("order_approved"), "/Customer/email", None);
+        assert!(unprocessable_message(&no_email).contains("Customer.email"));
+        let no_order = edited(fixture!("order_refunded"), "/order_id", Some("".into()));
+        assert!(unprocessable_message(&no_order).contains("order_id"));
+        let not_abandoned = edited(fixture!("abandoned_cart"), "/status", Some("recovered".into()));
+        assert!(unprocessable_message(&not_abandoned).contains("webhook_event_type"));
+    }
+
+    #[test]
+    fn signature_test_vector() {
+        let body = br#"{"order_id":"ord-0001","webhook_event_type":"order_approved","order_status":"paid"}"#;
+        assert_eq!(sign("w9i3pvutvxe", body), "8c994da07be26fba2b5ebfcb849924dfbb77a3ae");
+        assert_eq!(authenticate("w9i3pvutvxe", body, &signed("8c994da07be26fba2b5ebfcb849924dfbb77a3ae")), Ok(()));
+        assert_eq!(authenticate("w9i3pvutvxe", body, &signed("8C994DA07BE26FBA2B5EBFCB849924DFBB77A3AE")), Ok(()));
+    }
+
+    #[test]
+    fn signature_failures() {
+        let body = fixture!("order_approved").as_bytes();
+        let secret = "w9i3pvutvxe";
+        let right = sign(secret, body);
+        assert_eq!(authenticate(secret, body, &signed(&right)), Ok(()));
+        assert!(matches!(authenticate(secret, body, &RequestParts::default()), Err(AuthError::Missing(_))));
+        assert!(matches!(authenticate(secret, body, &signed("")), Err(AuthError::Missing(_))));
+        for wrong in
+            [sign("other", body), sign(secret, b"{}"), right[..38].to_string(), "zz".repeat(20), secret.to_string()]
+        {
+            match authenticate(secret, body, &signed(&wrong)) {
+                Err(AuthError::Invalid(message)) => assert!(!message.contains(secret) && !message.contains(&right)),
+                other => panic!("{wrong}: {other:?}"),
+            }
+        }
+        let tampered = [body, b" "].concat();
+        assert!(matches!(authenticate(secret, &tampered, &signed(&right)), Err(AuthError::Invalid(_))));
+        assert!(matches!(authenticate("", body, &signed(&sign("", body))), Err(AuthError::Invalid(_))));
+    }
+}

@@ -1,0 +1,107 @@
+//! Rows of the domain tables, as diesel reads them.
+
+use crate::schema::*;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = customers)]
+pub struct Customer {
+    pub id: i64,
+    pub email: String,
+    pub name: Option<String>,
+    pub document: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_activity_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = courses)]
+pub struct Course {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub access_days: Option<i32>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = orders)]
+pub struct Order {
+    pub id: i64,
+    pub source: String,
+    pub external_id: String,
+    pub customer_id: i64,
+    pub course_id: Option<i64>,
+    pub status: String,
+    pub amount_cents: Option<i64>,
+    pub currency: Option<String>,
+    pub payment_method: Option<String>,
+    pub installments: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = enrollments)]
+pub struct Enrollment {
+    pub id: i64,
+    pub customer_id: i64,
+    pub course_id: i64,
+    pub order_id: Option<i64>,
+    pub status: String,
+    pub granted_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = webhook_events)]
+pub struct WebhookEvent {
+    pub id: i64,
+    pub source: String,
+    pub received_at: DateTime<Utc>,
+    pub remote_addr: Option<String>,
+    pub headers: Value,
+    pub raw_body: String,
+    pub body_size: i32,
+    pub truncated: bool,
+    pub outcome: String,
+    pub error: Option<String>,
+    pub dedup_key: Option<String>,
+    pub duplicate_of: Option<i64>,
+    pub event_type: Option<String>,
+    pub kind: Option<String>,
+    pub customer_id: Option<i64>,
+    pub order_id: Option<i64>,
+    pub replay_of: Option<i64>,
+    pub latency_ms: Option<i32>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = treatments)]
+pub struct Treatment {
+    pub id: i64,
+    pub kind: String,
+    pub status: String,
+    pub attempts: i32,
+    pub run_at: DateTime<Utc>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub output: Option<String>,
+    pub last_error: Option<String>,
+    pub reason: Option<String>,
+    pub payload: Value,
+    pub event_id: Option<i64>,
+    pub customer_id: i64,
+    pub course_id: Option<i64>,
+    pub order_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,132 @@
+//! Cross-replica signals through PostgreSQL LISTEN/NOTIFY: a new webhook event (`e:<id>`) or a
+//! treatment that changed (`t:<id>`). One listener thread per process feeds a broadcast channel
+//! (the live stream) and wakes the worker.
+
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, Notify};
+
+pub const CHANNEL: &str = "portaria";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Event(i64),
+    Treatment(i64),
+}
+
+impl Signal {
+    pub fn encode(self) -> String {
+        match self {
+            Signal::Event(id) => format!("e:{id}"),
+            Signal::Treatment(id) => format!("t:{id}"),
+        }
+    }
+    pub fn decode(payload: &str) -> Option<Signal> {
+        let (tag, id) = payload.split_once(':')?;
+        let id = id.parse().ok()?;
+        match tag {
+            "e" => Some(Signal::Event(id)),
+            "t" => Some(Signal::Treatment(id)),
+            _ => None,
+        }
+    }
+}
+
+/// Sends `signal` to every replica when the current transaction commits.
+pub fn send(conn: &mut PgConnection, signal: Signal) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_notify($1, $2)")
+        .bind::<Text, _>(CHANNEL)
+        .bind::<Text, _>(signal.encode())
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// In-process fan-out of the signals.
+#[derive(Clone)]
+pub struct Bus {
+    tx: broadcast::Sender<Signal>,
+    wake: Arc<Notify>,
+}
+
+impl Default for Bus {
+    fn default() -> Self {
+        Bus::new()
+    }
+}
+
+impl Bus {
+    pub fn new() -> Bus {
+        let (tx, _) = broadcast::channel(1024);
+        Bus { tx, wake: Arc::new(Notify::new()) }
+    }
+    pub fn subscribe(&self) -> broadcast::Receiver<Signal> {
+        self.tx.subscribe()
+    }
+    /// Woken whenever there may be new work for the worker.
+    pub fn worker_wake(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+    pub fn dispatch(&self, signal: Signal) {
+        if matches!(signal, Signal::Event(_) | Signal::Treatment(_)) {
+            self.wake.notify_waiters();
+        }
+        let _ = self.tx.send(signal);
+    }
+}
+
+/// Runs LISTEN on a dedicated connection in a thread, reconnecting on failure, until the process ends.
+pub fn spawn_listener(database_url: String, bus: Bus) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("portaria-listen".into())
+        .spawn(move || loop {
+            if let Err(e) = listen(&database_url, &bus) {
+                log::warn!("LISTEN connection lost ({e}); reconnecting in 1 s");
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        })
+        .expect("spawn the listener thread")
+}
+
+fn listen(database_url: &str, bus: &Bus) -> Result<(), String> {
+    let mut conn = PgConnection::establish(database_url).map_err(|e| e.to_string())?;
+    diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(&mut conn).map_err(|e| e.to_string())?;
+    // Anything that happened while we were not listening: let the worker look.
+    bus.wake.notify_waiters();
+    let mut last_check = Instant::now();
+    loop {
+        let mut got = false;
+        for n in conn.notifications_iter() {
+            let n = n.map_err(|e| e.to_string())?;
+            if let Some(signal) = Signal::decode(&n.payload) {
+                bus.dispatch(signal);
+                got = true;
+            }
+        }
+        if last_check.elapsed() > Duration::from_secs(30) {
+            // notifications_iter only reads what has arrived; a query notices a dead connection.
+            diesel::sql_query("SELECT 1").execute(&mut conn).map_err(|e| e.to_string())?;
+            last_check = Instant::now();
+        }
+        if !got {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_round_trip() {
+        for s in [Signal::Event(1), Signal::Treatment(42)] {
+            assert_eq!(Signal::decode(&s.encode()), Some(s));
+        }
+        assert_eq!(Signal::decode("x:1"), None);
+        assert_eq!(Signal::decode("e:abc"), None);
+        assert_eq!(Signal::decode(""), None);
+    }
+}

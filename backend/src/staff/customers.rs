@@ -1,0 +1,338 @@
+//! Customers: search (accent- and case-insensitive, ranked, keyset-paginated), profile, timeline.
+
+use super::events::EventRow;
+use super::pagination::{self, like_escape};
+use super::views::*;
+use crate::auth::AuthUser;
+use crate::db;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::models::{Customer, Enrollment, Order, Treatment};
+use crate::schema::{courses, customers, enrollments, orders, treatments, webhook_events};
+use crate::state::AppState;
+use actix_web::{get, web};
+use chrono::Utc;
+use diesel::dsl::case_when;
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
+use serde::Deserialize;
+use std::collections::HashMap;
+use utoipa::IntoParams;
+
+diesel::define_sql_function! {
+    /// Lower-case and accent-free, as the search column is (migration 1).
+    fn portaria_fold(x: Text) -> Text;
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SearchParams {
+    /// Any part of the e-mail, name or document (CPF/CNPJ, with or without punctuation).
+    pub q: Option<String>,
+    /// 1 to 100, default 20.
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// How the search reads the text typed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Term {
+    /// Nothing typed: most recent customers first.
+    All,
+    /// Too short for the trigram index: an e-mail prefix.
+    EmailPrefix(String),
+    /// Anywhere in e-mail, name or document (already lower-cased; accents are folded in SQL).
+    Contains(String),
+}
+
+/// Normalises the search text; a CPF typed with punctuation searches its digits.
+pub fn term(q: Option<&str>) -> Term {
+    let q = q.map(str::trim).unwrap_or_default().to_lowercase();
+    if q.is_empty() {
+        return Term::All;
+    }
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    let q = if digits.len() >= 3 && q.chars().all(|c| c.is_ascii_digit() || ".-/ ".contains(c)) { digits } else { q };
+    if q.chars().count() < 3 {
+        Term::EmailPrefix(q)
+    } else {
+        Term::Contains(q)
+    }
+}
+
+/// Searches customers; rows come with their rank (0 exact e-mail, 1 e-mail prefix, 2 other).
+pub fn search(
+    conn: &mut PgConnection,
+    term: &Term,
+    limit: i64,
+    after: Option<(i64, i64)>,
+) -> QueryResult<Vec<(i32, Customer)>> {
+    let (exact, prefix, contains) = match term {
+        Term::All => (String::new(), "%".to_string(), "%".to_string()),
+        Term::EmailPrefix(q) => (q.clone(), format!("{}%", like_escape(q)), format!("{}%", like_escape(q))),
+        Term::Contains(q) => (q.clone(), format!("{}%", like_escape(q)), format!("%{}%", like_escape(q))),
+    };
+    let rank = case_when(customers::email.eq(exact.clone()), 0.into_sql::<Integer>())
+        .when(customers::email.like(prefix.clone()), 1.into_sql::<Integer>())
+        .otherwise(2.into_sql::<Integer>());
+    let mut query = customers::table.select((rank.clone(), Customer::as_select())).into_boxed();
+    query = match term {
+        Term::All => query,
+        Term::EmailPrefix(_) => query.filter(customers::email.like(prefix)),
+        Term::Contains(_) => query.filter(customers::search_text.like(portaria_fold(contains))),
+    };
+    if let Some((r, id)) = after {
+        let r = i32::try_from(r).unwrap_or(i32::MAX);
+        query = query.filter(rank.clone().gt(r).or(rank.clone().eq(r).and(customers::id.lt(id))));
+    }
+    query.order((rank.asc(), customers::id.desc())).limit(limit).load(conn)
+}
+
+/// The enrollments of some customers, with course names.
+fn badges(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<HashMap<i64, Vec<AccessBadge>>> {
+    let rows: Vec<(Enrollment, String)> = enrollments::table
+        .inner_join(courses::table)
+        .filter(enrollments::customer_id.eq_any(ids))
+        .order(enrollments::id)
+        .select((Enrollment::as_select(), courses::name))
+        .load(conn)?;
+    let mut map: HashMap<i64, Vec<AccessBadge>> = HashMap::new();
+    for (e, course_name) in rows {
+        map.entry(e.customer_id).or_default().push(AccessBadge {
+            course_id: e.course_id,
+            course_name,
+            status: effective_status(&e.status, e.expires_at),
+            expires_at: e.expires_at,
+        });
+    }
+    Ok(map)
+}
+
+/// An active enrollment whose time has passed reads as expired even before the sweep runs.
+pub fn effective_status(status: &str, expires_at: Option<chrono::DateTime<Utc>>) -> String {
+    match expires_at {
+        Some(t) if status == "active" && t <= Utc::now() => "expired".into(),
+        _ => status.into(),
+    }
+}
+
+/// The overall access state of a customer from their enrollments.
+pub fn overall_access(badges: &[AccessBadge]) -> String {
+    ["active", "expired", "revoked"]
+        .into_iter()
+        .find(|s| badges.iter().any(|b| b.status == *s))
+        .unwrap_or("none")
+        .to_string()
+}
+
+pub fn summaries(conn: &mut PgConnection, customers: Vec<Customer>) -> QueryResult<Vec<CustomerSummary>> {
+    let ids: Vec<i64> = customers.iter().map(|c| c.id).collect();
+    let mut badges = badges(conn, &ids)?;
+    Ok(customers
+        .into_iter()
+        .map(|c| {
+            let enrollments = badges.remove(&c.id).unwrap_or_default();
+            CustomerSummary {
+                access: overall_access(&enrollments),
+                enrollments,
+                id: c.id,
+                email: c.email,
+                name: c.name,
+                document: c.document,
+                phone: c.phone,
+                created_at: c.created_at,
+                last_activity_at: c.last_activity_at,
+            }
+        })
+        .collect())
+}
+
+/// Searches customers by any part of the e-mail, name or document.
+#[utoipa::path(
+    tag = "customers",
+    params(SearchParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Matching customers, best first", body = Page<CustomerSummary>),
+        (status = 400, description = "Invalid limit or cursor", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    )
+)]
+#[get("/api/customers")]
+pub async fn list(
+    state: web::Data<AppState>,
+    _auth: AuthUser,
+    params: web::Query<SearchParams>,
+) -> ApiResult<web::Json<Page<CustomerSummary>>> {
+    let limit = pagination::limit(params.limit)?;
+    let after = match &params.cursor {
+        Some(c) => pagination::decode(c, 2).map(|p| Some((p[0], p[1])))?,
+        None => None,
+    };
+    let term = term(params.q.as_deref());
+    db::run(&state.pool, move |conn| {
+        let rows = search(conn, &term, limit, after)?;
+        let next = pagination::next(&rows, limit, |(rank, c)| vec![i64::from(*rank), c.id]);
+        let items = summaries(conn, rows.into_iter().map(|(_, c)| c).collect())?;
+        Ok(web::Json(Page { items, next_cursor: next }))
+    })
+    .await
+}
+
+pub fn find(conn: &mut PgConnection, id: i64) -> ApiResult<Customer> {
+    customers::table
+        .find(id)
+        .select(Customer::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("not_found", format!("No customer with id {id}.")))
+}
+
+/// A customer's profile, enrollments (access state) and orders.
+#[utoipa::path(
+    tag = "customers",
+    params(("id" = i64, Path, description = "Customer id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The customer", body = CustomerDetail),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such customer", body = ErrorBody),
+    )
+)]
+#[get("/api/customers/{id}")]
+pub async fn detail(
+    state: web::Data<AppState>,
+    _auth: AuthUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<CustomerDetail>> {
+    let id = id.into_inner();
+    db::run(&state.pool, move |conn| {
+        let c = find(conn, id)?;
+        let enrollments: Vec<(Enrollment, String)> = enrollments::table
+            .inner_join(courses::table)
+            .filter(enrollments::customer_id.eq(id))
+            .order(enrollments::id)
+            .select((Enrollment::as_select(), courses::name))
+            .load(conn)?;
+        let orders: Vec<(Order, Option<String>)> = orders::table
+            .left_join(courses::table)
+            .filter(orders::customer_id.eq(id))
+            .order(orders::id.desc())
+            .select((Order::as_select(), courses::name.nullable()))
+            .load(conn)?;
+        Ok(web::Json(CustomerDetail {
+            customer: CustomerView {
+                id: c.id,
+                email: c.email,
+                name: c.name,
+                document: c.document,
+                phone: c.phone,
+                created_at: c.created_at,
+                updated_at: c.updated_at,
+                last_activity_at: c.last_activity_at,
+            },
+            enrollments: enrollments
+                .into_iter()
+                .map(|(e, course_name)| EnrollmentView {
+                    status: effective_status(&e.status, e.expires_at),
+                    id: e.id,
+                    course_id: e.course_id,
+                    course_name,
+                    granted_at: e.granted_at,
+                    revoked_at: e.revoked_at,
+                    expires_at: e.expires_at,
+                    order_id: e.order_id,
+                })
+                .collect(),
+            orders: orders
+                .into_iter()
+                .map(|(o, course_name)| OrderView {
+                    id: o.id,
+                    source: o.source,
+                    external_id: o.external_id,
+                    status: o.status,
+                    amount_cents: o.amount_cents,
+                    currency: o.currency,
+                    payment_method: o.payment_method,
+                    installments: o.installments,
+                    course_name,
+                    created_at: o.created_at,
+                    updated_at: o.updated_at,
+                })
+                .collect(),
+        }))
+    })
+    .await
+}
+
+/// Every webhook and every treatment of a customer, oldest first.
+#[utoipa::path(
+    tag = "customers",
+    params(("id" = i64, Path, description = "Customer id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The timeline", body = Timeline),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such customer", body = ErrorBody),
+    )
+)]
+#[get("/api/customers/{id}/timeline")]
+pub async fn timeline(
+    state: web::Data<AppState>,
+    _auth: AuthUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<Timeline>> {
+    let id = id.into_inner();
+    db::run(&state.pool, move |conn| {
+        let c = find(conn, id)?;
+        let events: Vec<EventRow> = webhook_events::table
+            .filter(webhook_events::customer_id.eq(id))
+            .order(webhook_events::id.desc())
+            .limit(1000)
+            .select(EventRow::as_select())
+            .load(conn)?;
+        let ts: Vec<(Treatment, String, Option<String>)> = treatments::table
+            .inner_join(customers::table)
+            .left_join(courses::table)
+            .filter(treatments::customer_id.eq(id))
+            .order(treatments::id.desc())
+            .limit(1000)
+            .select((Treatment::as_select(), customers::email, courses::name.nullable()))
+            .load(conn)?;
+        let mut items: Vec<TimelineItem> = events
+            .into_iter()
+            .map(|e| TimelineItem::Event { at: e.received_at, event: e.view(Some(c.email.clone())) })
+            .chain(ts.into_iter().map(|(t, email, course)| {
+                let t = TreatmentView::new(t, email, course);
+                TimelineItem::Treatment { at: t.created_at, treatment: t }
+            }))
+            .collect();
+        // Oldest first; an event before the treatments it caused.
+        items.sort_by_key(|i| (i.at(), matches!(i, TimelineItem::Treatment { .. })));
+        Ok(web::Json(Timeline { items }))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms() {
+        assert_eq!(term(None), Term::All);
+        assert_eq!(term(Some("   ")), Term::All);
+        assert_eq!(term(Some("Jo")), Term::EmailPrefix("jo".into()));
+        assert_eq!(term(Some(" João ")), Term::Contains("joão".into()));
+        assert_eq!(term(Some("123.456.789-09")), Term::Contains("12345678909".into()));
+        assert_eq!(term(Some("Fulano@Email.com")), Term::Contains("fulano@email.com".into()));
+    }
+
+    #[test]
+    fn overall_access_prefers_active() {
+        let b = |s: &str| AccessBadge { course_id: 1, course_name: "c".into(), status: s.into(), expires_at: None };
+        assert_eq!(overall_access(&[]), "none");
+        assert_eq!(overall_access(&[b("revoked"), b("active")]), "active");
+        assert_eq!(overall_access(&[b("revoked"), b("expired")]), "expired");
+        assert_eq!(overall_access(&[b("revoked")]), "revoked");
+    }
+}

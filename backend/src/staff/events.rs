@@ -1,0 +1,275 @@
+//! The webhook log: list with filters, one event with its raw body, replay.
+
+use super::filters::{parse_from, parse_to};
+use super::pagination::{self, like_escape};
+use super::views::*;
+use super::{audit, treatments};
+use crate::auth::AuthUser;
+use crate::db;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::ingest::event::{ParseError, RequestParts, Source};
+use crate::ingest::handler::{self, Rejection};
+use crate::ingest::process::{CourseDefaults, WebhookAnswer};
+use crate::ingest::record::Received;
+use crate::ingest::sources;
+use crate::models::WebhookEvent;
+use crate::schema::{customers, webhook_events};
+use crate::state::AppState;
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::Instant;
+use utoipa::IntoParams;
+
+/// The columns of an event without its body.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webhook_events)]
+pub struct EventRow {
+    pub id: i64,
+    pub source: String,
+    pub received_at: DateTime<Utc>,
+    pub outcome: String,
+    pub error: Option<String>,
+    pub note: Option<String>,
+    pub event_type: Option<String>,
+    pub kind: Option<String>,
+    pub dedup_key: Option<String>,
+    pub duplicate_of: Option<i64>,
+    pub replay_of: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub order_id: Option<i64>,
+    pub latency_ms: Option<i32>,
+}
+
+impl EventRow {
+    pub fn view(self, customer_email: Option<String>) -> EventSummary {
+        EventSummary {
+            id: self.id,
+            source: self.source,
+            received_at: self.received_at,
+            outcome: self.outcome,
+            error: self.error,
+            note: self.note,
+            event_type: self.event_type,
+            kind: self.kind,
+            dedup_key: self.dedup_key,
+            duplicate_of: self.duplicate_of,
+            replay_of: self.replay_of,
+            customer_id: self.customer_id,
+            customer_email,
+            order_id: self.order_id,
+            latency_ms: self.latency_ms,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct EventFilter {
+    /// hashtag, hotmart, kiwify, generic (or any name that was called)
+    pub source: Option<String>,
+    /// processed, duplicate, ignored, invalid_json, unauthorized, payload_too_large, unprocessable, unknown_source, error
+    pub outcome: Option<String>,
+    /// Text contained in the raw body or the customer's e-mail.
+    pub q: Option<String>,
+    /// From this time (RFC 3339) or date (YYYY-MM-DD), inclusive.
+    pub from: Option<String>,
+    /// Until this time (exclusive) or date (inclusive).
+    pub to: Option<String>,
+    /// 1 to 100, default 20.
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// One page of events, newest first, after `before_id`.
+pub fn query(
+    conn: &mut PgConnection,
+    f: &EventFilter,
+    limit: i64,
+    before_id: Option<i64>,
+) -> ApiResult<Vec<EventSummary>> {
+    let from = parse_from(f.from.as_deref())?;
+    let to = parse_to(f.to.as_deref())?;
+    let mut q = webhook_events::table
+        .left_join(customers::table)
+        .select((EventRow::as_select(), customers::email.nullable()))
+        .into_boxed();
+    if let Some(source) = f.source.as_deref().filter(|s| !s.is_empty()) {
+        q = q.filter(webhook_events::source.eq(source.to_string()));
+    }
+    if let Some(outcome) = f.outcome.as_deref().filter(|s| !s.is_empty()) {
+        q = q.filter(webhook_events::outcome.eq(outcome.to_string()));
+    }
+    if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let pattern = format!("%{}%", like_escape(text));
+        q = q.filter(
+            webhook_events::raw_body
+                .ilike(pattern.clone())
+                .or(customers::email.nullable().like(pattern.to_lowercase())),
+        );
+    }
+    if let Some(from) = from {
+        q = q.filter(webhook_events::received_at.ge(from));
+    }
+    if let Some(to) = to {
+        q = q.filter(webhook_events::received_at.lt(to));
+    }
+    if let Some(id) = before_id {
+        q = q.filter(webhook_events::id.lt(id));
+    }
+    let rows: Vec<(EventRow, Option<String>)> = q.order(webhook_events::id.desc()).limit(limit).load(conn)?;
+    Ok(rows.into_iter().map(|(e, email)| e.view(email)).collect())
+}
+
+/// The webhook log, newest first.
+#[utoipa::path(
+    tag = "events",
+    params(EventFilter),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of events", body = Page<EventSummary>),
+        (status = 400, description = "Invalid filter, limit or cursor", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    )
+)]
+#[get("/api/events")]
+pub async fn list(
+    state: web::Data<AppState>,
+    _auth: AuthUser,
+    f: web::Query<EventFilter>,
+) -> ApiResult<web::Json<Page<EventSummary>>> {
+    let limit = pagination::limit(f.limit)?;
+    let before = f.cursor.as_deref().map(|c| pagination::decode(c, 1).map(|p| p[0])).transpose()?;
+    db::run(&state.pool, move |conn| {
+        let items = query(conn, &f, limit, before)?;
+        let next_cursor = pagination::next(&items, limit, |e| vec![e.id]);
+        Ok(web::Json(Page { items, next_cursor }))
+    })
+    .await
+}
+
+pub fn load(conn: &mut PgConnection, id: i64) -> ApiResult<WebhookEvent> {
+    webhook_events::table
+        .find(id)
+        .select(WebhookEvent::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("not_found", format!("No event with id {id}.")))
+}
+
+/// One event with its raw body, kept headers (secrets masked) and the treatments it caused.
+#[utoipa::path(
+    tag = "events",
+    params(("id" = i64, Path, description = "Event id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The event", body = EventDetail),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such event", body = ErrorBody),
+    )
+)]
+#[get("/api/events/{id}")]
+pub async fn detail(
+    state: web::Data<AppState>,
+    _auth: AuthUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<EventDetail>> {
+    let id = id.into_inner();
+    db::run(&state.pool, move |conn| {
+        let e = load(conn, id)?;
+        let email = match e.customer_id {
+            Some(c) => customers::table.find(c).select(customers::email).first(conn).optional()?,
+            None => None,
+        };
+        let caused = treatments::of_event(conn, id)?;
+        let body_json = serde_json::from_str::<Value>(&e.raw_body).ok();
+        Ok(web::Json(EventDetail {
+            summary: EventSummary::new(&e, email),
+            headers: e.headers,
+            raw_body: e.raw_body,
+            body_json,
+            truncated: e.truncated,
+            body_size: e.body_size,
+            remote_addr: e.remote_addr,
+            treatments: caused,
+        }))
+    })
+    .await
+}
+
+/// Rebuilds the request of a recorded event, for a replay.
+fn rebuild(e: &WebhookEvent) -> Result<(Source, Received, RequestParts), ApiError> {
+    let not_replayable = |why: &str| ApiError::conflict("not_replayable", why.to_string());
+    if matches!(e.outcome.as_str(), "unauthorized" | "unknown_source") {
+        return Err(not_replayable("This event was never authenticated; it cannot be replayed."));
+    }
+    if e.truncated {
+        return Err(not_replayable("This event's body was truncated; it cannot be replayed."));
+    }
+    let source = Source::parse(&e.source).ok_or_else(|| not_replayable("Unknown source."))?;
+    let mut parts = RequestParts::default();
+    if let Value::Object(map) = &e.headers {
+        for (k, v) in map {
+            match (k.as_str(), v) {
+                ("query", Value::Object(q)) => {
+                    parts.query = q.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect()
+                }
+                (_, Value::String(v)) => {
+                    parts.headers.insert(k.clone(), v.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    let received = Received {
+        source: e.source.clone(),
+        received_at: Utc::now(),
+        remote_addr: None,
+        headers: json!({ "replay_of": e.id }),
+        body: e.raw_body.as_bytes().to_vec(),
+        body_size: e.raw_body.len(),
+        truncated: false,
+    };
+    Ok((source, received, parts))
+}
+
+/// Runs a recorded event through the rules again (as a new event that points at it). Its
+/// deduplication makes it harmless: an event already processed comes back as a `duplicate`.
+#[utoipa::path(
+    tag = "events",
+    params(("id" = i64, Path, description = "Event id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The replay's result (a new event)", body = WebhookAnswer),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such event", body = ErrorBody),
+        (status = 409, description = "Never authenticated or truncated: not replayable", body = ErrorBody),
+        (status = 422, description = "The payload lacks what is needed", body = ErrorBody),
+    )
+)]
+#[post("/api/events/{id}/replay")]
+pub async fn replay(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let started = Instant::now();
+    let id = id.into_inner();
+    let user = auth.id;
+    let event = db::run(&state.pool, move |conn| {
+        let e = load(conn, id)?;
+        audit::record(conn, user, "replay_event", "webhook_event", id, json!({ "outcome": e.outcome }))?;
+        Ok(e)
+    })
+    .await?;
+    let (source, received, parts) = rebuild(&event)?;
+    let screened = sources::parse(source, &received.body, &parts).map_err(|e| match e {
+        ParseError::InvalidJson(m) => Rejection {
+            outcome: "invalid_json",
+            error: ApiError::bad_request("invalid_json", format!("The body is not valid JSON: {m}")),
+        },
+        ParseError::Unprocessable(m) => {
+            Rejection { outcome: "unprocessable", error: ApiError::unprocessable("unprocessable", m) }
+        }
+    });
+    let defaults = CourseDefaults { default_course_name: state.config.default_course_name.clone() };
+    handler::handle(&state, received, screened, defaults, Some(id), started).await
+}

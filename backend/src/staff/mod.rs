@@ -1,0 +1,13 @@
+//! The staff API: customers, timelines, events, treatments, reports, stats, live stream.
+
+pub mod audit;
+pub mod csv;
+pub mod customers;
+pub mod events;
+pub mod filters;
+pub mod pagination;
+pub mod reports;
+pub mod stats;
+pub mod stream;
+pub mod treatments;
+pub mod views;

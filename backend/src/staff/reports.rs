@@ -1,0 +1,272 @@
+//! CSV reports, streamed in keyset-paginated batches: constant memory whatever the size.
+
+use super::csv::{self, opt};
+use super::customers::{self as cust, SearchParams};
+use super::filters::{parse_from, parse_to};
+use super::pagination::like_escape;
+use super::treatments::{self as treat, TreatmentFilter};
+use crate::auth::AuthUser;
+use crate::db::Pool;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::models::Order;
+use crate::schema::{courses, customers, orders};
+use crate::state::AppState;
+use actix_web::web::Bytes;
+use actix_web::{get, web, HttpResponse};
+use diesel::prelude::*;
+use serde::Deserialize;
+use std::sync::Arc;
+use utoipa::IntoParams;
+
+const BATCH: i64 = 500;
+
+/// Fetches the CSV lines after a cursor; returns them and the next cursor (`None`: done).
+type Fetch = dyn Fn(&mut PgConnection, Option<Vec<i64>>) -> ApiResult<(String, Option<Vec<i64>>)> + Send + Sync;
+
+fn stream_csv(pool: Pool, filename: &str, header: &[&str], fetch: Arc<Fetch>) -> HttpResponse {
+    // A BOM so that spreadsheet programs read the file as UTF-8.
+    let head = Bytes::from(format!("\u{feff}{}", csv::record(header)));
+    let rows = futures_util::stream::unfold(Some(None::<Vec<i64>>), move |state| {
+        let pool = pool.clone();
+        let fetch = fetch.clone();
+        async move {
+            let cursor = state?;
+            let batch = actix_web::web::block(move || -> ApiResult<(String, Option<Vec<i64>>)> {
+                let mut conn = pool.get()?;
+                fetch(&mut conn, cursor)
+            })
+            .await;
+            match batch {
+                Ok(Ok((text, next))) => Some((Ok::<Bytes, actix_web::Error>(Bytes::from(text)), next.map(Some))),
+                Ok(Err(e)) => Some((Err(e.into()), None)),
+                Err(e) => Some((Err(ApiError::from(e).into()), None)),
+            }
+        }
+    });
+    let body = futures_util::stream::once(async move { Ok::<Bytes, actix_web::Error>(head) }).chain_rows(rows);
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{filename}\"")))
+        .insert_header(("Cache-Control", "no-store"))
+        .streaming(body)
+}
+
+trait ChainRows: futures_util::Stream + Sized {
+    fn chain_rows<S: futures_util::Stream<Item = Self::Item>>(self, rest: S) -> futures_util::stream::Chain<Self, S> {
+        futures_util::StreamExt::chain(self, rest)
+    }
+}
+impl<T: futures_util::Stream> ChainRows for T {}
+
+fn time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Customers matching the search, as CSV.
+#[utoipa::path(
+    tag = "reports",
+    params(SearchParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "CSV (UTF-8, RFC 4180)", content_type = "text/csv", body = String),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    )
+)]
+#[get("/api/reports/customers.csv")]
+pub async fn customers_csv(
+    state: web::Data<AppState>,
+    _auth: AuthUser,
+    params: web::Query<SearchParams>,
+) -> HttpResponse {
+    let term = Arc::new(cust::term(params.q.as_deref()));
+    let fetch: Arc<Fetch> = Arc::new(move |conn, cursor| {
+        let after = cursor.map(|c| (c[0], c[1]));
+        let rows = cust::search(conn, &term, BATCH, after)?;
+        let next = (rows.len() as i64 == BATCH).then(|| rows.last().map(|(r, c)| vec![i64::from(*r), c.id])).flatten();
+        let summaries = cust::summaries(conn, rows.into_iter().map(|(_, c)| c).collect())?;
+        let text: String = summaries
+            .iter()
+            .map(|c| {
+                let courses: Vec<String> =
+                    c.enrollments.iter().map(|e| format!("{} ({})", e.course_name, e.status)).collect();
+                csv::record(&[
+                    c.id.to_string(),
+                    c.email.clone(),
+                    opt(&c.name),
+                    opt(&c.document),
+                    opt(&c.phone),
+                    c.access.clone(),
+                    courses.join("; "),
+                    time(c.created_at),
+                    time(c.last_activity_at),
+                ])
+            })
+            .collect();
+        Ok((text, next))
+    });
+    let header =
+        ["id", "email", "name", "document", "phone", "access", "enrollments", "created_at", "last_activity_at"];
+    stream_csv(state.pool.clone(), "clientes.csv", &header, fetch)
+}
+
+/// Treatments matching the filters, as CSV.
+#[utoipa::path(
+    tag = "reports",
+    params(TreatmentFilter),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "CSV (UTF-8, RFC 4180)", content_type = "text/csv", body = String),
+        (status = 400, description = "Invalid filter", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    )
+)]
+#[get("/api/reports/treatments.csv")]
+pub async fn treatments_csv(
+    state: web::Data<AppState>,
+    _auth: AuthUser,
+    f: web::Query<TreatmentFilter>,
+) -> ApiResult<HttpResponse> {
+    parse_from(f.from.as_deref())?;
+    parse_to(f.to.as_deref())?;
+    let f = Arc::new(f.into_inner());
+    let fetch: Arc<Fetch> = Arc::new(move |conn, cursor| {
+        let rows = treat::query(conn, &f, BATCH, cursor.map(|c| c[0]))?;
+        let next = (rows.len() as i64 == BATCH).then(|| rows.last().map(|t| vec![t.id])).flatten();
+        let text: String = rows
+            .iter()
+            .map(|t| {
+                csv::record(&[
+                    t.id.to_string(),
+                    t.kind.clone(),
+                    t.status.clone(),
+                    t.customer_email.clone(),
+                    opt(&t.course_name),
+                    t.attempts.to_string(),
+                    opt(&t.output),
+                    opt(&t.last_error),
+                    opt(&t.reason),
+                    opt(&t.event_id),
+                    time(t.created_at),
+                    t.done_at.map(time).unwrap_or_default(),
+                ])
+            })
+            .collect();
+        Ok((text, next))
+    });
+    let header = [
+        "id",
+        "kind",
+        "status",
+        "customer_email",
+        "course",
+        "attempts",
+        "output",
+        "last_error",
+        "reason",
+        "event_id",
+        "created_at",
+        "done_at",
+    ];
+    Ok(stream_csv(state.pool.clone(), "tratativas.csv", &header, fetch))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct OrderFilter {
+    /// Part of the customer's e-mail, or the order's external id.
+    pub q: Option<String>,
+    pub source: Option<String>,
+    /// waiting_payment, approved, refused, refunded, chargeback, expired, canceled
+    pub status: Option<String>,
+    /// Created from this time (RFC 3339) or date (YYYY-MM-DD), inclusive.
+    pub from: Option<String>,
+    /// Created until this time (exclusive) or date (inclusive).
+    pub to: Option<String>,
+}
+
+/// Orders matching the filters, as CSV (amounts in integer cents).
+#[utoipa::path(
+    tag = "reports",
+    params(OrderFilter),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "CSV (UTF-8, RFC 4180)", content_type = "text/csv", body = String),
+        (status = 400, description = "Invalid filter", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    )
+)]
+#[get("/api/reports/orders.csv")]
+pub async fn orders_csv(
+    state: web::Data<AppState>,
+    _auth: AuthUser,
+    f: web::Query<OrderFilter>,
+) -> ApiResult<HttpResponse> {
+    let from = parse_from(f.from.as_deref())?;
+    let to = parse_to(f.to.as_deref())?;
+    let f = Arc::new(f.into_inner());
+    let fetch: Arc<Fetch> = Arc::new(move |conn, cursor| {
+        let mut q = orders::table
+            .inner_join(customers::table)
+            .left_join(courses::table)
+            .select((Order::as_select(), customers::email, customers::name, courses::name.nullable()))
+            .into_boxed();
+        if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
+            q = q.filter(customers::email.like(pattern).or(orders::external_id.eq(text.to_string())));
+        }
+        if let Some(source) = f.source.as_deref().filter(|s| !s.is_empty()) {
+            q = q.filter(orders::source.eq(source.to_string()));
+        }
+        if let Some(status) = f.status.as_deref().filter(|s| !s.is_empty()) {
+            q = q.filter(orders::status.eq(status.to_string()));
+        }
+        if let Some(from) = from {
+            q = q.filter(orders::created_at.ge(from));
+        }
+        if let Some(to) = to {
+            q = q.filter(orders::created_at.lt(to));
+        }
+        if let Some(c) = cursor {
+            q = q.filter(orders::id.lt(c[0]));
+        }
+        let rows: Vec<(Order, String, Option<String>, Option<String>)> =
+            q.order(orders::id.desc()).limit(BATCH).load(conn)?;
+        let next = (rows.len() as i64 == BATCH).then(|| rows.last().map(|r| vec![r.0.id])).flatten();
+        let text: String = rows
+            .iter()
+            .map(|(o, email, name, course)| {
+                csv::record(&[
+                    o.id.to_string(),
+                    o.source.clone(),
+                    o.external_id.clone(),
+                    email.clone(),
+                    opt(name),
+                    opt(course),
+                    o.status.clone(),
+                    opt(&o.amount_cents),
+                    opt(&o.currency),
+                    opt(&o.payment_method),
+                    opt(&o.installments),
+                    time(o.created_at),
+                    time(o.updated_at),
+                ])
+            })
+            .collect();
+        Ok((text, next))
+    });
+    let header = [
+        "id",
+        "source",
+        "external_id",
+        "customer_email",
+        "customer_name",
+        "course",
+        "status",
+        "amount_cents",
+        "currency",
+        "payment_method",
+        "installments",
+        "created_at",
+        "updated_at",
+    ];
+    Ok(stream_csv(state.pool.clone(), "pedidos.csv", &header, fetch))
+}

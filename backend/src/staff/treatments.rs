@@ -1,0 +1,208 @@
+//! Treatments: list with filters, retry of failed or dead ones.
+
+use super::audit;
+use super::filters::{parse_from, parse_to};
+use super::pagination::{self, like_escape};
+use super::views::*;
+use crate::auth::AuthUser;
+use crate::db;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::models::Treatment;
+use crate::notify::{self, Signal};
+use crate::schema::{courses, customers, treatments};
+use crate::state::AppState;
+use crate::treatments::store;
+use actix_web::{get, post, web};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::IntoParams;
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct TreatmentFilter {
+    /// Part of the customer's e-mail.
+    pub q: Option<String>,
+    /// grant_access, welcome_message, refused_message, payment_pending_message, payment_expired_message,
+    /// revoke_access, refund_message, extend_access, canceled_message
+    pub kind: Option<String>,
+    /// pending, running, done, dead, canceled, or `failed` (pending after a failed attempt)
+    pub status: Option<String>,
+    /// Created from this time (RFC 3339) or date (YYYY-MM-DD), inclusive.
+    pub from: Option<String>,
+    /// Created until this time (exclusive) or date (inclusive).
+    pub to: Option<String>,
+    /// 1 to 100, default 20.
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// One page of treatments, newest first, after `before_id`.
+pub fn query(
+    conn: &mut PgConnection,
+    f: &TreatmentFilter,
+    limit: i64,
+    before_id: Option<i64>,
+) -> ApiResult<Vec<TreatmentView>> {
+    let from = parse_from(f.from.as_deref())?;
+    let to = parse_to(f.to.as_deref())?;
+    let mut q = treatments::table
+        .inner_join(customers::table)
+        .left_join(courses::table)
+        .select((Treatment::as_select(), customers::email, courses::name.nullable()))
+        .into_boxed();
+    if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        q = q.filter(customers::email.like(format!("%{}%", like_escape(&text.to_lowercase()))));
+    }
+    if let Some(kind) = f.kind.as_deref().filter(|s| !s.is_empty()) {
+        q = q.filter(treatments::kind.eq(kind.to_string()));
+    }
+    match f.status.as_deref().filter(|s| !s.is_empty()) {
+        Some("failed") => {
+            q = q.filter(treatments::status.eq(store::PENDING)).filter(treatments::last_error.is_not_null())
+        }
+        Some(status) => q = q.filter(treatments::status.eq(status.to_string())),
+        None => {}
+    }
+    if let Some(from) = from {
+        q = q.filter(treatments::created_at.ge(from));
+    }
+    if let Some(to) = to {
+        q = q.filter(treatments::created_at.lt(to));
+    }
+    if let Some(id) = before_id {
+        q = q.filter(treatments::id.lt(id));
+    }
+    let rows: Vec<(Treatment, String, Option<String>)> = q.order(treatments::id.desc()).limit(limit).load(conn)?;
+    Ok(rows.into_iter().map(|(t, email, course)| TreatmentView::new(t, email, course)).collect())
+}
+
+/// The treatments an event caused.
+pub fn of_event(conn: &mut PgConnection, event_id: i64) -> QueryResult<Vec<TreatmentView>> {
+    let rows: Vec<(Treatment, String, Option<String>)> = treatments::table
+        .inner_join(customers::table)
+        .left_join(courses::table)
+        .filter(treatments::event_id.eq(event_id))
+        .order(treatments::id)
+        .select((Treatment::as_select(), customers::email, courses::name.nullable()))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(t, email, course)| TreatmentView::new(t, email, course)).collect())
+}
+
+pub fn view(conn: &mut PgConnection, id: i64) -> ApiResult<TreatmentView> {
+    let row: Option<(Treatment, String, Option<String>)> = treatments::table
+        .inner_join(customers::table)
+        .left_join(courses::table)
+        .filter(treatments::id.eq(id))
+        .select((Treatment::as_select(), customers::email, courses::name.nullable()))
+        .first(conn)
+        .optional()?;
+    row.map(|(t, email, course)| TreatmentView::new(t, email, course))
+        .ok_or_else(|| ApiError::not_found("not_found", format!("No treatment with id {id}.")))
+}
+
+/// Treatments, newest first.
+#[utoipa::path(
+    tag = "treatments",
+    params(TreatmentFilter),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of treatments", body = Page<TreatmentView>),
+        (status = 400, description = "Invalid filter, limit or cursor", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    )
+)]
+#[get("/api/treatments")]
+pub async fn list(
+    state: web::Data<AppState>,
+    _auth: AuthUser,
+    f: web::Query<TreatmentFilter>,
+) -> ApiResult<web::Json<Page<TreatmentView>>> {
+    let limit = pagination::limit(f.limit)?;
+    let before = f.cursor.as_deref().map(|c| pagination::decode(c, 1).map(|p| p[0])).transpose()?;
+    db::run(&state.pool, move |conn| {
+        let items = query(conn, &f, limit, before)?;
+        let next_cursor = pagination::next(&items, limit, |t| vec![t.id]);
+        Ok(web::Json(Page { items, next_cursor }))
+    })
+    .await
+}
+
+/// Whether staff may send a treatment back to the queue: dead, or pending after a failure.
+pub fn retryable(status: &str, last_error: Option<&str>) -> bool {
+    status == store::DEAD || (status == store::PENDING && last_error.is_some())
+}
+
+/// Sends a failed or dead treatment back to pending, to run now with a fresh set of attempts.
+#[utoipa::path(
+    tag = "treatments",
+    params(("id" = i64, Path, description = "Treatment id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The treatment, pending again", body = TreatmentView),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such treatment", body = ErrorBody),
+        (status = 409, description = "Not failed or dead (`not_retryable`)", body = ErrorBody),
+    )
+)]
+#[post("/api/treatments/{id}/retry")]
+pub async fn retry(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<TreatmentView>> {
+    let id = id.into_inner();
+    db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let t: Treatment = treatments::table
+                .find(id)
+                .select(Treatment::as_select())
+                .for_update()
+                .first(conn)
+                .optional()?
+                .ok_or_else(|| ApiError::not_found("not_found", format!("No treatment with id {id}.")))?;
+            if !retryable(&t.status, t.last_error.as_deref()) {
+                return Err(ApiError::conflict(
+                    "not_retryable",
+                    format!("Only failed or dead treatments can be retried; this one is {}.", t.status),
+                ));
+            }
+            let now = Utc::now();
+            diesel::update(treatments::table.find(id))
+                .set((
+                    treatments::status.eq(store::PENDING),
+                    treatments::run_at.eq(now),
+                    treatments::attempts.eq(0),
+                    treatments::lease_until.eq(None::<DateTime<Utc>>),
+                    treatments::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            audit::record(
+                conn,
+                auth.id,
+                "retry_treatment",
+                "treatment",
+                id,
+                json!({ "previous_status": t.status, "attempts": t.attempts, "last_error": t.last_error }),
+            )?;
+            notify::send(conn, Signal::Treatment(id))?;
+            Ok(web::Json(view(conn, id)?))
+        })
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn what_can_be_retried() {
+        use super::retryable;
+        assert!(retryable("dead", Some("x")));
+        assert!(retryable("dead", None));
+        assert!(retryable("pending", Some("timeout")));
+        assert!(!retryable("pending", None));
+        assert!(!retryable("done", None));
+        assert!(!retryable("running", Some("x")));
+        assert!(!retryable("canceled", Some("x")));
+    }
+}

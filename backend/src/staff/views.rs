@@ -1,0 +1,220 @@
+//! What the staff API returns: JSON views of the domain rows.
+
+use crate::models::{Treatment, WebhookEvent};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// A page of a keyset-paginated list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Access state of one enrollment, as the search lists it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AccessBadge {
+    pub course_id: i64,
+    pub course_name: String,
+    /// `active`, `revoked` or `expired`
+    pub status: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerSummary {
+    pub id: i64,
+    pub email: String,
+    pub name: Option<String>,
+    pub document: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_activity_at: DateTime<Utc>,
+    /// Overall: `active` if any course is accessible now, else `expired`, `revoked` or `none`.
+    pub access: String,
+    pub enrollments: Vec<AccessBadge>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerView {
+    pub id: i64,
+    pub email: String,
+    pub name: Option<String>,
+    pub document: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_activity_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrollmentView {
+    pub id: i64,
+    pub course_id: i64,
+    pub course_name: String,
+    /// `active`, `revoked` or `expired`
+    pub status: String,
+    pub granted_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub order_id: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderView {
+    pub id: i64,
+    pub source: String,
+    pub external_id: String,
+    pub status: String,
+    /// Integer cents.
+    pub amount_cents: Option<i64>,
+    pub currency: Option<String>,
+    pub payment_method: Option<String>,
+    pub installments: Option<i32>,
+    pub course_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerDetail {
+    pub customer: CustomerView,
+    pub enrollments: Vec<EnrollmentView>,
+    pub orders: Vec<OrderView>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventSummary {
+    pub id: i64,
+    pub source: String,
+    pub received_at: DateTime<Utc>,
+    /// processed, duplicate, ignored, invalid_json, unauthorized, payload_too_large, unprocessable,
+    /// unknown_source, error
+    pub outcome: String,
+    pub error: Option<String>,
+    /// Why less than usual happened (e.g. an approval after a refund).
+    pub note: Option<String>,
+    /// The provider's event name, verbatim.
+    pub event_type: Option<String>,
+    /// The normalised kind (approved, refunded, ...).
+    pub kind: Option<String>,
+    pub dedup_key: Option<String>,
+    pub duplicate_of: Option<i64>,
+    pub replay_of: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub customer_email: Option<String>,
+    pub order_id: Option<i64>,
+    pub latency_ms: Option<i32>,
+}
+
+impl EventSummary {
+    pub fn new(e: &WebhookEvent, customer_email: Option<String>) -> EventSummary {
+        EventSummary {
+            id: e.id,
+            source: e.source.clone(),
+            received_at: e.received_at,
+            outcome: e.outcome.clone(),
+            error: e.error.clone(),
+            note: e.note.clone(),
+            event_type: e.event_type.clone(),
+            kind: e.kind.clone(),
+            dedup_key: e.dedup_key.clone(),
+            duplicate_of: e.duplicate_of,
+            replay_of: e.replay_of,
+            customer_id: e.customer_id,
+            customer_email,
+            order_id: e.order_id,
+            latency_ms: e.latency_ms,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDetail {
+    #[serde(flatten)]
+    pub summary: EventSummary,
+    /// The kept request headers and query string, secrets masked.
+    #[schema(value_type = Object)]
+    pub headers: Value,
+    /// The body as received (lossy UTF-8; secrets masked), truncated to the body limit.
+    pub raw_body: String,
+    /// The body parsed, when it is JSON.
+    #[schema(value_type = Option<Object>)]
+    pub body_json: Option<Value>,
+    pub truncated: bool,
+    pub body_size: i32,
+    pub remote_addr: Option<String>,
+    pub treatments: Vec<TreatmentView>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TreatmentView {
+    pub id: i64,
+    /// grant_access, welcome_message, refused_message, payment_pending_message,
+    /// payment_expired_message, revoke_access, refund_message, extend_access, canceled_message
+    pub kind: String,
+    /// pending, running, done, dead, canceled
+    pub status: String,
+    pub attempts: i32,
+    pub run_at: DateTime<Utc>,
+    /// What the executor did, e.g. `Liberar acesso do e-mail: fulano@email.com`.
+    pub output: Option<String>,
+    pub last_error: Option<String>,
+    pub reason: Option<String>,
+    pub event_id: Option<i64>,
+    pub customer_id: i64,
+    pub customer_email: String,
+    pub course_id: Option<i64>,
+    pub course_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+impl TreatmentView {
+    pub fn new(t: Treatment, customer_email: String, course_name: Option<String>) -> TreatmentView {
+        TreatmentView {
+            id: t.id,
+            kind: t.kind,
+            status: t.status,
+            attempts: t.attempts,
+            run_at: t.run_at,
+            output: t.output,
+            last_error: t.last_error,
+            reason: t.reason,
+            event_id: t.event_id,
+            customer_id: t.customer_id,
+            customer_email,
+            course_id: t.course_id,
+            course_name,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            done_at: t.done_at,
+        }
+    }
+}
+
+/// One entry of a customer's timeline.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TimelineItem {
+    Event { at: DateTime<Utc>, event: EventSummary },
+    Treatment { at: DateTime<Utc>, treatment: TreatmentView },
+}
+
+impl TimelineItem {
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            TimelineItem::Event { at, .. } | TimelineItem::Treatment { at, .. } => *at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Timeline {
+    /// Oldest first.
+    pub items: Vec<TimelineItem>,
+}

@@ -1,0 +1,576 @@
+//! The decision rules (DESIGN.md section 2): a pure function of the event and the current state of
+//! the order and of the customer's enrollment in the course. No I/O here.
+
+use crate::ingest::event::EventKind;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The state of one order (a provider's purchase / transaction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    WaitingPayment,
+    Approved,
+    Refused,
+    Refunded,
+    Chargeback,
+    Expired,
+    Canceled,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::WaitingPayment => "waiting_payment",
+            OrderStatus::Approved => "approved",
+            OrderStatus::Refused => "refused",
+            OrderStatus::Refunded => "refunded",
+            OrderStatus::Chargeback => "chargeback",
+            OrderStatus::Expired => "expired",
+            OrderStatus::Canceled => "canceled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<OrderStatus> {
+        use OrderStatus::*;
+        [WaitingPayment, Approved, Refused, Refunded, Chargeback, Expired, Canceled]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+    }
+    /// Money went back to the customer: nothing may grant access on this order again.
+    pub fn is_reversed(self) -> bool {
+        matches!(self, OrderStatus::Refunded | OrderStatus::Chargeback)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrollmentStatus {
+    Active,
+    Revoked,
+    Expired,
+}
+
+impl EnrollmentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnrollmentStatus::Active => "active",
+            EnrollmentStatus::Revoked => "revoked",
+            EnrollmentStatus::Expired => "expired",
+        }
+    }
+    pub fn parse(s: &str) -> Option<EnrollmentStatus> {
+        [EnrollmentStatus::Active, EnrollmentStatus::Revoked, EnrollmentStatus::Expired]
+            .into_iter()
+            .find(|e| e.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnrollmentState {
+    pub status: EnrollmentStatus,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl EnrollmentState {
+    /// Access is on right now.
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.status == EnrollmentStatus::Active && self.expires_at.is_none_or(|t| t > now)
+    }
+}
+
+/// What Portaria does for a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TreatmentKind {
+    GrantAccess,
+    WelcomeMessage,
+    RefusedMessage,
+    PaymentPendingMessage,
+    PaymentExpiredMessage,
+    RevokeAccess,
+    RefundMessage,
+    ExtendAccess,
+    CanceledMessage,
+}
+
+impl TreatmentKind {
+    pub const ALL: [TreatmentKind; 9] = [
+        TreatmentKind::GrantAccess,
+        TreatmentKind::WelcomeMessage,
+        TreatmentKind::RefusedMessage,
+        TreatmentKind::PaymentPendingMessage,
+        TreatmentKind::PaymentExpiredMessage,
+        TreatmentKind::RevokeAccess,
+        TreatmentKind::RefundMessage,
+        TreatmentKind::ExtendAccess,
+        TreatmentKind::CanceledMessage,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TreatmentKind::GrantAccess => "grant_access",
+            TreatmentKind::WelcomeMessage => "welcome_message",
+            TreatmentKind::RefusedMessage => "refused_message",
+            TreatmentKind::PaymentPendingMessage => "payment_pending_message",
+            TreatmentKind::PaymentExpiredMessage => "payment_expired_message",
+            TreatmentKind::RevokeAccess => "revoke_access",
+            TreatmentKind::RefundMessage => "refund_message",
+            TreatmentKind::ExtendAccess => "extend_access",
+            TreatmentKind::CanceledMessage => "canceled_message",
+        }
+    }
+    pub fn parse(s: &str) -> Option<TreatmentKind> {
+        TreatmentKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedTreatment {
+    pub kind: TreatmentKind,
+    /// `None`: as soon as possible.
+    pub run_at: Option<DateTime<Utc>>,
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrollmentChange {
+    Unchanged,
+    /// Access on, from now, until `expires_at` (`None`: lifetime).
+    Activate {
+        expires_at: Option<DateTime<Utc>>,
+    },
+    /// Access stays on, with a new end.
+    Extend {
+        expires_at: Option<DateTime<Utc>>,
+    },
+    /// Access off now.
+    Revoke,
+    /// Access stays on until the given time (a cancelled subscription's paid period).
+    EndAt(DateTime<Utc>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The order's new status (`None`: unchanged).
+    pub order_status: Option<OrderStatus>,
+    pub enrollment: EnrollmentChange,
+    pub treatments: Vec<PlannedTreatment>,
+    /// Cancel revocations scheduled earlier for this customer and course (access was bought again).
+    pub cancel_scheduled_revokes: bool,
+    /// Why nothing (or less than usual) happened, for the record.
+    pub note: Option<&'static str>,
+}
+
+impl Decision {
+    fn nothing(note: &'static str) -> Decision {
+        Decision {
+            order_status: None,
+            enrollment: EnrollmentChange::Unchanged,
+            treatments: vec![],
+            cancel_scheduled_revokes: false,
+            note: Some(note),
+        }
+    }
+}
+
+/// Everything the rules look at.
+#[derive(Debug, Clone, Copy)]
+pub struct Situation {
+    pub kind: EventKind,
+    /// The order's status before this event (`None`: first event of this order).
+    pub order: Option<OrderStatus>,
+    /// The customer's enrollment in the course before this event.
+    pub enrollment: Option<EnrollmentState>,
+    /// The course's access duration (`None`: lifetime).
+    pub access_days: Option<i32>,
+    /// For subscription cancellations: the end of the paid period.
+    pub access_until: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
+}
+
+fn now_plan(kind: TreatmentKind, reason: &'static str) -> PlannedTreatment {
+    PlannedTreatment { kind, run_at: None, reason }
+}
+
+fn expiry_from(start: DateTime<Utc>, days: Option<i32>) -> Option<DateTime<Utc>> {
+    days.map(|d| start + Duration::days(i64::from(d)))
+}
+
+pub fn decide(s: &Situation) -> Decision {
+    let active = s.enrollment.is_some_and(|e| e.is_active(s.now));
+    let reversed = s.order.is_some_and(OrderStatus::is_reversed);
+    match s.kind {
+        EventKind::Approved if reversed => Decision::nothing("ignored_transition: approval after refund or chargeback"),
+        EventKind::Approved if s.order == Some(OrderStatus::Approved) => Decision::nothing("order already approved"),
+        EventKind::Approved if active => Decision {
+            order_status: Some(OrderStatus::Approved),
+            note: Some("access already active"),
+            cancel_scheduled_revokes: true,
+            ..Decision::nothing("")
+        },
+        EventKind::Approved => Decision {
+            order_status: Some(OrderStatus::Approved),
+            enrollment: EnrollmentChange::Activate { expires_at: expiry_from(s.now, s.access_days) },
+            treatments: vec![
+                now_plan(TreatmentKind::GrantAccess, "payment approved"),
+                now_plan(TreatmentKind::WelcomeMessage, "payment approved"),
+            ],
+            cancel_scheduled_revokes: true,
+            note: None,
+        },
+        EventKind::Renewed if reversed => Decision::nothing("ignored_transition: renewal of a refunded order"),
+        EventKind::Renewed if active => {
+            // The new period starts where the current one ends.
+            let base = s.enrollment.and_then(|e| e.expires_at).filter(|t| *t > s.now).unwrap_or(s.now);
+            Decision {
+                order_status: Some(OrderStatus::Approved),
+                enrollment: EnrollmentChange::Extend { expires_at: expiry_from(base, s.access_days) },
+                treatments: vec![now_plan(TreatmentKind::ExtendAccess, "subscription renewed")],
+                cancel_scheduled_revokes: true,
+                note: None,
+            }
+        }
+        EventKind::Renewed => Decision {
+            order_status: Some(OrderStatus::Approved),
+            enrollment: EnrollmentChange::Activate { expires_at: expiry_from(s.now, s.access_days) },
+            treatments: vec![now_plan(TreatmentKind::GrantAccess, "subscription renewed")],
+            cancel_scheduled_revokes: true,
+            note: None,
+        },
+        EventKind::Refunded | EventKind::Chargeback => reverse(s, active),
+        EventKind::Refused => before_payment(s, OrderStatus::Refused, TreatmentKind::RefusedMessage, "payment refused"),
+        EventKind::WaitingPayment => {
+            before_payment(s, OrderStatus::WaitingPayment, TreatmentKind::PaymentPendingMessage, "awaiting payment")
+        }
+        EventKind::Expired => {
+            before_payment(s, OrderStatus::Expired, TreatmentKind::PaymentExpiredMessage, "payment expired")
+        }
+        EventKind::Canceled => {
+            before_payment(s, OrderStatus::Canceled, TreatmentKind::CanceledMessage, "purchase canceled")
+        }
+        EventKind::SubscriptionCanceled if !active => {
+            Decision { order_status: Some(OrderStatus::Canceled), ..Decision::nothing("no active access to end") }
+        }
+        EventKind::SubscriptionCanceled => match s.access_until.filter(|t| *t > s.now) {
+            Some(end) => Decision {
+                order_status: Some(OrderStatus::Canceled),
+                enrollment: EnrollmentChange::EndAt(end),
+                treatments: vec![PlannedTreatment {
+                    kind: TreatmentKind::RevokeAccess,
+                    run_at: Some(end),
+                    reason: "subscription canceled: access ends with the paid period",
+                }],
+                cancel_scheduled_revokes: true,
+                note: None,
+            },
+            None => Decision {
+                order_status: Some(OrderStatus::Canceled),
+                enrollment: EnrollmentChange::Revoke,
+                treatments: vec![now_plan(TreatmentKind::RevokeAccess, "subscription canceled")],
+                cancel_scheduled_revokes: true,
+                note: None,
+            },
+        },
+        EventKind::Ignored => Decision::nothing("event not acted upon"),
+    }
+}
+
+/// Refund or chargeback: access off only if this order had granted it and access is still on.
+fn reverse(s: &Situation, active: bool) -> Decision {
+    let (status, reason) = match s.kind {
+        EventKind::Chargeback => (OrderStatus::Chargeback, "chargeback"),
+        _ => (OrderStatus::Refunded, "payment refunded"),
+    };
+    if s.order.is_some_and(OrderStatus::is_reversed) {
+        return Decision { order_status: Some(status), ..Decision::nothing("order already refunded or charged back") };
+    }
+    if s.order != Some(OrderStatus::Approved) {
+        // Never granted (or not yet seen: an out-of-order delivery). Record the status so that a
+        // late approval grants nothing.
+        return Decision {
+            order_status: Some(status),
+            ..Decision::nothing("refund of an order that never granted access")
+        };
+    }
+    let mut treatments = vec![];
+    if active {
+        treatments.push(now_plan(TreatmentKind::RevokeAccess, reason));
+    }
+    if status == OrderStatus::Refunded {
+        treatments.push(now_plan(TreatmentKind::RefundMessage, reason));
+    }
+    Decision {
+        order_status: Some(status),
+        enrollment: if active { EnrollmentChange::Revoke } else { EnrollmentChange::Unchanged },
+        treatments,
+        cancel_scheduled_revokes: active,
+        note: (!active).then_some("access was not active"),
+    }
+}
+
+/// Events about a payment that has not happened (refused, pending, expired, canceled): a message,
+/// unless the order has already been paid (an out-of-order delivery).
+fn before_payment(s: &Situation, status: OrderStatus, kind: TreatmentKind, reason: &'static str) -> Decision {
+    match s.order {
+        Some(OrderStatus::Approved | OrderStatus::Refunded | OrderStatus::Chargeback) => {
+            Decision::nothing("ignored_transition: the order was already paid")
+        }
+        Some(prior) if prior == status => Decision::nothing("order already in this state"),
+        _ => Decision {
+            order_status: Some(status),
+            enrollment: EnrollmentChange::Unchanged,
+            treatments: vec![now_plan(kind, reason)],
+            cancel_scheduled_revokes: false,
+            note: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use EventKind as E;
+    use TreatmentKind as T;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-23T12:00:00Z").unwrap().with_timezone(&Utc)
+    }
+    fn active() -> Option<EnrollmentState> {
+        Some(EnrollmentState { status: EnrollmentStatus::Active, expires_at: None })
+    }
+    fn revoked() -> Option<EnrollmentState> {
+        Some(EnrollmentState { status: EnrollmentStatus::Revoked, expires_at: None })
+    }
+    fn sit(kind: EventKind, order: Option<OrderStatus>, enrollment: Option<EnrollmentState>) -> Situation {
+        Situation { kind, order, enrollment, access_days: None, access_until: None, now: now() }
+    }
+    fn kinds(d: &Decision) -> Vec<TreatmentKind> {
+        d.treatments.iter().map(|t| t.kind).collect()
+    }
+
+    #[test]
+    fn first_approval_grants_and_welcomes() {
+        let d = decide(&sit(E::Approved, None, None));
+        assert_eq!(kinds(&d), [T::GrantAccess, T::WelcomeMessage]);
+        assert_eq!(d.order_status, Some(OrderStatus::Approved));
+        assert_eq!(d.enrollment, EnrollmentChange::Activate { expires_at: None });
+        // the same after a pending boleto, a refusal, or a lapsed enrollment
+        for prior in [Some(OrderStatus::WaitingPayment), Some(OrderStatus::Refused), Some(OrderStatus::Expired)] {
+            assert_eq!(kinds(&decide(&sit(E::Approved, prior, revoked()))), [T::GrantAccess, T::WelcomeMessage]);
+        }
+    }
+
+    #[test]
+    fn approval_with_access_days_sets_the_expiry() {
+        let mut s = sit(E::Approved, None, None);
+        s.access_days = Some(365);
+        let d = decide(&s);
+        assert_eq!(d.enrollment, EnrollmentChange::Activate { expires_at: Some(now() + Duration::days(365)) });
+    }
+
+    #[test]
+    fn approval_after_refund_or_chargeback_grants_nothing() {
+        for prior in [OrderStatus::Refunded, OrderStatus::Chargeback] {
+            let d = decide(&sit(E::Approved, Some(prior), None));
+            assert!(d.treatments.is_empty());
+            assert_eq!(d.order_status, None, "the order stays {prior:?}");
+            assert_eq!(d.enrollment, EnrollmentChange::Unchanged);
+            assert!(d.note.unwrap().starts_with("ignored_transition"));
+        }
+    }
+
+    #[test]
+    fn second_approval_of_an_active_enrollment_grants_nothing() {
+        // another order of the same course while access is on
+        let d = decide(&sit(E::Approved, None, active()));
+        assert!(d.treatments.is_empty());
+        assert_eq!(d.order_status, Some(OrderStatus::Approved));
+        assert_eq!(d.enrollment, EnrollmentChange::Unchanged);
+        // the same order approved twice (redelivered under another key)
+        let d = decide(&sit(E::Approved, Some(OrderStatus::Approved), revoked()));
+        assert!(d.treatments.is_empty());
+    }
+
+    #[test]
+    fn expired_enrollment_counts_as_inactive() {
+        let lapsed =
+            Some(EnrollmentState { status: EnrollmentStatus::Active, expires_at: Some(now() - Duration::days(1)) });
+        assert_eq!(kinds(&decide(&sit(E::Approved, None, lapsed))), [T::GrantAccess, T::WelcomeMessage]);
+    }
+
+    #[test]
+    fn refund_revokes_and_messages() {
+        let d = decide(&sit(E::Refunded, Some(OrderStatus::Approved), active()));
+        assert_eq!(kinds(&d), [T::RevokeAccess, T::RefundMessage]);
+        assert_eq!(d.enrollment, EnrollmentChange::Revoke);
+        assert_eq!(d.order_status, Some(OrderStatus::Refunded));
+    }
+
+    #[test]
+    fn chargeback_revokes_without_a_message() {
+        let d = decide(&sit(E::Chargeback, Some(OrderStatus::Approved), active()));
+        assert_eq!(kinds(&d), [T::RevokeAccess]);
+        assert_eq!(d.order_status, Some(OrderStatus::Chargeback));
+    }
+
+    #[test]
+    fn refund_of_a_never_granted_order_revokes_nothing() {
+        for prior in [None, Some(OrderStatus::WaitingPayment), Some(OrderStatus::Refused)] {
+            let d = decide(&sit(E::Refunded, prior, active()));
+            assert!(d.treatments.is_empty(), "{prior:?}");
+            assert_eq!(d.enrollment, EnrollmentChange::Unchanged);
+            assert_eq!(d.order_status, Some(OrderStatus::Refunded), "recorded so a late approval grants nothing");
+        }
+    }
+
+    #[test]
+    fn refund_when_access_is_already_off_only_messages() {
+        let d = decide(&sit(E::Refunded, Some(OrderStatus::Approved), revoked()));
+        assert_eq!(kinds(&d), [T::RefundMessage]);
+        assert_eq!(d.enrollment, EnrollmentChange::Unchanged);
+        // a chargeback after a refund changes nothing more
+        let d = decide(&sit(E::Chargeback, Some(OrderStatus::Refunded), revoked()));
+        assert!(d.treatments.is_empty());
+    }
+
+    #[test]
+    fn out_of_order_refund_then_approval() {
+        let first = decide(&sit(E::Refunded, None, None));
+        let second = decide(&sit(E::Approved, first.order_status, None));
+        assert!(second.treatments.is_empty());
+    }
+
+    #[test]
+    fn messages_before_payment() {
+        assert_eq!(kinds(&decide(&sit(E::Refused, None, None))), [T::RefusedMessage]);
+        assert_eq!(kinds(&decide(&sit(E::WaitingPayment, None, None))), [T::PaymentPendingMessage]);
+        assert_eq!(
+            kinds(&decide(&sit(E::Expired, Some(OrderStatus::WaitingPayment), None))),
+            [T::PaymentExpiredMessage]
+        );
+        assert_eq!(kinds(&decide(&sit(E::Canceled, None, None))), [T::CanceledMessage]);
+        // none of them touches access
+        for k in [E::Refused, E::WaitingPayment, E::Expired, E::Canceled] {
+            assert_eq!(decide(&sit(k, None, active())).enrollment, EnrollmentChange::Unchanged);
+        }
+    }
+
+    #[test]
+    fn late_pre_payment_events_after_payment_are_ignored() {
+        for k in [E::Refused, E::WaitingPayment, E::Expired, E::Canceled] {
+            for prior in [OrderStatus::Approved, OrderStatus::Refunded, OrderStatus::Chargeback] {
+                let d = decide(&sit(k, Some(prior), active()));
+                assert!(d.treatments.is_empty(), "{k:?} after {prior:?}");
+                assert_eq!(d.order_status, None);
+            }
+        }
+        // a repeated refusal (renewal retries) does not spam the customer
+        assert!(decide(&sit(E::Refused, Some(OrderStatus::Refused), None)).treatments.is_empty());
+    }
+
+    #[test]
+    fn renewal_extends_from_the_current_end() {
+        let end = now() + Duration::days(3);
+        let mut s =
+            sit(E::Renewed, None, Some(EnrollmentState { status: EnrollmentStatus::Active, expires_at: Some(end) }));
+        s.access_days = Some(30);
+        let d = decide(&s);
+        assert_eq!(kinds(&d), [T::ExtendAccess]);
+        assert_eq!(d.enrollment, EnrollmentChange::Extend { expires_at: Some(end + Duration::days(30)) });
+        // a renewal of a lapsed enrollment grants again, without a second welcome
+        s.enrollment = revoked();
+        assert_eq!(kinds(&decide(&s)), [T::GrantAccess]);
+        // never after a refund
+        s.order = Some(OrderStatus::Refunded);
+        assert!(decide(&s).treatments.is_empty());
+    }
+
+    #[test]
+    fn subscription_cancel_schedules_the_revoke_at_the_period_end() {
+        let end = now() + Duration::days(10);
+        let mut s = sit(E::SubscriptionCanceled, Some(OrderStatus::Approved), active());
+        s.access_until = Some(end);
+        let d = decide(&s);
+        assert_eq!(kinds(&d), [T::RevokeAccess]);
+        assert_eq!(d.treatments[0].run_at, Some(end));
+        assert_eq!(d.enrollment, EnrollmentChange::EndAt(end));
+        // a period already over: revoke now
+        s.access_until = Some(now() - Duration::days(1));
+        let d = decide(&s);
+        assert_eq!(d.treatments[0].run_at, None);
+        assert_eq!(d.enrollment, EnrollmentChange::Revoke);
+        // nothing to end
+        s.enrollment = revoked();
+        assert!(decide(&s).treatments.is_empty());
+        assert_eq!(decide(&s).order_status, Some(OrderStatus::Canceled));
+    }
+
+    #[test]
+    fn ignored_events_do_nothing() {
+        let d = decide(&sit(E::Ignored, Some(OrderStatus::Approved), active()));
+        assert!(d.treatments.is_empty());
+        assert_eq!(d.order_status, None);
+        assert_eq!(d.enrollment, EnrollmentChange::Unchanged);
+    }
+
+    /// Every kind × every prior order state × every enrollment state: invariants that must always hold.
+    #[test]
+    fn exhaustive_invariants() {
+        let kinds_all = [
+            E::Approved,
+            E::Refused,
+            E::Refunded,
+            E::Chargeback,
+            E::WaitingPayment,
+            E::Expired,
+            E::Canceled,
+            E::SubscriptionCanceled,
+            E::Renewed,
+            E::Ignored,
+        ];
+        let orders = [
+            None,
+            Some(OrderStatus::WaitingPayment),
+            Some(OrderStatus::Approved),
+            Some(OrderStatus::Refused),
+            Some(OrderStatus::Refunded),
+            Some(OrderStatus::Chargeback),
+            Some(OrderStatus::Expired),
+            Some(OrderStatus::Canceled),
+        ];
+        let enrollments =
+            [None, active(), revoked(), Some(EnrollmentState { status: EnrollmentStatus::Expired, expires_at: None })];
+        for k in kinds_all {
+            for o in orders {
+                for e in enrollments {
+                    let s = sit(k, o, e);
+                    let d = decide(&s);
+                    let ks = kinds(&d);
+                    let is_active = e.is_some_and(|e| e.is_active(now()));
+                    if ks.contains(&T::GrantAccess) {
+                        assert!(!is_active, "no grant for an active enrollment: {s:?}");
+                        assert!(!o.is_some_and(OrderStatus::is_reversed), "no grant on a reversed order: {s:?}");
+                    }
+                    if ks.contains(&T::RevokeAccess) {
+                        assert!(is_active, "no revoke for an inactive enrollment: {s:?}");
+                    }
+                    if ks.contains(&T::WelcomeMessage) {
+                        assert!(ks.contains(&T::GrantAccess), "welcome only with a grant: {s:?}");
+                    }
+                    if d.treatments.is_empty()
+                        && d.enrollment == EnrollmentChange::Unchanged
+                        && d.order_status.is_none()
+                    {
+                        assert!(d.note.is_some(), "a no-op says why: {s:?}");
+                    }
+                    if o.is_some_and(OrderStatus::is_reversed) {
+                        assert!(!matches!(
+                            d.enrollment,
+                            EnrollmentChange::Activate { .. } | EnrollmentChange::Extend { .. }
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The treatments outbox in PostgreSQL: insert, claim (SKIP LOCKED + lease), complete, fail, retry.
+
+use crate::models::Treatment;
+use crate::schema::treatments;
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use serde_json::Value;
+
+pub const PENDING: &str = "pending";
+pub const RUNNING: &str = "running";
+pub const DONE: &str = "done";
+pub const DEAD: &str = "dead";
+pub const CANCELED: &str = "canceled";
+
+#[derive(Insertable)]
+#[diesel(table_name = treatments)]
+pub struct NewTreatment<'a> {
+    pub kind: &'a str,
+    pub run_at: DateTime<Utc>,
+    pub reason: Option<&'a str>,
+    pub payload: Value,
+    pub event_id: Option<i64>,
+    pub customer_id: i64,
+    pub course_id: Option<i64>,
+    pub order_id: Option<i64>,
+}
+
+pub fn insert(conn: &mut PgConnection, rows: &[NewTreatment<'_>]) -> QueryResult<Vec<Treatment>> {
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
+    diesel::insert_into(treatments::table).values(rows).returning(Treatment::as_returning()).get_results(conn)
+}
+
+/// Claims up to `limit` due treatments: pending ones whose time has come, and running ones whose
+/// lease expired (their worker died). Each claim counts as an attempt.
+pub fn claim(conn: &mut PgConnection, limit: i64, lease: Duration, now: DateTime<Utc>) -> QueryResult<Vec<Treatment>> {
+    use treatments::dsl as t;
+    conn.transaction(|conn| {
+        let due: Vec<i64> = t::treatments
+            .select(t::id)
+            .filter(
+                (t::status.eq(PENDING).and(t::run_at.le(now))).or(t::status.eq(RUNNING).and(t::lease_until.lt(now))),
+            )
+            .order(t::run_at.asc())
+            .limit(limit)
+            .for_update()
+            .skip_locked()
+            .load(conn)?;
+        if due.is_empty() {
+            return Ok(vec![]);
+        }
+        diesel::update(t::treatments.filter(t::id.eq_any(&due)))
+            .set((
+                t::status.eq(RUNNING),
+                t::lease_until.eq(now + lease),
+                t::attempts.eq(t::attempts + 1),
+                t::updated_at.eq(now),
+            ))
+            .returning(Treatment::as_returning())
+            .get_results(conn)
+    })
+}
+
+/// Marks a claimed treatment done. `attempts` fences off a worker whose lease was taken over.
+pub fn complete(conn: &mut PgConnection, id: i64, attempts: i32, output: &str) -> QueryResult<bool> {
+    use treatments::dsl as t;
+    let now = Utc::now();
+    diesel::update(t::treatments.filter(t::id.eq(id)).filter(t::status.eq(RUNNING)).filter(t::attempts.eq(attempts)))
+        .set((
+            t::status.eq(DONE),
+            t::output.eq(output),
+            t::lease_until.eq(None::<DateTime<Utc>>),
+            t::done_at.eq(now),
+            t::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Exponential backoff with ±20 % jitter: 5 s, 10 s, 20 s, ... capped at one hour.
+pub fn backoff(attempts: i32) -> Duration {
+    let base = 5i64.saturating_mul(1 << attempts.clamp(1, 20).saturating_sub(1)).min(3600);
+    let jitter = (base as f64 * 0.2 * (rand::random::<f64>() * 2.0 - 1.0)) as i64;
+    Duration::seconds((base + jitter).max(1))
+}
+
+/// Records a failed attempt: back to pending after a backoff, or dead after `max_attempts`.
+pub fn fail(conn: &mut PgConnection, id: i64, attempts: i32, error: &str, max_attempts: i32) -> QueryResult<bool> {
+    use treatments::dsl as t;
+    let now = Utc::now();
+    let (status, run_at) = if attempts >= max_attempts { (DEAD, now) } else { (PENDING, now + backoff(attempts)) };
+    diesel::update(t::treatments.filter(t::id.eq(id)).filter(t::status.eq(RUNNING)).filter(t::attempts.eq(attempts)))
+        .set((
+            t::status.eq(status),
+            t::run_at.eq(run_at),
+            t::last_error.eq(error),
+            t::lease_until.eq(None::<DateTime<Utc>>),
+            t::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Cancels revocations scheduled for the future (access was bought again); returns their ids.
+pub fn cancel_scheduled_revokes(
+    conn: &mut PgConnection,
+    customer_id: i64,
+    course_id: i64,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<i64>> {
+    use treatments::dsl as t;
+    diesel::update(
+        t::treatments
+            .filter(t::customer_id.eq(customer_id))
+            .filter(t::course_id.eq(course_id))
+            .filter(t::kind.eq(super::rules::TreatmentKind::RevokeAccess.as_str()))
+            .filter(t::status.eq(PENDING))
+            .filter(t::run_at.gt(now)),
+    )
+    .set((t::status.eq(CANCELED), t::last_error.eq("canceled: access bought again"), t::updated_at.eq(now)))
+    .returning(t::id)
+    .get_results(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for attempts in 1..30 {
+            let b = backoff(attempts).num_seconds();
+            let base = (5i64 << (attempts.min(20) - 1)).min(3600);
+            assert!(b >= (base as f64 * 0.79) as i64 && b <= (base as f64 * 1.21) as i64 + 1, "{attempts}: {b}");
+        }
+        assert!(backoff(1).num_seconds() <= 6);
+        assert!(backoff(25).num_seconds() <= 4400);
+    }
+}

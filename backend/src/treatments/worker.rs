@@ -1,0 +1,106 @@
+//! The outbox worker: claims due treatments (FOR UPDATE SKIP LOCKED, with a lease), executes them,
+//! records done / retry with backoff / dead. Woken by LISTEN/NOTIFY, with a slow poll as fallback.
+//! Any number of workers and replicas cooperate on one database.
+
+use super::executor::{Executor, Job};
+use super::rules::TreatmentKind;
+use super::{store, sweep};
+use crate::db::Pool;
+use crate::notify::{self, Bus, Signal};
+use chrono::Utc;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Worker {
+    pub pool: Pool,
+    pub executor: Arc<dyn Executor>,
+    pub max_attempts: i32,
+    pub lease: chrono::Duration,
+    pub batch: i64,
+}
+
+impl Worker {
+    /// Claims and executes one batch; returns how many treatments it handled. Blocking.
+    pub fn run_batch(&self) -> Result<usize, String> {
+        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
+        let claimed = store::claim(&mut conn, self.batch, self.lease, Utc::now()).map_err(|e| e.to_string())?;
+        for t in &claimed {
+            let Some(kind) = TreatmentKind::parse(&t.kind) else {
+                store::fail(&mut conn, t.id, t.attempts, &format!("unknown treatment kind {:?}", t.kind), 0)
+                    .map_err(|e| e.to_string())?;
+                continue;
+            };
+            let job = Job { id: t.id, kind, attempt: t.attempts, payload: t.payload.clone() };
+            let recorded = match self.executor.execute(&job) {
+                Ok(output) => store::complete(&mut conn, t.id, t.attempts, &output),
+                Err(error) => {
+                    log::warn!("treatment {} ({}) attempt {} failed: {error}", t.id, t.kind, t.attempts);
+                    store::fail(&mut conn, t.id, t.attempts, &error, self.max_attempts)
+                }
+            }
+            .map_err(|e| e.to_string())?;
+            if recorded {
+                let _ = notify::send(&mut conn, Signal::Treatment(t.id));
+            } else {
+                log::warn!("treatment {} was taken over by another worker (lease expired)", t.id);
+            }
+        }
+        Ok(claimed.len())
+    }
+
+    /// Runs batches until nothing is due. Blocking.
+    pub fn drain(&self) -> Result<usize, String> {
+        let mut total = 0;
+        loop {
+            match self.run_batch()? {
+                0 => return Ok(total),
+                n => total += n,
+            }
+        }
+    }
+}
+
+/// Starts `concurrency` worker loops and the expiry sweep on the current actix runtime.
+pub fn spawn(worker: Worker, bus: Bus, concurrency: usize, poll: Duration, sweep_every: Duration) {
+    for n in 0..concurrency {
+        let worker = worker.clone();
+        let wake = bus.worker_wake();
+        actix_web::rt::spawn(async move {
+            loop {
+                let notified = wake.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                let w = worker.clone();
+                match actix_web::rt::task::spawn_blocking(move || w.drain()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => log::error!("worker {n}: {e}"),
+                    Err(e) => log::error!("worker {n} panicked: {e}"),
+                }
+                tokio::select! {
+                    _ = &mut notified => {}
+                    _ = tokio::time::sleep(poll) => {}
+                }
+            }
+        });
+    }
+    if concurrency > 0 {
+        let pool = worker.pool.clone();
+        actix_web::rt::spawn(async move {
+            loop {
+                let p = pool.clone();
+                let swept = actix_web::rt::task::spawn_blocking(move || {
+                    let mut conn = p.get().map_err(|e| e.to_string())?;
+                    sweep::revoke_expired(&mut conn, Utc::now()).map_err(|e| e.to_string())
+                })
+                .await;
+                match swept {
+                    Ok(Ok(ids)) if !ids.is_empty() => log::info!("expired {} enrollment(s)", ids.len()),
+                    Ok(Err(e)) => log::error!("expiry sweep: {e}"),
+                    _ => {}
+                }
+                tokio::time::sleep(sweep_every).await;
+            }
+        });
+    }
+}

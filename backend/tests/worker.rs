@@ -1,0 +1,229 @@
+//! The outbox worker against a real PostgreSQL: crash recovery through leases, two workers never
+//! running one treatment twice, retries with backoff until dead, the expiry sweep, LISTEN/NOTIFY.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::*;
+use diesel::prelude::*;
+use portaria::models::Treatment;
+use portaria::schema::{courses, customers, enrollments, treatments};
+use portaria::treatments::rules::TreatmentKind;
+use portaria::treatments::store::{self, NewTreatment};
+use portaria::treatments::sweep;
+use serde_json::json;
+use std::sync::Arc;
+
+fn customer(conn: &mut PgConnection, email: &str) -> i64 {
+    diesel::insert_into(customers::table)
+        .values(customers::email.eq(email))
+        .returning(customers::id)
+        .get_result(conn)
+        .unwrap()
+}
+
+fn course(conn: &mut PgConnection) -> i64 {
+    diesel::insert_into(courses::table)
+        .values((courses::slug.eq("c"), courses::name.eq("Curso")))
+        .returning(courses::id)
+        .get_result(conn)
+        .unwrap()
+}
+
+fn pending(conn: &mut PgConnection, customer_id: i64, n: usize, kind: TreatmentKind) -> Vec<i64> {
+    let rows: Vec<NewTreatment<'_>> = (0..n)
+        .map(|i| NewTreatment {
+            kind: kind.as_str(),
+            run_at: Utc::now() - Duration::seconds(1),
+            reason: Some("test"),
+            payload: json!({"email": format!("cliente{i}@example.com")}),
+            event_id: None,
+            customer_id,
+            course_id: None,
+            order_id: None,
+        })
+        .collect();
+    store::insert(conn, &rows).unwrap().into_iter().map(|t| t.id).collect()
+}
+
+fn load(conn: &mut PgConnection, id: i64) -> Treatment {
+    treatments::table.find(id).select(Treatment::as_select()).first(conn).unwrap()
+}
+
+#[test]
+fn a_crashed_worker_s_treatment_is_run_again_once_its_lease_expires() {
+    let db = TestDb::new();
+    let state = db.state();
+    let mut conn = db.conn();
+    let c = customer(&mut conn, "fulano@email.com");
+    let id = pending(&mut conn, c, 1, TreatmentKind::GrantAccess)[0];
+
+    // worker A claims it, then dies mid-treatment (never completes)
+    let claimed = store::claim(&mut conn, 10, Duration::seconds(30), Utc::now()).unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(load(&mut conn, id).status, "running");
+
+    // while the lease holds, nobody else takes it
+    let recording = Arc::new(Recording::default());
+    assert_eq!(worker(&state, recording.clone()).drain().unwrap(), 0);
+
+    // the lease expires: worker B runs it to done, as attempt 2
+    diesel::update(treatments::table.find(id))
+        .set(treatments::lease_until.eq(Utc::now() - Duration::seconds(1)))
+        .execute(&mut conn)
+        .unwrap();
+    assert_eq!(worker(&state, recording.clone()).drain().unwrap(), 1);
+    let t = load(&mut conn, id);
+    assert_eq!(t.status, "done");
+    assert_eq!(t.attempts, 2);
+    assert_eq!(t.output.as_deref(), Some("Liberar acesso do e-mail: cliente0@example.com"));
+    assert_eq!(*recording.runs.lock().unwrap(), [(id, 2)]);
+
+    // worker A coming back to life cannot overwrite the result
+    assert!(!store::complete(&mut conn, id, 1, "late").unwrap());
+    assert_eq!(load(&mut conn, id).output.as_deref(), Some("Liberar acesso do e-mail: cliente0@example.com"));
+}
+
+#[test]
+fn two_workers_never_run_a_treatment_twice() {
+    let db = TestDb::new();
+    let state = db.state();
+    let mut conn = db.conn();
+    let c = customer(&mut conn, "muitos@example.com");
+    let ids = pending(&mut conn, c, 300, TreatmentKind::WelcomeMessage);
+    let recording = Arc::new(Recording::default());
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let w = worker(&state, recording.clone());
+            std::thread::spawn(move || w.drain().unwrap())
+        })
+        .collect();
+    let counts: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(counts.iter().sum::<usize>(), 300, "{counts:?}");
+    let mut runs: Vec<i64> = recording.runs.lock().unwrap().iter().map(|(id, _)| *id).collect();
+    runs.sort();
+    assert_eq!(runs, ids, "each treatment executed exactly once");
+    let done: i64 = treatments::table.filter(treatments::status.eq("done")).count().get_result(&mut conn).unwrap();
+    assert_eq!(done, 300);
+}
+
+#[test]
+fn failures_retry_with_backoff_then_die() {
+    let db = TestDb::new();
+    let mut config = db.config();
+    config.worker_max_attempts = 3;
+    let state = db.state_with(config);
+    let mut conn = db.conn();
+    let c = customer(&mut conn, "falha@example.com");
+    let id = pending(&mut conn, c, 1, TreatmentKind::RefusedMessage)[0];
+    let failing = Arc::new(Recording { fail_kinds: vec![TreatmentKind::RefusedMessage], ..Default::default() });
+    let w = worker(&state, failing.clone());
+
+    assert_eq!(w.drain().unwrap(), 1);
+    let t = load(&mut conn, id);
+    assert_eq!((t.status.as_str(), t.attempts), ("pending", 1));
+    assert_eq!(t.last_error.as_deref(), Some("channel unavailable"));
+    assert!(t.run_at > Utc::now() + Duration::seconds(2), "backed off: {}", t.run_at);
+    assert_eq!(w.drain().unwrap(), 0, "not due yet");
+
+    for attempt in 2..=3 {
+        diesel::update(treatments::table.find(id)).set(treatments::run_at.eq(Utc::now())).execute(&mut conn).unwrap();
+        assert_eq!(w.drain().unwrap(), 1);
+        let t = load(&mut conn, id);
+        assert_eq!(t.attempts, attempt);
+    }
+    let t = load(&mut conn, id);
+    assert_eq!(t.status, "dead");
+    assert_eq!(failing.runs.lock().unwrap().len(), 3);
+    diesel::update(treatments::table.find(id)).set(treatments::run_at.eq(Utc::now())).execute(&mut conn).unwrap();
+    assert_eq!(w.drain().unwrap(), 0, "dead treatments stay dead");
+}
+
+#[test]
+fn the_sweep_revokes_expired_access_once() {
+    let db = TestDb::new();
+    let state = db.state();
+    let mut conn = db.conn();
+    let c = customer(&mut conn, "expirou@example.com");
+    let course_id = course(&mut conn);
+    let granted = Utc::now() - Duration::days(31);
+    diesel::insert_into(enrollments::table)
+        .values((
+            enrollments::customer_id.eq(c),
+            enrollments::course_id.eq(course_id),
+            enrollments::status.eq("active"),
+            enrollments::granted_at.eq(granted),
+            enrollments::expires_at.eq(Utc::now() - Duration::minutes(1)),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    let swept = sweep::revoke_expired(&mut conn, Utc::now()).unwrap();
+    assert_eq!(swept.len(), 1);
+    let status: String = enrollments::table.select(enrollments::status).first(&mut conn).unwrap();
+    assert_eq!(status, "expired");
+    let ts: Vec<Treatment> = treatments::table.select(Treatment::as_select()).load(&mut conn).unwrap();
+    assert_eq!(ts.len(), 1);
+    assert_eq!((ts[0].kind.as_str(), ts[0].reason.as_deref()), ("revoke_access", Some("expired")));
+    assert_eq!(sweep::revoke_expired(&mut conn, Utc::now()).unwrap().len(), 0, "once");
+    worker(&state, Arc::new(portaria::treatments::executor::PrintExecutor)).drain().unwrap();
+    assert_eq!(load(&mut conn, ts[0].id).output.as_deref(), Some("Tirar acesso do e-mail: expirou@example.com"));
+}
+
+#[test]
+fn the_sweep_does_not_double_a_scheduled_revoke() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let c = customer(&mut conn, "assinante@example.com");
+    let course_id = course(&mut conn);
+    let end = Utc::now() - Duration::seconds(5);
+    diesel::insert_into(enrollments::table)
+        .values((
+            enrollments::customer_id.eq(c),
+            enrollments::course_id.eq(course_id),
+            enrollments::status.eq("active"),
+            enrollments::granted_at.eq(Utc::now() - Duration::days(40)),
+            enrollments::expires_at.eq(end),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    store::insert(
+        &mut conn,
+        &[NewTreatment {
+            kind: "revoke_access",
+            run_at: end,
+            reason: Some("subscription canceled"),
+            payload: json!({"email": "assinante@example.com"}),
+            event_id: None,
+            customer_id: c,
+            course_id: Some(course_id),
+            order_id: None,
+        }],
+    )
+    .unwrap();
+    assert_eq!(sweep::revoke_expired(&mut conn, Utc::now()).unwrap().len(), 1);
+    let n: i64 = treatments::table.count().get_result(&mut conn).unwrap();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn notifications_reach_the_bus() {
+    let db = TestDb::new();
+    let bus = portaria::notify::Bus::new();
+    let mut rx = bus.subscribe();
+    portaria::notify::spawn_listener(db.url.clone(), bus.clone());
+    let mut conn = db.conn();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // the listener may not be listening yet: send until it hears
+    loop {
+        portaria::notify::send(&mut conn, portaria::notify::Signal::Event(42)).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        match rx.try_recv() {
+            Ok(signal) => {
+                assert_eq!(signal, portaria::notify::Signal::Event(42));
+                break;
+            }
+            Err(_) if std::time::Instant::now() < deadline => continue,
+            Err(e) => panic!("no notification: {e}"),
+        }
+    }
+}
