@@ -306,8 +306,7 @@ pub async fn timeline(
                 TimelineItem::Treatment { at: t.created_at, treatment: t }
             }))
             .collect();
-        // Oldest first; an event before the treatments it caused.
-        items.sort_by_key(|i| (i.at(), matches!(i, TimelineItem::Treatment { .. })));
+        items.sort_by_key(TimelineItem::sort_key);
         Ok(web::Json(Timeline { items }))
     })
     .await

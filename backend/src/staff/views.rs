@@ -206,9 +206,11 @@ pub enum TimelineItem {
 }
 
 impl TimelineItem {
-    pub fn at(&self) -> DateTime<Utc> {
+    /// Time order; an event before the treatments it caused; creation order within one commit.
+    pub fn sort_key(&self) -> (DateTime<Utc>, u8, i64) {
         match self {
-            TimelineItem::Event { at, .. } | TimelineItem::Treatment { at, .. } => *at,
+            TimelineItem::Event { at, event } => (*at, 0, event.id),
+            TimelineItem::Treatment { at, treatment } => (*at, 1, treatment.id),
         }
     }
 }

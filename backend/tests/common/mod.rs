@@ -246,3 +246,42 @@ pub fn worker(
         batch: 10,
     }
 }
+
+// ---- staff ----------------------------------------------------------------------------------
+
+/// Signs up and logs in a staff user on `app`; returns the bearer header value.
+pub async fn staff_token<S, B>(app: &S) -> String
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    use actix_web::test::{call_service, TestRequest};
+    let email = format!("staff{}@escola.com.br", rand::random::<u32>());
+    let signup =
+        serde_json::json!({"email": email, "password": "senha-forte-1", "name": "Equipe", "invite_token": INVITE});
+    call_service(app, TestRequest::post().uri("/api/auth/signup").set_json(signup).to_request()).await;
+    let login = serde_json::json!({"email": email, "password": "senha-forte-1"});
+    let res = call_service(app, TestRequest::post().uri("/api/auth/login").set_json(login).to_request()).await;
+    let body = json(res).await;
+    format!("Bearer {}", body["access_token"].as_str().expect("token"))
+}
+
+/// A GET with the bearer token.
+pub fn get(uri: &str, token: &str) -> actix_web::test::TestRequest {
+    actix_web::test::TestRequest::get().uri(uri).insert_header(("Authorization", token.to_string()))
+}
+
+/// A POST with the bearer token.
+pub fn post(uri: &str, token: &str) -> actix_web::test::TestRequest {
+    actix_web::test::TestRequest::post().uri(uri).insert_header(("Authorization", token.to_string()))
+}
+
+/// A hashtag (simulator) body.
+pub fn simulator(name: &str, email: &str, status: &str, valor: f64) -> String {
+    serde_json::json!({"nome": name, "email": email, "status": status, "valor": valor, "forma_pagamento": "pix", "parcelas": 1})
+        .to_string()
+}
