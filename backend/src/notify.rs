@@ -1,5 +1,5 @@
-//! Cross-replica signals through PostgreSQL LISTEN/NOTIFY: a new webhook event (`e:<id>`) or a
-//! treatment that changed (`t:<id>`). One listener thread per process feeds a broadcast channel
+//! Cross-replica signals through PostgreSQL LISTEN/NOTIFY: a new webhook event (`e:<id>`), a
+//! treatment queued for the worker (`q:<id>`: new, retried) or a treatment that changed (`t:<id>`). One listener thread per process feeds a broadcast channel
 //! (the live stream) and wakes the worker.
 
 use diesel::pg::PgConnection;
@@ -14,6 +14,9 @@ pub const CHANNEL: &str = "portaria";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
     Event(i64),
+    /// A treatment became due work: wakes the workers.
+    Queued(i64),
+    /// A treatment's state changed (done, failed, ...).
     Treatment(i64),
 }
 
@@ -21,6 +24,7 @@ impl Signal {
     pub fn encode(self) -> String {
         match self {
             Signal::Event(id) => format!("e:{id}"),
+            Signal::Queued(id) => format!("q:{id}"),
             Signal::Treatment(id) => format!("t:{id}"),
         }
     }
@@ -29,6 +33,7 @@ impl Signal {
         let id = id.parse().ok()?;
         match tag {
             "e" => Some(Signal::Event(id)),
+            "q" => Some(Signal::Queued(id)),
             "t" => Some(Signal::Treatment(id)),
             _ => None,
         }
@@ -70,7 +75,7 @@ impl Bus {
         self.wake.clone()
     }
     pub fn dispatch(&self, signal: Signal) {
-        if matches!(signal, Signal::Event(_) | Signal::Treatment(_)) {
+        if matches!(signal, Signal::Queued(_)) {
             self.wake.notify_waiters();
         }
         let _ = self.tx.send(signal);
@@ -122,7 +127,7 @@ mod tests {
 
     #[test]
     fn signals_round_trip() {
-        for s in [Signal::Event(1), Signal::Treatment(42)] {
+        for s in [Signal::Event(1), Signal::Queued(7), Signal::Treatment(42)] {
             assert_eq!(Signal::decode(&s.encode()), Some(s));
         }
         assert_eq!(Signal::decode("x:1"), None);

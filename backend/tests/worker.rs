@@ -227,3 +227,35 @@ fn notifications_reach_the_bus() {
         }
     }
 }
+
+#[actix_web::test]
+async fn a_new_webhook_wakes_the_worker_through_notify() {
+    use actix_web::test::{call_service, init_service};
+    let db = TestDb::new();
+    let state = db.state();
+    portaria::notify::spawn_listener(db.url.clone(), state.bus.clone());
+    // A poll of one minute: only the NOTIFY wake-up can run the treatments within the deadline.
+    portaria::treatments::worker::spawn(
+        worker(&state, Arc::new(Recording::default())),
+        state.bus.clone(),
+        2,
+        std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(60),
+    );
+    let app = init_service(actix_web::App::new().configure(portaria::app::configure(state.clone()))).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await; // the listener connects
+    let res =
+        call_service(&app, webhook("hashtag", &simulator("Ana", "ana@example.com", "aprovado", 1.0)).to_request())
+            .await;
+    assert_eq!(res.status(), 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let done: i64 =
+            treatments::table.filter(treatments::status.eq("done")).count().get_result(&mut db.conn()).unwrap();
+        if done == 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the worker was not woken ({done} done)");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

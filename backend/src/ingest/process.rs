@@ -75,15 +75,12 @@ pub fn ingest(
 ) -> QueryResult<WebhookAnswer> {
     conn.transaction(|conn| {
         let answer = match parsed {
-            Parsed::Ignored(ignored) => ingest_ignored(conn, received, ignored, replay_of)?,
-            Parsed::Event(event) => ingest_event(conn, received, event, defaults, replay_of)?,
+            Parsed::Ignored(ignored) => ingest_ignored(conn, received, ignored, replay_of, started)?,
+            Parsed::Event(event) => ingest_event(conn, received, event, defaults, replay_of, started)?,
         };
-        diesel::update(webhook_events::table.find(answer.event_id))
-            .set(webhook_events::latency_ms.eq(elapsed_ms(started)))
-            .execute(conn)?;
         notify::send(conn, Signal::Event(answer.event_id))?;
         for t in &answer.treatments {
-            notify::send(conn, Signal::Treatment(t.id))?;
+            notify::send(conn, Signal::Queued(t.id))?;
         }
         Ok(answer)
     })
@@ -145,6 +142,7 @@ fn ingest_ignored(
     received: &Received,
     ignored: &IgnoredEvent,
     replay_of: Option<i64>,
+    started: Instant,
 ) -> QueryResult<WebhookAnswer> {
     let customer_id = match &ignored.email {
         Some(email) => {
@@ -159,6 +157,7 @@ fn ingest_ignored(
         customer_id,
         replay_of,
         note: Some(&ignored.reason),
+        latency_ms: Some(elapsed_ms(started)),
         ..NewEvent::from_received(received, Outcome::Ignored.as_str())
     };
     let event_id = match &ignored.dedup_key {
@@ -186,6 +185,7 @@ fn ingest_event(
     event: &PaymentEvent,
     defaults: &CourseDefaults,
     replay_of: Option<i64>,
+    started: Instant,
 ) -> QueryResult<WebhookAnswer> {
     let now = Utc::now();
     let row = || NewEvent {
@@ -193,6 +193,7 @@ fn ingest_event(
         event_type: Some(&event.event_type),
         kind: Some(event.kind.as_str()),
         replay_of,
+        latency_ms: Some(elapsed_ms(started)),
         ..NewEvent::from_received(received, Outcome::Processed.as_str())
     };
     let Some(event_id) = insert_original(conn, row())? else {
@@ -258,6 +259,7 @@ fn ingest_event(
             webhook_events::customer_id.eq(customer.id),
             webhook_events::order_id.eq(order_id),
             webhook_events::note.eq(decision.note),
+            webhook_events::latency_ms.eq(elapsed_ms(started)),
         ))
         .execute(conn)?;
 

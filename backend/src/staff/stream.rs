@@ -49,7 +49,7 @@ async fn render(pool: Pool, signal: Signal) -> Option<String> {
         Ok(match signal {
             Signal::Event(id) => load_event(&pool, id)?
                 .map(|e| frame("webhook_event", &format!("e{id}"), &serde_json::to_value(e).unwrap_or_default())),
-            Signal::Treatment(id) => load_treatment(&pool, id)?
+            Signal::Treatment(id) | Signal::Queued(id) => load_treatment(&pool, id)?
                 .map(|t| frame("treatment", &format!("t{id}"), &serde_json::to_value(t).unwrap_or_default())),
         })
     })

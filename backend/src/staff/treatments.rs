@@ -185,7 +185,7 @@ pub async fn retry(
                 id,
                 json!({ "previous_status": t.status, "attempts": t.attempts, "last_error": t.last_error }),
             )?;
-            notify::send(conn, Signal::Treatment(id))?;
+            notify::send(conn, Signal::Queued(id))?;
             Ok(web::Json(view(conn, id)?))
         })
     })

@@ -80,7 +80,7 @@ pub fn revoke_expired(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResul
                     }],
                 )?;
                 for t in inserted {
-                    notify::send(conn, Signal::Treatment(t.id))?;
+                    notify::send(conn, Signal::Queued(t.id))?;
                 }
             }
             expired.push(id);
