@@ -204,6 +204,7 @@ fn rfc3339(value: Option<&Value>, field: &str) -> Result<Option<DateTime<Utc>>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::sources::test_support::*;
 
     macro_rules! fixture {
         ($name:literal) => {
@@ -227,10 +228,6 @@ mod tests {
         DateTime::from_timestamp(seconds, 0).unwrap()
     }
 
-    fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
-    }
-
     fn headers(id: Option<&str>, timestamp: Option<i64>, signature: Option<&str>) -> RequestParts {
         let mut parts = RequestParts::default();
         let pairs = [
@@ -247,28 +244,11 @@ mod tests {
     }
 
     fn event(raw: &str) -> PaymentEvent {
-        match parse(raw.as_bytes(), &RequestParts::default()) {
-            Ok(Parsed::Event(event)) => *event,
-            other => panic!("expected an event, got {other:?}"),
-        }
+        expect_event(parse(raw.as_bytes(), &RequestParts::default()))
     }
 
     fn unprocessable_message(raw: &str) -> String {
-        match parse(raw.as_bytes(), &RequestParts::default()) {
-            Err(ParseError::Unprocessable(message)) => message,
-            other => panic!("expected unprocessable, got {other:?}"),
-        }
-    }
-
-    fn edited(raw: &str, pointer: &str, value: Option<Value>) -> String {
-        let mut body: Value = serde_json::from_str(raw).unwrap();
-        let (parent, key) = pointer.rsplit_once('/').unwrap();
-        let object = body.pointer_mut(parent).unwrap().as_object_mut().unwrap();
-        match value {
-            Some(value) => object.insert(key.to_string(), value),
-            None => object.remove(key),
-        };
-        body.to_string()
+        expect_unprocessable(parse(raw.as_bytes(), &RequestParts::default()))
     }
 
     #[test]

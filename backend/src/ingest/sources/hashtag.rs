@@ -95,6 +95,7 @@ pub fn order_id(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::sources::test_support::*;
     use serde_json::Value;
 
     const APPROVED: &str = include_str!("../../../tests/fixtures/hashtag/approved.json");
@@ -103,17 +104,11 @@ mod tests {
     const SIMULATOR_20: &str = include_str!("../../../tests/fixtures/hashtag/simulator-20.json");
 
     fn event(raw: &[u8]) -> PaymentEvent {
-        match parse(raw) {
-            Ok(Parsed::Event(event)) => *event,
-            other => panic!("expected an event, got {other:?}"),
-        }
+        expect_event(parse(raw))
     }
 
     fn unprocessable_message(raw: &str) -> String {
-        match parse(raw.as_bytes()) {
-            Err(ParseError::Unprocessable(message)) => message,
-            other => panic!("expected unprocessable, got {other:?}"),
-        }
+        expect_unprocessable(parse(raw.as_bytes()))
     }
 
     fn parts(query: &[(&str, &str)], headers: &[(&str, &str)]) -> RequestParts {

@@ -337,6 +337,7 @@ fn fulfillment(env: &Envelope) -> Parsed {
 mod tests {
     use super::*;
     use crate::ingest::event::IgnoredEvent;
+    use crate::ingest::sources::test_support::*;
 
     macro_rules! fixture {
         ($name:literal) => {
@@ -344,41 +345,16 @@ mod tests {
         };
     }
 
-    fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
-    }
-
     fn event(raw: &str) -> PaymentEvent {
-        match parse(raw.as_bytes()) {
-            Ok(Parsed::Event(event)) => *event,
-            other => panic!("expected an event, got {other:?}"),
-        }
+        expect_event(parse(raw.as_bytes()))
     }
 
     fn ignored_event(raw: &str) -> IgnoredEvent {
-        match parse(raw.as_bytes()) {
-            Ok(Parsed::Ignored(event)) => event,
-            other => panic!("expected an ignored event, got {other:?}"),
-        }
+        expect_ignored(parse(raw.as_bytes()))
     }
 
     fn unprocessable_message(raw: &str) -> String {
-        match parse(raw.as_bytes()) {
-            Err(ParseError::Unprocessable(message)) => message,
-            other => panic!("expected unprocessable, got {other:?}"),
-        }
-    }
-
-    /// A fixture with one JSON pointer replaced (or removed when `value` is `None`).
-    fn edited(raw: &str, pointer: &str, value: Option<Value>) -> String {
-        let mut body: Value = serde_json::from_str(raw).unwrap();
-        let (parent, key) = pointer.rsplit_once('/').unwrap();
-        let object = body.pointer_mut(parent).unwrap().as_object_mut().unwrap();
-        match value {
-            Some(value) => object.insert(key.to_string(), value),
-            None => object.remove(key),
-        };
-        body.to_string()
+        expect_unprocessable(parse(raw.as_bytes()))
     }
 
     fn parts_with_header(value: &str) -> RequestParts {

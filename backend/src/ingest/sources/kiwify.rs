@@ -169,6 +169,7 @@ fn abandoned_cart(body: &Value) -> Parsed {
 mod tests {
     use super::*;
     use crate::ingest::event::IgnoredEvent;
+    use crate::ingest::sources::test_support::*;
 
     macro_rules! fixture {
         ($name:literal) => {
@@ -176,40 +177,16 @@ mod tests {
         };
     }
 
-    fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
-    }
-
     fn event(raw: &str) -> PaymentEvent {
-        match parse(raw.as_bytes()) {
-            Ok(Parsed::Event(event)) => *event,
-            other => panic!("expected an event, got {other:?}"),
-        }
+        expect_event(parse(raw.as_bytes()))
     }
 
     fn ignored_event(raw: &str) -> IgnoredEvent {
-        match parse(raw.as_bytes()) {
-            Ok(Parsed::Ignored(event)) => event,
-            other => panic!("expected an ignored event, got {other:?}"),
-        }
+        expect_ignored(parse(raw.as_bytes()))
     }
 
     fn unprocessable_message(raw: &str) -> String {
-        match parse(raw.as_bytes()) {
-            Err(ParseError::Unprocessable(message)) => message,
-            other => panic!("expected unprocessable, got {other:?}"),
-        }
-    }
-
-    fn edited(raw: &str, pointer: &str, value: Option<Value>) -> String {
-        let mut body: Value = serde_json::from_str(raw).unwrap();
-        let (parent, key) = pointer.rsplit_once('/').unwrap();
-        let object = body.pointer_mut(parent).unwrap().as_object_mut().unwrap();
-        match value {
-            Some(value) => object.insert(key.to_string(), value),
-            None => object.remove(key),
-        };
-        body.to_string()
+        expect_unprocessable(parse(raw.as_bytes()))
     }
 
     fn signed(signature: &str) -> RequestParts {

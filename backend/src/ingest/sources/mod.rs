@@ -6,6 +6,8 @@ pub mod generic;
 pub mod hashtag;
 pub mod hotmart;
 pub mod kiwify;
+#[cfg(test)]
+mod test_support;
 
 use super::event::*;
 use chrono::{DateTime, Utc};
