@@ -1,0 +1,57 @@
+// Portuguese messages for API errors: the codes are stable, the API's English text is not shown
+// unless there is nothing better.
+
+import { ApiError } from './api';
+import { formatWait } from './format';
+
+const BY_CODE: Record<string, string> = {
+  invalid_credentials: 'E-mail ou senha incorretos.',
+  invalid_invite_token: 'Token de convite inválido. Confira o token com quem administra a Portaria.',
+  email_taken: 'Já existe uma conta com este e-mail. Entre com ela ou use outro e-mail.',
+  validation_failed: 'Alguns campos estão inválidos. Corrija e tente de novo.',
+  missing_token: 'Sua sessão expirou. Entre novamente.',
+  invalid_token: 'Sua sessão expirou. Entre novamente.',
+  token_expired: 'Sua sessão expirou. Entre novamente.',
+  not_found: 'Não encontrado.',
+  not_retryable: 'Esta tratativa não está com falha, então não pode ser tentada de novo.',
+  network_error: 'Sem conexão com o servidor. Verifique a rede e tente de novo.',
+  invalid_response: 'O servidor deu uma resposta inesperada.',
+};
+
+/** The message to show for any error thrown by the API client (or anything else). */
+export function errorMessage(err: unknown): string {
+  if (!(err instanceof ApiError)) return 'Algo deu errado. Tente de novo.';
+  if (err.code === 'too_many_requests') {
+    return err.retryAfter !== null
+      ? `Muitas tentativas. Aguarde ${formatWait(err.retryAfter)} e tente de novo.`
+      : 'Muitas tentativas. Aguarde um pouco e tente de novo.';
+  }
+  const known = BY_CODE[err.code];
+  if (known) return known;
+  if (err.status === 404) return 'Não encontrado.';
+  if (err.status >= 500) return 'Erro no servidor. Tente de novo em instantes.';
+  return `Erro ${err.status || ''}: ${err.message}`.replace('Erro :', 'Erro:');
+}
+
+/** Portuguese text for one field of a validation_failed answer. */
+export function fieldMessage(field: string, english: string): string {
+  if (field === 'email') return 'Informe um e-mail válido.';
+  if (field === 'name') return 'Informe um nome (de 1 a 200 caracteres).';
+  if (field === 'password') {
+    const min = /at least (\d+)/i.exec(english);
+    if (min) return `A senha precisa ter pelo menos ${min[1]} caracteres.`;
+    const max = /at most (\d+)/i.exec(english);
+    if (max) return `A senha pode ter no máximo ${max[1]} caracteres.`;
+    return 'Senha inválida.';
+  }
+  if (field === 'invite_token') return 'Informe o token de convite.';
+  return 'Valor inválido.';
+}
+
+/** Field name → Portuguese message, for a validation_failed error (empty otherwise). */
+export function fieldErrors(err: unknown): Record<string, string> {
+  if (!(err instanceof ApiError)) return {};
+  const out: Record<string, string> = {};
+  for (const [field, msg] of Object.entries(err.fieldErrors)) out[field] = fieldMessage(field, msg);
+  return out;
+}
