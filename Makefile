@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
-BIN := target/debug/portaria
+BIN := $(or $(CARGO_TARGET_DIR),target)/debug/portaria
 NPM := npm --prefix frontend --no-audit --no-fund
 
 .PHONY: help run test lint fmt openapi frontend frontend-deps build db db-stop bench e2e test-rust test-frontend release

@@ -73,3 +73,31 @@ async fn openapi_json_and_swagger_ui_are_served() {
     assert!(html.contains("swagger-ui"), "{html}");
     assert!(!html.contains("cdn") && !html.contains("unpkg"), "assets must be vendored");
 }
+
+#[actix_web::test]
+async fn cors_allows_only_the_configured_origins() {
+    let db = TestDb::new();
+    let origins = vec!["https://painel.escola.com.br".to_string()];
+    let app = actix_web::test::init_service(
+        actix_web::App::new().wrap(portaria::app::cors(&origins)).configure(portaria::app::configure(db.state())),
+    )
+    .await;
+    let preflight = |origin: &str| {
+        TestRequest::default()
+            .method(actix_web::http::Method::OPTIONS)
+            .uri("/api/auth/login")
+            .insert_header(("Origin", origin.to_string()))
+            .insert_header(("Access-Control-Request-Method", "POST"))
+            .insert_header(("Access-Control-Request-Headers", "content-type"))
+            .to_request()
+    };
+    let res = test::call_service(&app, preflight("https://painel.escola.com.br")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers().get("access-control-allow-origin").unwrap(), "https://painel.escola.com.br");
+    let res = test::try_call_service(&app, preflight("https://evil.example")).await;
+    let allowed = res.as_ref().ok().and_then(|r| r.headers().get("access-control-allow-origin").cloned());
+    assert!(allowed.is_none(), "another origin is not allowed");
+    // same-origin requests (no Origin header) are unaffected
+    let res = test::call_service(&app, TestRequest::get().uri("/healthz").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
