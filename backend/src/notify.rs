@@ -42,11 +42,25 @@ impl Signal {
 
 /// Sends `signal` to every replica when the current transaction commits.
 pub fn send(conn: &mut PgConnection, signal: Signal) -> QueryResult<()> {
+    send_all(conn, &[signal])
+}
+
+/// Sends several signals in one notification (one round trip), e.g. an event and its treatments.
+pub fn send_all(conn: &mut PgConnection, signals: &[Signal]) -> QueryResult<()> {
+    if signals.is_empty() {
+        return Ok(());
+    }
+    let payload = signals.iter().map(|s| s.encode()).collect::<Vec<_>>().join(",");
     diesel::sql_query("SELECT pg_notify($1, $2)")
         .bind::<Text, _>(CHANNEL)
-        .bind::<Text, _>(signal.encode())
+        .bind::<Text, _>(payload)
         .execute(conn)
         .map(|_| ())
+}
+
+/// The signals of one notification's payload.
+pub fn decode_all(payload: &str) -> impl Iterator<Item = Signal> + '_ {
+    payload.split(',').filter_map(Signal::decode)
 }
 
 /// In-process fan-out of the signals.
@@ -105,10 +119,10 @@ fn listen(database_url: &str, bus: &Bus) -> Result<(), String> {
         let mut got = false;
         for n in conn.notifications_iter() {
             let n = n.map_err(|e| e.to_string())?;
-            if let Some(signal) = Signal::decode(&n.payload) {
+            for signal in decode_all(&n.payload) {
                 bus.dispatch(signal);
-                got = true;
             }
+            got = true;
         }
         if last_check.elapsed() > Duration::from_secs(30) {
             // notifications_iter only reads what has arrived; a query notices a dead connection.
@@ -133,5 +147,7 @@ mod tests {
         assert_eq!(Signal::decode("x:1"), None);
         assert_eq!(Signal::decode("e:abc"), None);
         assert_eq!(Signal::decode(""), None);
+        let all: Vec<Signal> = decode_all("e:1,q:2,q:3,junk").collect();
+        assert_eq!(all, [Signal::Event(1), Signal::Queued(2), Signal::Queued(3)]);
     }
 }

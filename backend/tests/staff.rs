@@ -500,3 +500,44 @@ async fn the_stream_delivers_an_event_posted_after_it_opened() {
     }
     panic!("the stream did not deliver the event; got: {received}");
 }
+
+#[actix_web::test]
+async fn search_reaches_past_the_recent_window() {
+    use portaria::schema::customers;
+    let db = TestDb::new();
+    let app = app!(db.state());
+    let token = staff_token(&app).await;
+    // One old customer with a rare name, then 6000 newer ones; every 100th is a "Maria".
+    diesel::insert_into(customers::table)
+        .values((customers::email.eq("antiga@example.com"), customers::name.eq("Ondina Quaresma")))
+        .execute(&mut db.conn())
+        .unwrap();
+    let rows: Vec<_> = (0..6000)
+        .map(|i| {
+            let name = if i % 100 == 0 { format!("Maria {i}") } else { format!("Cliente {i}") };
+            (customers::email.eq(format!("c{i}@example.com")), customers::name.eq(name))
+        })
+        .collect();
+    diesel::insert_into(customers::table).values(&rows).execute(&mut db.conn()).unwrap();
+
+    let (_, body) = call_json!(&app, get("/api/customers?q=quaresma", &token));
+    assert_eq!(body["items"][0]["email"], "antiga@example.com", "found beyond the newest 5000");
+
+    // 60 Marias, spread across and beyond the window: 7 pages of 9 without gaps or repeats
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let uri = match &cursor {
+            Some(c) => format!("/api/customers?q=maria&limit=9&cursor={c}"),
+            None => "/api/customers?q=maria&limit=9".to_string(),
+        };
+        let (_, body) = call_json!(&app, get(&uri, &token));
+        seen.extend(body["items"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()));
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 60);
+    assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first, no repeats");
+}

@@ -78,10 +78,10 @@ pub fn ingest(
             Parsed::Ignored(ignored) => ingest_ignored(conn, received, ignored, replay_of, started)?,
             Parsed::Event(event) => ingest_event(conn, received, event, defaults, replay_of, started)?,
         };
-        notify::send(conn, Signal::Event(answer.event_id))?;
-        for t in &answer.treatments {
-            notify::send(conn, Signal::Queued(t.id))?;
-        }
+        let signals: Vec<Signal> = std::iter::once(Signal::Event(answer.event_id))
+            .chain(answer.treatments.iter().map(|t| Signal::Queued(t.id)))
+            .collect();
+        notify::send_all(conn, &signals)?;
         Ok(answer)
     })
 }
@@ -233,7 +233,8 @@ fn ingest_event(
     let order_id = order.as_ref().map(|o| o.id);
     let expires_at =
         apply_enrollment(conn, decision.enrollment, enrollment.as_ref(), customer.id, course.id, order_id, now)?;
-    if decision.cancel_scheduled_revokes {
+    // Revocations are scheduled only for access with an end (a cancelled subscription).
+    if decision.cancel_scheduled_revokes && enrollment.as_ref().is_some_and(|e| e.expires_at.is_some()) {
         store::cancel_scheduled_revokes(conn, customer.id, course.id, now)?;
     }
 
@@ -347,11 +348,18 @@ fn resolve_course(
 }
 
 fn ensure_course(conn: &mut PgConnection, slug: &str, name: &str) -> QueryResult<Course> {
+    let find = |conn: &mut PgConnection| {
+        courses::table.filter(courses::slug.eq(slug)).select(Course::as_select()).first(conn).optional()
+    };
+    if let Some(course) = find(conn)? {
+        return Ok(course);
+    }
     diesel::insert_into(courses::table)
         .values((courses::slug.eq(slug), courses::name.eq(name)))
         .on_conflict(courses::slug)
         .do_nothing()
         .execute(conn)?;
+    // Created here, or by a concurrent request a moment ago.
     courses::table.filter(courses::slug.eq(slug)).select(Course::as_select()).first(conn)
 }
 
@@ -369,6 +377,20 @@ pub fn slugify(s: &str) -> String {
     out.chars().take(64).collect()
 }
 
+#[derive(Insertable)]
+#[diesel(table_name = orders)]
+struct NewOrder<'a> {
+    source: &'a str,
+    external_id: &'a str,
+    customer_id: i64,
+    course_id: i64,
+    status: &'a str,
+    amount_cents: Option<i64>,
+    currency: Option<&'a str>,
+    payment_method: Option<&'a str>,
+    installments: Option<i32>,
+}
+
 #[derive(AsChangeset)]
 #[diesel(table_name = orders)]
 struct OrderRefresh<'a> {
@@ -379,7 +401,8 @@ struct OrderRefresh<'a> {
     updated_at: DateTime<Utc>,
 }
 
-/// The order row, created when new (status `new` until the rules decide), locked until commit.
+/// The order row as it was before this event (status `new` when created now; the rules decide),
+/// with the amounts this event brings. One statement; the row stays locked until commit.
 fn lock_order(
     conn: &mut PgConnection,
     event: &PaymentEvent,
@@ -388,33 +411,31 @@ fn lock_order(
     now: DateTime<Utc>,
 ) -> QueryResult<Order> {
     let info = event.order.as_ref().expect("caller checked");
+    let row = NewOrder {
+        source: event.source.as_str(),
+        external_id: &info.external_id,
+        customer_id,
+        course_id,
+        status: "new",
+        amount_cents: info.amount_cents,
+        currency: info.currency.as_deref(),
+        payment_method: info.payment_method.as_deref(),
+        installments: info.installments,
+    };
+    let refresh = OrderRefresh {
+        amount_cents: info.amount_cents,
+        currency: info.currency.as_deref(),
+        payment_method: info.payment_method.as_deref(),
+        installments: info.installments,
+        updated_at: now,
+    };
     diesel::insert_into(orders::table)
-        .values((
-            orders::source.eq(event.source.as_str()),
-            orders::external_id.eq(&info.external_id),
-            orders::customer_id.eq(customer_id),
-            orders::course_id.eq(course_id),
-            orders::status.eq("new"),
-        ))
+        .values(&row)
         .on_conflict((orders::source, orders::external_id))
-        .do_nothing()
-        .execute(conn)?;
-    let order: Order = orders::table
-        .filter(orders::source.eq(event.source.as_str()))
-        .filter(orders::external_id.eq(&info.external_id))
-        .select(Order::as_select())
-        .for_update()
-        .first(conn)?;
-    diesel::update(orders::table.find(order.id))
-        .set(&OrderRefresh {
-            amount_cents: info.amount_cents,
-            currency: info.currency.as_deref(),
-            payment_method: info.payment_method.as_deref(),
-            installments: info.installments,
-            updated_at: now,
-        })
-        .execute(conn)?;
-    Ok(order)
+        .do_update()
+        .set(&refresh)
+        .returning(Order::as_returning())
+        .get_result(conn)
 }
 
 /// Applies the enrollment change; returns the access end it leaves (for the messages).

@@ -11,9 +11,8 @@ use crate::schema::{courses, customers, enrollments, orders, treatments, webhook
 use crate::state::AppState;
 use actix_web::{get, web};
 use chrono::Utc;
-use diesel::dsl::case_when;
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Text};
+use diesel::sql_types::Text;
 use serde::Deserialize;
 use std::collections::HashMap;
 use utoipa::IntoParams;
@@ -59,32 +58,100 @@ pub fn term(q: Option<&str>) -> Term {
     }
 }
 
-/// Searches customers; rows come with their rank (0 exact e-mail, 1 e-mail prefix, 2 other).
+/// Searches customers; rows come with their rank (0 exact e-mail, 1 e-mail prefix, 2 anywhere),
+/// best rank first, newest first within a rank. Each rank is its own `ORDER BY id DESC LIMIT n`
+/// query, so PostgreSQL can stop after `n` rows instead of ranking every match (see PERFORMANCE.md).
 pub fn search(
     conn: &mut PgConnection,
     term: &Term,
     limit: i64,
     after: Option<(i64, i64)>,
 ) -> QueryResult<Vec<(i32, Customer)>> {
-    let (exact, prefix, contains) = match term {
-        Term::All => (String::new(), "%".to_string(), "%".to_string()),
-        Term::EmailPrefix(q) => (q.clone(), format!("{}%", like_escape(q)), format!("{}%", like_escape(q))),
-        Term::Contains(q) => (q.clone(), format!("{}%", like_escape(q)), format!("%{}%", like_escape(q))),
+    let ranks: &[i32] = match term {
+        Term::All => &[2],
+        Term::EmailPrefix(_) => &[0, 1],
+        Term::Contains(_) => &[0, 1, 2],
     };
-    let rank = case_when(customers::email.eq(exact.clone()), 0.into_sql::<Integer>())
-        .when(customers::email.like(prefix.clone()), 1.into_sql::<Integer>())
-        .otherwise(2.into_sql::<Integer>());
-    let mut query = customers::table.select((rank.clone(), Customer::as_select())).into_boxed();
-    query = match term {
-        Term::All => query,
-        Term::EmailPrefix(_) => query.filter(customers::email.like(prefix)),
-        Term::Contains(_) => query.filter(customers::search_text.like(portaria_fold(contains))),
-    };
-    if let Some((r, id)) = after {
-        let r = i32::try_from(r).unwrap_or(i32::MAX);
-        query = query.filter(rank.clone().gt(r).or(rank.clone().eq(r).and(customers::id.lt(id))));
+    let mut out = Vec::new();
+    for &rank in ranks {
+        let wanted = limit - out.len() as i64;
+        let before = match after {
+            Some((r, _)) if i64::from(rank) < r => continue,
+            Some((r, id)) if i64::from(rank) == r => Some(id),
+            _ => None,
+        };
+        if wanted <= 0 {
+            break;
+        }
+        out.extend(search_rank(conn, term, rank, wanted, before)?.into_iter().map(|c| (rank, c)));
     }
-    query.order((rank.asc(), customers::id.desc())).limit(limit).load(conn)
+    Ok(out)
+}
+
+/// How many of the newest customers a text search scans in id order before it turns to the
+/// trigram index (see `search_anywhere`).
+const RECENT_WINDOW: i64 = 5000;
+
+/// The customers of one rank, newest first, before `before_id`.
+fn search_rank(
+    conn: &mut PgConnection,
+    term: &Term,
+    rank: i32,
+    limit: i64,
+    before_id: Option<i64>,
+) -> QueryResult<Vec<Customer>> {
+    let mut query = customers::table.select(Customer::as_select()).into_boxed();
+    query = match (term, rank) {
+        (Term::All, _) => query,
+        (Term::EmailPrefix(q) | Term::Contains(q), 0) => query.filter(customers::email.eq(q.clone())),
+        (Term::EmailPrefix(q) | Term::Contains(q), 1) => {
+            query.filter(customers::email.like(format!("{}%", like_escape(q)))).filter(customers::email.ne(q.clone()))
+        }
+        (Term::EmailPrefix(q) | Term::Contains(q), _) => return search_anywhere(conn, q, limit, before_id),
+    };
+    if let Some(id) = before_id {
+        query = query.filter(customers::id.lt(id));
+    }
+    query.order(customers::id.desc()).limit(limit).load(conn)
+}
+
+/// Rank 2: `q` anywhere in e-mail, name or document (but not an e-mail prefix: rank 1).
+///
+/// A frequent term ("maria") is found fastest by walking the newest customers in id order; a rare
+/// one ("joao silva") through the trigram index and a sort. The planner cannot tell them apart
+/// reliably, so: first the newest `RECENT_WINDOW` customers in id order (bounded cost); if they
+/// hold a full page, those are exactly the newest matches; otherwise the older ones through the
+/// index (`ORDER BY id + 0` keeps the planner off the primary-key walk there).
+fn search_anywhere(conn: &mut PgConnection, q: &str, limit: i64, before_id: Option<i64>) -> QueryResult<Vec<Customer>> {
+    let matching = || {
+        customers::table
+            .select(Customer::as_select())
+            .filter(customers::search_text.like(portaria_fold(format!("%{}%", like_escape(q)))))
+            .filter(customers::email.not_like(format!("{}%", like_escape(q))))
+            .into_boxed()
+    };
+    let before = before_id.unwrap_or(i64::MAX);
+    let window_floor: Option<i64> = customers::table
+        .select(customers::id)
+        .filter(customers::id.lt(before))
+        .order(customers::id.desc())
+        .offset(RECENT_WINDOW)
+        .first(conn)
+        .optional()?;
+    let mut recent = matching().filter(customers::id.lt(before));
+    if let Some(floor) = window_floor {
+        recent = recent.filter(customers::id.gt(floor));
+    }
+    let mut rows: Vec<Customer> = recent.order(customers::id.desc()).limit(limit).load(conn)?;
+    if let (Some(floor), true) = (window_floor, (rows.len() as i64) < limit) {
+        let older: Vec<Customer> = matching()
+            .filter(customers::id.le(floor))
+            .order((customers::id + 0i64).desc())
+            .limit(limit - rows.len() as i64)
+            .load(conn)?;
+        rows.extend(older);
+    }
+    Ok(rows)
 }
 
 /// The enrollments of some customers, with course names.
