@@ -23,28 +23,14 @@ pub fn connect(database_url: &str, size: u32) -> Result<Pool, String> {
         )
     })?;
     R2d2Pool::builder()
-        .connection_customizer(Box::new(CustomPlans))
+        // A broken connection shows up as an error on use and is then discarded; testing each
+        // checkout would cost a round trip per request.
+        .test_on_check_out(false)
         .max_size(size)
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(10))
         .build(ConnectionManager::<PgConnection>::new(database_url))
         .map_err(|e| format!("cannot build the database pool: {e}"))
-}
-
-/// Every pooled connection plans each execution with its parameters: diesel prepares each query
-/// shape once, and a generic plan cannot judge the selectivity of `LIKE $1` (a search for a rare
-/// name and for "com" need different plans; see PERFORMANCE.md).
-#[derive(Debug)]
-struct CustomPlans;
-
-impl diesel::r2d2::CustomizeConnection<PgConnection, diesel::r2d2::Error> for CustomPlans {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        use diesel::RunQueryDsl;
-        diesel::sql_query("SET plan_cache_mode = force_custom_plan")
-            .execute(conn)
-            .map(|_| ())
-            .map_err(diesel::r2d2::Error::QueryError)
-    }
 }
 
 /// Applies pending migrations; returns the versions applied.

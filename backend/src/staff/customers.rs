@@ -72,20 +72,25 @@ pub fn search(
         Term::EmailPrefix(_) => &[0, 1],
         Term::Contains(_) => &[0, 1, 2],
     };
-    let mut out = Vec::new();
-    for &rank in ranks {
-        let wanted = limit - out.len() as i64;
-        let before = match after {
-            Some((r, _)) if i64::from(rank) < r => continue,
-            Some((r, id)) if i64::from(rank) == r => Some(id),
-            _ => None,
-        };
-        if wanted <= 0 {
-            break;
+    // Plan every statement with its values: diesel prepares each query shape once, and a generic
+    // plan cannot judge the selectivity of `LIKE $1` ("com" and a rare name need different plans).
+    conn.transaction(|conn| {
+        diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(conn)?;
+        let mut out = Vec::new();
+        for &rank in ranks {
+            let wanted = limit - out.len() as i64;
+            let before = match after {
+                Some((r, _)) if i64::from(rank) < r => continue,
+                Some((r, id)) if i64::from(rank) == r => Some(id),
+                _ => None,
+            };
+            if wanted <= 0 {
+                break;
+            }
+            out.extend(search_rank(conn, term, rank, wanted, before)?.into_iter().map(|c| (rank, c)));
         }
-        out.extend(search_rank(conn, term, rank, wanted, before)?.into_iter().map(|c| (rank, c)));
-    }
-    Ok(out)
+        Ok(out)
+    })
 }
 
 /// How many of the newest customers a text search scans in id order before it turns to the
@@ -123,11 +128,12 @@ fn search_rank(
 /// hold a full page, those are exactly the newest matches; otherwise the older ones through the
 /// index (`ORDER BY id + 0` keeps the planner off the primary-key walk there).
 fn search_anywhere(conn: &mut PgConnection, q: &str, limit: i64, before_id: Option<i64>) -> QueryResult<Vec<Customer>> {
+    let pattern = format!("%{}%", like_escape(q));
+    let not_prefix = format!("{}%", like_escape(q));
     let matching = || {
         customers::table
             .select(Customer::as_select())
-            .filter(customers::search_text.like(portaria_fold(format!("%{}%", like_escape(q)))))
-            .filter(customers::email.not_like(format!("{}%", like_escape(q))))
+            .filter(customers::email.not_like(not_prefix.clone()))
             .into_boxed()
     };
     let before = before_id.unwrap_or(i64::MAX);
@@ -138,13 +144,18 @@ fn search_anywhere(conn: &mut PgConnection, q: &str, limit: i64, before_id: Opti
         .offset(RECENT_WINDOW)
         .first(conn)
         .optional()?;
-    let mut recent = matching().filter(customers::id.lt(before));
+    // `search_text || ''` keeps the trigram index out of this bounded walk (its plan flipped
+    // between runs otherwise).
+    let mut recent = matching()
+        .filter(customers::search_text.concat("").like(portaria_fold(pattern.clone())))
+        .filter(customers::id.lt(before));
     if let Some(floor) = window_floor {
         recent = recent.filter(customers::id.gt(floor));
     }
     let mut rows: Vec<Customer> = recent.order(customers::id.desc()).limit(limit).load(conn)?;
     if let (Some(floor), true) = (window_floor, (rows.len() as i64) < limit) {
         let older: Vec<Customer> = matching()
+            .filter(customers::search_text.like(portaria_fold(pattern.clone())))
             .filter(customers::id.le(floor))
             .order((customers::id + 0i64).desc())
             .limit(limit - rows.len() as i64)
