@@ -665,9 +665,9 @@ fn search_bench(conn: &mut PgConnection, o: &Options, r: &mut Report) -> R<()> {
         out,
         "`staff::customers::search()` with limit {PAGE} on a real connection, every term in turn, after one \
          untimed round, up to {} runs per term, at most {} s per term; times in ms. \"app\" = a connection \
-         from `db::connect`'s pool, as the server uses (it sets `plan_cache_mode = force_custom_plan`); \
-         \"plain\" = a connection with PostgreSQL's defaults, where diesel's prepared statements switch to \
-         generic plans after 5 executions ({} generic and {} custom plans were used on it).\n",
+         from `db::connect`'s pool, as the server uses; \"plain\" = a fresh connection. Either way `search()` \
+         sets `plan_cache_mode = force_custom_plan` for its own transaction, so diesel's prepared statements \
+         do not switch to generic plans ({} generic and {} custom plans were used on the plain one).\n",
         o.search_runs,
         o.search_term_seconds,
         plain_plans.iter().map(|p| p.generic_plans).sum::<i64>(),
@@ -1168,10 +1168,10 @@ fn ingest_bench(conn: &mut PgConnection, o: &Options, r: &mut Report) -> R<()> {
         (2u32, true, "2"),
         (4, true, "4"),
         (16, true, "16"),
-        (pool_size, true, "10, as the app (`force_custom_plan`)"),
-        (pool_size, false, "10, PostgreSQL's default plan cache"),
-        (pool_size, true, "10, as the app (`force_custom_plan`), again"),
-        (pool_size, false, "10, PostgreSQL's default plan cache, again"),
+        (pool_size, true, "10, as the app (`db::connect`)"),
+        (pool_size, false, "10, r2d2 defaults (`SELECT 1` at each checkout)"),
+        (pool_size, true, "10, as the app (`db::connect`), again"),
+        (pool_size, false, "10, r2d2 defaults (`SELECT 1` at each checkout), again"),
     ];
     for (n, (size, custom, label)) in setups.into_iter().enumerate() {
         progress(&format!("pool: {label} ..."));
