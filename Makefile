@@ -5,7 +5,7 @@ CARGO ?= cargo
 BIN := $(or $(CARGO_TARGET_DIR),target)/debug/portaria
 NPM := npm --prefix frontend --no-audit --no-fund
 
-.PHONY: help run test lint fmt openapi frontend frontend-deps build db db-stop bench e2e test-rust test-frontend release
+.PHONY: help run test lint fmt openapi frontend frontend-deps build db db-stop bench e2e screenshots test-rust test-frontend release
 
 help:
 	@echo "make run    set everything up (npm, frontend, cargo, database, migrations) and serve on http://127.0.0.1:8080"
@@ -52,6 +52,9 @@ test-frontend: frontend-deps
 e2e: frontend build
 	@if [ -f frontend/e2e/run.mjs ]; then url=$${TEST_DATABASE_URL:-$$(scripts/db.sh)} && \
 	  TEST_DATABASE_URL="$$url" PORTARIA_BIN=$(abspath $(BIN)) $(NPM) run e2e --silent; fi
+
+screenshots:
+	E2E_UPDATE_DOCS=1 $(MAKE) --no-print-directory e2e
 
 lint: frontend-deps
 	$(CARGO) fmt --all -- --check

@@ -4,7 +4,7 @@
 //
 // Creates a throw-away database (portaria_e2e_<random>) on the TEST_DATABASE_URL server, starts
 // `portaria serve` on a free port, drives Debian's Chromium (never downloads a browser) through
-// the screens, takes screenshots (e2e/screenshots, best ones copied to docs/screenshots), and
+// the screens, takes screenshots (e2e/screenshots; with E2E_UPDATE_DOCS=1 the best go to docs/screenshots), and
 // always cleans up: browser, server, database. Last line: "N passed, M failed".
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -644,7 +644,12 @@ async function scenario(browser) {
 
   await context.close();
 
-  // The best screenshots go to docs/screenshots (only screens that rendered without an error).
+  // With E2E_UPDATE_DOCS=1 (`make screenshots`) the best screenshots go to docs/screenshots (only screens
+  // that rendered without an error); a plain test run leaves the committed pictures alone.
+  if (process.env.E2E_UPDATE_DOCS !== '1') {
+    console.log('# screenshots in e2e/screenshots (make screenshots copies the best ones to docs/screenshots)');
+    return;
+  }
   const best = ['painel-desktop', 'clientes-desktop', 'cliente-desktop', 'eventos-desktop', 'tratativas-desktop', 'entrar-desktop',
     'cadastro-desktop', 'painel-phone', 'clientes-phone', 'cliente-phone', 'eventos-phone', 'entrar-phone'];
   mkdirSync(DOCS_SHOTS, { recursive: true });
