@@ -69,13 +69,18 @@ pub fn screen(
         };
         Rejection::new("unauthorized", ApiError::unauthorized("unauthorized", message))
     })?;
-    sources::parse(source, &received.body, parts).map_err(|e| match e {
+    sources::parse(source, &received.body, parts).map_err(parse_rejection)
+}
+
+/// A body that could not be parsed: its recorded outcome and the answer (400 or 422).
+pub fn parse_rejection(e: ParseError) -> Rejection {
+    match e {
         ParseError::InvalidJson(m) => Rejection::new(
             "invalid_json",
             ApiError::bad_request("invalid_json", format!("The body is not valid JSON: {m}")),
         ),
         ParseError::Unprocessable(m) => Rejection::new("unprocessable", ApiError::unprocessable("unprocessable", m)),
-    })
+    }
 }
 
 /// Reads the body up to `limit` bytes; returns (body, size as sent, truncated).

@@ -7,8 +7,8 @@ use super::{audit, treatments};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::ingest::event::{ParseError, RequestParts, Source};
-use crate::ingest::handler::{self, Rejection};
+use crate::ingest::event::{RequestParts, Source};
+use crate::ingest::handler;
 use crate::ingest::process::{CourseDefaults, WebhookAnswer};
 use crate::ingest::record::Received;
 use crate::ingest::sources;
@@ -261,15 +261,7 @@ pub async fn replay(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i6
     })
     .await?;
     let (source, received, parts) = rebuild(&event)?;
-    let screened = sources::parse(source, &received.body, &parts).map_err(|e| match e {
-        ParseError::InvalidJson(m) => Rejection {
-            outcome: "invalid_json",
-            error: ApiError::bad_request("invalid_json", format!("The body is not valid JSON: {m}")),
-        },
-        ParseError::Unprocessable(m) => {
-            Rejection { outcome: "unprocessable", error: ApiError::unprocessable("unprocessable", m) }
-        }
-    });
+    let screened = sources::parse(source, &received.body, &parts).map_err(handler::parse_rejection);
     let defaults = CourseDefaults { default_course_name: state.config.default_course_name.clone() };
     handler::handle(&state, received, screened, defaults, Some(id), started).await
 }
