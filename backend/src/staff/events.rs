@@ -177,21 +177,35 @@ pub async fn detail(
 ) -> ApiResult<web::Json<EventDetail>> {
     let id = id.into_inner();
     db::run(&state.pool, move |conn| {
-        let e = load(conn, id)?;
-        let email = match e.customer_id {
-            Some(c) => customers::table.find(c).select(customers::email).first(conn).optional()?,
-            None => None,
-        };
+        type Body = (Value, String, bool, i32, Option<String>);
+        let (row, email, (headers, raw_body, truncated, body_size, remote_addr)): (EventRow, Option<String>, Body) =
+            webhook_events::table
+                .left_join(customers::table)
+                .filter(webhook_events::id.eq(id))
+                .select((
+                    EventRow::as_select(),
+                    customers::email.nullable(),
+                    (
+                        webhook_events::headers,
+                        webhook_events::raw_body,
+                        webhook_events::truncated,
+                        webhook_events::body_size,
+                        webhook_events::remote_addr,
+                    ),
+                ))
+                .first(conn)
+                .optional()?
+                .ok_or_else(|| ApiError::not_found("not_found", format!("No event with id {id}.")))?;
         let caused = treatments::of_event(conn, id)?;
-        let body_json = serde_json::from_str::<Value>(&e.raw_body).ok();
+        let body_json = serde_json::from_str::<Value>(&raw_body).ok();
         Ok(web::Json(EventDetail {
-            summary: EventSummary::new(&e, email),
-            headers: e.headers,
-            raw_body: e.raw_body,
+            summary: row.view(email),
+            headers,
+            raw_body,
             body_json,
-            truncated: e.truncated,
-            body_size: e.body_size,
-            remote_addr: e.remote_addr,
+            truncated,
+            body_size,
+            remote_addr,
             treatments: caused,
         }))
     })

@@ -1,6 +1,6 @@
 //! What the staff API returns: JSON views of the domain rows.
 
-use crate::models::{Treatment, WebhookEvent};
+use crate::models::Treatment;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -108,28 +108,6 @@ pub struct EventSummary {
     pub customer_email: Option<String>,
     pub order_id: Option<i64>,
     pub latency_ms: Option<i32>,
-}
-
-impl EventSummary {
-    pub fn new(e: &WebhookEvent, customer_email: Option<String>) -> EventSummary {
-        EventSummary {
-            id: e.id,
-            source: e.source.clone(),
-            received_at: e.received_at,
-            outcome: e.outcome.clone(),
-            error: e.error.clone(),
-            note: e.note.clone(),
-            event_type: e.event_type.clone(),
-            kind: e.kind.clone(),
-            dedup_key: e.dedup_key.clone(),
-            duplicate_of: e.duplicate_of,
-            replay_of: e.replay_of,
-            customer_id: e.customer_id,
-            customer_email,
-            order_id: e.order_id,
-            latency_ms: e.latency_ms,
-        }
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
