@@ -9,6 +9,7 @@ pub mod frontend;
 pub mod health;
 pub mod ingest;
 pub mod models;
+pub mod note;
 pub mod notify;
 pub mod openapi;
 pub mod schema;

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use crate::note::Note;
 use utoipa::ToSchema;
 
 /// The webhook sources Portaria accepts (`POST /webhooks/{source}`).
@@ -33,6 +34,11 @@ impl Source {
 
     pub fn parse(name: &str) -> Option<Source> {
         Source::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Whether the source identifies orders. The simulator does not: its refunds are customer-level.
+    pub fn has_order_ids(self) -> bool {
+        self != Source::Hashtag
     }
 }
 
@@ -133,7 +139,7 @@ pub struct IgnoredEvent {
     /// When the event can be recognised again (so that a redelivery is a `duplicate`).
     pub dedup_key: Option<String>,
     pub email: Option<String>,
-    pub reason: String,
+    pub reason: Note,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

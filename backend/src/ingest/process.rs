@@ -4,6 +4,7 @@
 use super::event::{EventKind, IgnoredEvent, Parsed, PaymentEvent, ProductInfo, Source};
 use super::record::{NewEvent, Received};
 use crate::models::{Course, Customer, Enrollment, Order};
+use crate::note::Note;
 use crate::notify::{self, Signal};
 use crate::schema::{courses, customers, enrollments, orders, product_courses, webhook_events};
 use crate::treatments::rules::{self, EnrollmentChange, EnrollmentState, EnrollmentStatus, OrderStatus, Situation};
@@ -54,8 +55,8 @@ pub struct WebhookAnswer {
     pub treatments: Vec<TreatmentRef>,
     /// For a duplicate: the event it repeats.
     pub duplicate_of: Option<i64>,
-    /// Why less than usual happened (e.g. an approval after a refund grants nothing).
-    pub note: Option<String>,
+    /// Why less than usual happened (e.g. an approval after a refund grants nothing), as a stable code.
+    pub note: Option<Note>,
 }
 
 /// Course settings for products that are not mapped yet.
@@ -122,7 +123,7 @@ fn record_duplicate(
         outcome: Outcome::Duplicate.as_str(),
         duplicate_of: Some(original),
         customer_id,
-        note: Some("already received"),
+        note: Some(Note::AlreadyReceived.as_str()),
         ..row
     };
     let event_id = diesel::insert_into(w::webhook_events).values(row).returning(w::id).get_result(conn)?;
@@ -133,7 +134,7 @@ fn record_duplicate(
         customer_id,
         treatments: vec![],
         duplicate_of: Some(original),
-        note: Some(format!("already received as event {original}")),
+        note: Some(Note::AlreadyReceived),
     })
 }
 
@@ -156,7 +157,7 @@ fn ingest_ignored(
         kind: Some(EventKind::Ignored.as_str()),
         customer_id,
         replay_of,
-        note: Some(&ignored.reason),
+        note: Some(ignored.reason.as_str()),
         latency_ms: Some(elapsed_ms(started)),
         ..NewEvent::from_received(received, Outcome::Ignored.as_str())
     };
@@ -175,7 +176,7 @@ fn ingest_ignored(
         customer_id,
         treatments: vec![],
         duplicate_of: None,
-        note: Some(ignored.reason.clone()),
+        note: Some(ignored.reason),
     })
 }
 
@@ -222,6 +223,7 @@ fn ingest_event(
         }),
         access_days: course.access_days,
         access_until: event.access_until,
+        has_order_ids: event.source.has_order_ids(),
         now,
     });
 
@@ -259,7 +261,7 @@ fn ingest_event(
         .set((
             webhook_events::customer_id.eq(customer.id),
             webhook_events::order_id.eq(order_id),
-            webhook_events::note.eq(decision.note),
+            webhook_events::note.eq(decision.note.map(Note::as_str)),
             webhook_events::latency_ms.eq(elapsed_ms(started)),
         ))
         .execute(conn)?;
@@ -270,7 +272,7 @@ fn ingest_event(
         customer_id: Some(customer.id),
         treatments: inserted.into_iter().map(|t| TreatmentRef { id: t.id, kind: t.kind, status: t.status }).collect(),
         duplicate_of: None,
-        note: decision.note.map(str::to_string),
+        note: decision.note,
     })
 }
 

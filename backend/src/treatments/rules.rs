@@ -2,6 +2,7 @@
 //! the order and of the customer's enrollment in the course. No I/O here.
 
 use crate::ingest::event::EventKind;
+use crate::note::Note;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -158,11 +159,11 @@ pub struct Decision {
     /// Cancel revocations scheduled earlier for this customer and course (access was bought again).
     pub cancel_scheduled_revokes: bool,
     /// Why nothing (or less than usual) happened, for the record.
-    pub note: Option<&'static str>,
+    pub note: Option<Note>,
 }
 
 impl Decision {
-    fn nothing(note: &'static str) -> Decision {
+    fn nothing(note: Note) -> Decision {
         Decision {
             order_status: None,
             enrollment: EnrollmentChange::Unchanged,
@@ -185,6 +186,9 @@ pub struct Situation {
     pub access_days: Option<i32>,
     /// For subscription cancellations: the end of the paid period.
     pub access_until: Option<DateTime<Utc>>,
+    /// The source sends real order ids. Without them (the checkout simulator) a refund or chargeback
+    /// cannot be tied to the approval it reverses, so it is about the customer's access to the course.
+    pub has_order_ids: bool,
     pub now: DateTime<Utc>,
 }
 
@@ -200,32 +204,27 @@ pub fn decide(s: &Situation) -> Decision {
     let active = s.enrollment.is_some_and(|e| e.is_active(s.now));
     let reversed = s.order.is_some_and(OrderStatus::is_reversed);
     match s.kind {
-        EventKind::Approved if reversed => Decision::nothing("ignored_transition: approval after refund or chargeback"),
-        EventKind::Approved if s.order == Some(OrderStatus::Approved) => Decision::nothing("order already approved"),
-        EventKind::Approved if active => Decision {
-            order_status: Some(OrderStatus::Approved),
-            note: Some("access already active"),
-            cancel_scheduled_revokes: true,
-            ..Decision::nothing("")
-        },
+        EventKind::Approved if reversed => Decision::nothing(Note::ApprovalAfterReversal),
+        EventKind::Approved if s.order == Some(OrderStatus::Approved) => Decision::nothing(Note::OrderAlreadyApproved),
+        EventKind::Approved if active => repurchase(s),
         EventKind::Approved => Decision {
             order_status: Some(OrderStatus::Approved),
             enrollment: EnrollmentChange::Activate { expires_at: expiry_from(s.now, s.access_days) },
             treatments: vec![
-                now_plan(TreatmentKind::GrantAccess, "payment approved"),
-                now_plan(TreatmentKind::WelcomeMessage, "payment approved"),
+                now_plan(TreatmentKind::GrantAccess, "payment_approved"),
+                now_plan(TreatmentKind::WelcomeMessage, "payment_approved"),
             ],
             cancel_scheduled_revokes: true,
             note: None,
         },
-        EventKind::Renewed if reversed => Decision::nothing("ignored_transition: renewal of a refunded order"),
+        EventKind::Renewed if reversed => Decision::nothing(Note::RenewalAfterReversal),
         EventKind::Renewed if active => {
             // The new period starts where the current one ends.
             let base = s.enrollment.and_then(|e| e.expires_at).filter(|t| *t > s.now).unwrap_or(s.now);
             Decision {
                 order_status: Some(OrderStatus::Approved),
                 enrollment: EnrollmentChange::Extend { expires_at: expiry_from(base, s.access_days) },
-                treatments: vec![now_plan(TreatmentKind::ExtendAccess, "subscription renewed")],
+                treatments: vec![now_plan(TreatmentKind::ExtendAccess, "subscription_renewed")],
                 cancel_scheduled_revokes: true,
                 note: None,
             }
@@ -233,23 +232,23 @@ pub fn decide(s: &Situation) -> Decision {
         EventKind::Renewed => Decision {
             order_status: Some(OrderStatus::Approved),
             enrollment: EnrollmentChange::Activate { expires_at: expiry_from(s.now, s.access_days) },
-            treatments: vec![now_plan(TreatmentKind::GrantAccess, "subscription renewed")],
+            treatments: vec![now_plan(TreatmentKind::GrantAccess, "subscription_renewed")],
             cancel_scheduled_revokes: true,
             note: None,
         },
         EventKind::Refunded | EventKind::Chargeback => reverse(s, active),
-        EventKind::Refused => before_payment(s, OrderStatus::Refused, TreatmentKind::RefusedMessage, "payment refused"),
+        EventKind::Refused => before_payment(s, OrderStatus::Refused, TreatmentKind::RefusedMessage, "payment_refused"),
         EventKind::WaitingPayment => {
-            before_payment(s, OrderStatus::WaitingPayment, TreatmentKind::PaymentPendingMessage, "awaiting payment")
+            before_payment(s, OrderStatus::WaitingPayment, TreatmentKind::PaymentPendingMessage, "awaiting_payment")
         }
         EventKind::Expired => {
-            before_payment(s, OrderStatus::Expired, TreatmentKind::PaymentExpiredMessage, "payment expired")
+            before_payment(s, OrderStatus::Expired, TreatmentKind::PaymentExpiredMessage, "payment_expired")
         }
         EventKind::Canceled => {
-            before_payment(s, OrderStatus::Canceled, TreatmentKind::CanceledMessage, "purchase canceled")
+            before_payment(s, OrderStatus::Canceled, TreatmentKind::CanceledMessage, "purchase_canceled")
         }
         EventKind::SubscriptionCanceled if !active => {
-            Decision { order_status: Some(OrderStatus::Canceled), ..Decision::nothing("no active access to end") }
+            Decision { order_status: Some(OrderStatus::Canceled), ..Decision::nothing(Note::NoActiveAccessToEnd) }
         }
         EventKind::SubscriptionCanceled => match s.access_until.filter(|t| *t > s.now) {
             Some(end) => Decision {
@@ -258,7 +257,7 @@ pub fn decide(s: &Situation) -> Decision {
                 treatments: vec![PlannedTreatment {
                     kind: TreatmentKind::RevokeAccess,
                     run_at: Some(end),
-                    reason: "subscription canceled: access ends with the paid period",
+                    reason: "subscription_canceled_end_of_period",
                 }],
                 cancel_scheduled_revokes: true,
                 note: None,
@@ -266,31 +265,57 @@ pub fn decide(s: &Situation) -> Decision {
             None => Decision {
                 order_status: Some(OrderStatus::Canceled),
                 enrollment: EnrollmentChange::Revoke,
-                treatments: vec![now_plan(TreatmentKind::RevokeAccess, "subscription canceled")],
+                treatments: vec![now_plan(TreatmentKind::RevokeAccess, "subscription_canceled")],
                 cancel_scheduled_revokes: true,
                 note: None,
             },
         },
-        EventKind::Ignored => Decision::nothing("event not acted upon"),
+        EventKind::Ignored => Decision::nothing(Note::NotActedUpon),
     }
 }
 
-/// Refund or chargeback: access off only if this order had granted it and access is still on.
+/// A new approval while access is on (another order of the same course, or buying again after a
+/// cancellation scheduled the end): access is renewed per the course's duration, never shortened.
+fn repurchase(s: &Situation) -> Decision {
+    let current_end = s.enrollment.and_then(|e| e.expires_at);
+    let renewed_end = match (current_end, expiry_from(s.now, s.access_days)) {
+        (Some(current), Some(new)) => Some(current.max(new)),
+        (_, new) => new,
+    };
+    let base = Decision {
+        order_status: Some(OrderStatus::Approved),
+        cancel_scheduled_revokes: true,
+        ..Decision::nothing(Note::AccessAlreadyActive)
+    };
+    if renewed_end == current_end {
+        return base;
+    }
+    Decision {
+        enrollment: EnrollmentChange::Extend { expires_at: renewed_end },
+        treatments: vec![now_plan(TreatmentKind::ExtendAccess, "repurchase")],
+        note: Some(Note::AccessRenewed),
+        ..base
+    }
+}
+
+/// Refund or chargeback: access off when this order granted it and access is still on. For a source
+/// without order ids, access off whenever it is on (the original rule: refunded → remove access).
 fn reverse(s: &Situation, active: bool) -> Decision {
     let (status, reason) = match s.kind {
         EventKind::Chargeback => (OrderStatus::Chargeback, "chargeback"),
-        _ => (OrderStatus::Refunded, "payment refunded"),
+        _ => (OrderStatus::Refunded, "payment_refunded"),
     };
     if s.order.is_some_and(OrderStatus::is_reversed) {
-        return Decision { order_status: Some(status), ..Decision::nothing("order already refunded or charged back") };
+        return Decision { order_status: Some(status), ..Decision::nothing(Note::OrderAlreadyReversed) };
     }
-    if s.order != Some(OrderStatus::Approved) {
+    if s.order != Some(OrderStatus::Approved) && s.has_order_ids {
         // Never granted (or not yet seen: an out-of-order delivery). Record the status so that a
         // late approval grants nothing.
-        return Decision {
-            order_status: Some(status),
-            ..Decision::nothing("refund of an order that never granted access")
-        };
+        return Decision { order_status: Some(status), ..Decision::nothing(Note::RefundBeforeApproval) };
+    }
+    if s.order != Some(OrderStatus::Approved) && !active {
+        // No order ids (the simulator): the rule is customer-level, and there is nothing to revoke.
+        return Decision { order_status: Some(status), ..Decision::nothing(Note::NoAccessToRevoke) };
     }
     let mut treatments = vec![];
     if active {
@@ -304,7 +329,7 @@ fn reverse(s: &Situation, active: bool) -> Decision {
         enrollment: if active { EnrollmentChange::Revoke } else { EnrollmentChange::Unchanged },
         treatments,
         cancel_scheduled_revokes: active,
-        note: (!active).then_some("access was not active"),
+        note: (!active).then_some(Note::AccessNotActive),
     }
 }
 
@@ -313,9 +338,9 @@ fn reverse(s: &Situation, active: bool) -> Decision {
 fn before_payment(s: &Situation, status: OrderStatus, kind: TreatmentKind, reason: &'static str) -> Decision {
     match s.order {
         Some(OrderStatus::Approved | OrderStatus::Refunded | OrderStatus::Chargeback) => {
-            Decision::nothing("ignored_transition: the order was already paid")
+            Decision::nothing(Note::OrderAlreadyPaid)
         }
-        Some(prior) if prior == status => Decision::nothing("order already in this state"),
+        Some(prior) if prior == status => Decision::nothing(Note::OrderAlreadyInState),
         _ => Decision {
             order_status: Some(status),
             enrollment: EnrollmentChange::Unchanged,
@@ -342,7 +367,7 @@ mod tests {
         Some(EnrollmentState { status: EnrollmentStatus::Revoked, expires_at: None })
     }
     fn sit(kind: EventKind, order: Option<OrderStatus>, enrollment: Option<EnrollmentState>) -> Situation {
-        Situation { kind, order, enrollment, access_days: None, access_until: None, now: now() }
+        Situation { kind, order, enrollment, access_days: None, access_until: None, has_order_ids: true, now: now() }
     }
     fn kinds(d: &Decision) -> Vec<TreatmentKind> {
         d.treatments.iter().map(|t| t.kind).collect()
@@ -375,7 +400,7 @@ mod tests {
             assert!(d.treatments.is_empty());
             assert_eq!(d.order_status, None, "the order stays {prior:?}");
             assert_eq!(d.enrollment, EnrollmentChange::Unchanged);
-            assert!(d.note.unwrap().starts_with("ignored_transition"));
+            assert_eq!(d.note, Some(Note::ApprovalAfterReversal));
         }
     }
 
@@ -386,9 +411,54 @@ mod tests {
         assert!(d.treatments.is_empty());
         assert_eq!(d.order_status, Some(OrderStatus::Approved));
         assert_eq!(d.enrollment, EnrollmentChange::Unchanged);
+        assert_eq!(d.note, Some(Note::AccessAlreadyActive));
         // the same order approved twice (redelivered under another key)
         let d = decide(&sit(E::Approved, Some(OrderStatus::Approved), revoked()));
         assert!(d.treatments.is_empty());
+    }
+
+    #[test]
+    fn repurchase_while_access_ends_renews_per_the_course_duration() {
+        // a cancelled subscription scheduled the end in one hour; the customer buys again
+        let soon = now() + Duration::hours(1);
+        let ending = Some(EnrollmentState { status: EnrollmentStatus::Active, expires_at: Some(soon) });
+        let lifetime = decide(&sit(E::Approved, None, ending));
+        assert_eq!(lifetime.enrollment, EnrollmentChange::Extend { expires_at: None }, "lifetime course: no end");
+        assert_eq!(kinds(&lifetime), [T::ExtendAccess]);
+        assert!(lifetime.cancel_scheduled_revokes);
+        assert_eq!(lifetime.note, Some(Note::AccessRenewed));
+        let mut s = sit(E::Approved, None, ending);
+        s.access_days = Some(30);
+        assert_eq!(decide(&s).enrollment, EnrollmentChange::Extend { expires_at: Some(now() + Duration::days(30)) });
+        // never shortened: an end later than the new period stays
+        let later = now() + Duration::days(90);
+        s.enrollment = Some(EnrollmentState { status: EnrollmentStatus::Active, expires_at: Some(later) });
+        let d = decide(&s);
+        assert_eq!(d.enrollment, EnrollmentChange::Unchanged);
+        assert_eq!(d.note, Some(Note::AccessAlreadyActive));
+        assert!(d.cancel_scheduled_revokes);
+    }
+
+    #[test]
+    fn simulator_refund_revokes_the_customers_access_whatever_the_amount() {
+        // no order ids: the refund's amount/installments differ from the approval's, so its synthetic
+        // order is new; the rule is customer-level
+        let mut s = sit(E::Refunded, None, active());
+        s.has_order_ids = false;
+        let d = decide(&s);
+        assert_eq!(kinds(&d), [T::RevokeAccess, T::RefundMessage]);
+        assert_eq!(d.enrollment, EnrollmentChange::Revoke);
+        assert_eq!(d.order_status, Some(OrderStatus::Refunded));
+        s.kind = E::Chargeback;
+        assert_eq!(kinds(&decide(&s)), [T::RevokeAccess]);
+        // nothing to revoke: recorded with its reason
+        for enrollment in [None, revoked()] {
+            s.enrollment = enrollment;
+            let d = decide(&s);
+            assert!(d.treatments.is_empty());
+            assert_eq!(d.note, Some(Note::NoAccessToRevoke));
+            assert_eq!(d.order_status, Some(OrderStatus::Chargeback));
+        }
     }
 
     #[test]
@@ -540,10 +610,14 @@ mod tests {
         ];
         let enrollments =
             [None, active(), revoked(), Some(EnrollmentState { status: EnrollmentStatus::Expired, expires_at: None })];
-        for k in kinds_all {
-            for o in orders {
-                for e in enrollments {
-                    let s = sit(k, o, e);
+        for (k, o, e, has_order_ids) in kinds_all.into_iter().flat_map(|k| {
+            orders.into_iter().flat_map(move |o| {
+                enrollments.into_iter().flat_map(move |e| [true, false].map(|ids| (k, o, e, ids)))
+            })
+        }) {
+            {
+                {
+                    let s = Situation { has_order_ids, ..sit(k, o, e) };
                     let d = decide(&s);
                     let ks = kinds(&d);
                     let is_active = e.is_some_and(|e| e.is_active(now()));

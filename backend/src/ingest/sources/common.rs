@@ -2,6 +2,7 @@
 //! money and timestamps, and constant-time secret comparison.
 
 use crate::ingest::event::{IgnoredEvent, ParseError, Parsed};
+use crate::note::Note;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
@@ -58,8 +59,8 @@ pub fn shorten(value: &str) -> String {
 }
 
 /// A recognised event that Portaria deliberately does not act on.
-pub fn ignored(event_type: &str, dedup_key: Option<String>, email: Option<String>, reason: &str) -> Parsed {
-    Parsed::Ignored(IgnoredEvent { event_type: event_type.to_string(), dedup_key, email, reason: reason.to_string() })
+pub fn ignored(event_type: &str, dedup_key: Option<String>, email: Option<String>, reason: Note) -> Parsed {
+    Parsed::Ignored(IgnoredEvent { event_type: event_type.to_string(), dedup_key, email, reason })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -563,7 +564,7 @@ mod tests {
             "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
         );
         assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        let Parsed::Ignored(event) = ignored("E", Some("k".into()), None, "why") else { panic!() };
-        assert_eq!((event.event_type.as_str(), event.reason.as_str()), ("E", "why"));
+        let Parsed::Ignored(event) = ignored("E", Some("k".into()), None, Note::CartAbandoned) else { panic!() };
+        assert_eq!((event.event_type.as_str(), event.reason), ("E", Note::CartAbandoned));
     }
 }

@@ -1,6 +1,7 @@
 //! Hotmart webhook v2.0.0: `{id, creation_date, event, version, hottok?, data}`, authenticated by the
 //! account token ("hottok") in `X-HOTMART-HOTTOK` (or, failing that, the body field `hottok`).
 
+use crate::note::Note;
 use super::common::{
     at, at_any, ignored, lower_text, millis_or_text, money_lenient, normalize_document, normalize_name,
     normalize_phone, optional_email, parse_json_object, require_email, require_text, secret_matches, shorten,
@@ -18,13 +19,13 @@ pub const HOTTOK_HEADER: &str = "x-hotmart-hottok";
 /// Payment types whose cancellation is, in practice, a declined card.
 const CARD_PAYMENT_TYPES: [&str; 4] = ["CREDIT_CARD", "HOTCARD", "GOOGLE_PAY", "SAMSUNG_PAY"];
 
-const REASON_COMPLETE: &str = "purchase complete: the guarantee period is over, nothing to do";
-const REASON_PROTEST: &str = "buyer dispute flagged; access policy unchanged until a refund or chargeback arrives";
-const REASON_DELAYED: &str = "late payment notice; access is kept until the subscription is cancelled";
-const REASON_CART: &str = "cart abandonment is not acted upon";
-const REASON_SUBSCRIPTION_CHANGE: &str = "subscription plan or billing-day change does not affect access";
-const REASON_CLUB: &str = "members-area activity is not acted upon";
-const REASON_FULFILLMENT: &str = "physical-product shipping is not acted upon";
+const REASON_COMPLETE: Note = Note::PurchaseComplete;
+const REASON_PROTEST: Note = Note::DisputeOpened;
+const REASON_DELAYED: Note = Note::PaymentLate;
+const REASON_CART: Note = Note::CartAbandoned;
+const REASON_SUBSCRIPTION_CHANGE: Note = Note::SubscriptionChanged;
+const REASON_CLUB: Note = Note::MembersAreaActivity;
+const REASON_FULFILLMENT: Note = Note::ShippingEvent;
 
 pub fn authenticate(secret: &str, raw: &[u8], parts: &RequestParts) -> Result<(), AuthError> {
     let presented = match parts.header(HOTTOK_HEADER).filter(|h| !h.is_empty()) {
@@ -68,7 +69,7 @@ impl Envelope<'_> {
         text_at(self.body, &["id"]).map(|id| self.key(&["id", &id]))
     }
 
-    fn ignored(&self, dedup_key: Option<String>, email: Option<String>, reason: &str) -> Parsed {
+    fn ignored(&self, dedup_key: Option<String>, email: Option<String>, reason: Note) -> Parsed {
         ignored(&self.event, dedup_key, email, reason)
     }
 }
@@ -221,7 +222,7 @@ fn product(body: &Value) -> Option<ProductInfo> {
 }
 
 /// A purchase event we recognise but do not act on; keyed like the other purchase events.
-fn ignored_purchase(env: &Envelope, reason: &str) -> Parsed {
+fn ignored_purchase(env: &Envelope, reason: Note) -> Parsed {
     let dedup_key = text(env.at(&["data", "purchase", "transaction"])).map(|t| env.key(&[&t]));
     env.ignored(dedup_key, optional_email(env.at(&["data", "buyer", "email"])), reason)
 }
@@ -466,15 +467,20 @@ mod tests {
 
     #[test]
     fn ignored_purchase_events_keep_a_dedup_key() {
-        for (raw, key, email) in [
-            (fixture!("purchase_complete"), "PURCHASE_COMPLETE:HP1760000000008", "lucia.teste@example.com"),
-            (fixture!("purchase_protest"), "PURCHASE_PROTEST:HP1760000000009", "lucia.teste@example.com"),
-            (fixture!("purchase_delayed"), "PURCHASE_DELAYED:HP1760000000010", "joao.teste@example.com"),
+        for (raw, key, email, reason) in [
+            (
+                fixture!("purchase_complete"),
+                "PURCHASE_COMPLETE:HP1760000000008",
+                "lucia.teste@example.com",
+                Note::PurchaseComplete,
+            ),
+            (fixture!("purchase_protest"), "PURCHASE_PROTEST:HP1760000000009", "lucia.teste@example.com", Note::DisputeOpened),
+            (fixture!("purchase_delayed"), "PURCHASE_DELAYED:HP1760000000010", "joao.teste@example.com", Note::PaymentLate),
         ] {
             let e = ignored_event(raw);
             assert_eq!(e.dedup_key.as_deref(), Some(key));
             assert_eq!(e.email.as_deref(), Some(email));
-            assert!(!e.reason.is_empty());
+            assert_eq!(e.reason, reason);
         }
     }
 

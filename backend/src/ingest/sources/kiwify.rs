@@ -2,6 +2,7 @@
 //! `Commissions`, `Subscription`), signed with `?signature=` = HMAC-SHA1 (hex) of the raw body keyed by
 //! the webhook token. The abandoned-cart payload has a different, flat shape.
 
+use crate::note::Note;
 use super::common::{
     at, at_any, constant_time_eq, datetime_value, hmac_sha1, ignored, integer_cents, lower_text, missing,
     normalize_document, normalize_name, normalize_phone, optional_email, parse_json_object, require_email,
@@ -16,8 +17,8 @@ use serde_json::Value;
 
 pub const SIGNATURE_QUERY: &str = "signature";
 
-const REASON_LATE: &str = "late renewal notice; access is kept until subscription_canceled arrives";
-const REASON_CART: &str = "cart abandonment is not acted upon";
+const REASON_LATE: Note = Note::PaymentLate;
+const REASON_CART: Note = Note::CartAbandoned;
 
 pub fn authenticate(secret: &str, raw: &[u8], parts: &RequestParts) -> Result<(), AuthError> {
     let presented = match parts.query(SIGNATURE_QUERY).map(str::trim).filter(|s| !s.is_empty()) {
