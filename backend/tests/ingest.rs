@@ -455,8 +455,7 @@ async fn simulator_refund_with_other_amounts_revokes_the_customers_access() {
     let app = app!(db.state());
     let approval = serde_json::json!({"nome": "Fulano", "email": "Fulano@Email.com", "status": "aprovado",
         "valor": 297, "forma_pagamento": "cartao", "parcelas": 3});
-    let answer =
-        json(test::call_service(&app, webhook("hashtag", &approval.to_string()).to_request()).await).await;
+    let answer = json(test::call_service(&app, webhook("hashtag", &approval.to_string()).to_request()).await).await;
     assert_eq!(kinds(&answer), ["grant_access", "welcome_message"]);
     let refund = serde_json::json!({"nome": "Fulano", "email": "fulano@email.com", "status": "reembolsado",
         "valor": 58.1, "forma_pagamento": "boleto", "parcelas": 1});
@@ -470,8 +469,7 @@ async fn simulator_refund_with_other_amounts_revokes_the_customers_access() {
     // a refund for someone with nothing to revoke is recorded with its reason
     let stranger = serde_json::json!({"nome": "Ciclano", "email": "ciclano@email.com", "status": "reembolsado",
         "valor": 10, "forma_pagamento": "pix", "parcelas": 1});
-    let answer =
-        json(test::call_service(&app, webhook("hashtag", &stranger.to_string()).to_request()).await).await;
+    let answer = json(test::call_service(&app, webhook("hashtag", &stranger.to_string()).to_request()).await).await;
     assert_eq!(answer["outcome"], "processed");
     assert!(kinds(&answer).is_empty());
     assert_eq!(answer["note"], "no_access_to_revoke");
@@ -513,10 +511,8 @@ async fn repurchase_after_a_cancellation_keeps_access_past_the_old_end() {
     assert_eq!(answer["outcome"], "processed");
     assert_eq!(kinds(&answer), ["extend_access"]);
     assert_eq!(answer["note"], "access_renewed");
-    let (status, expires): (String, Option<chrono::DateTime<chrono::Utc>>) = enrollments::table
-        .select((enrollments::status, enrollments::expires_at))
-        .first(&mut db.conn())
-        .unwrap();
+    let (status, expires): (String, Option<chrono::DateTime<chrono::Utc>>) =
+        enrollments::table.select((enrollments::status, enrollments::expires_at)).first(&mut db.conn()).unwrap();
     assert_eq!((status.as_str(), expires), ("active", None), "lifetime course: no end any more");
     let scheduled: Vec<String> = treatments::table
         .filter(treatments::kind.eq("revoke_access"))

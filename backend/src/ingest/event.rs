@@ -1,9 +1,9 @@
 //! The normalised payment event every source adapter produces, and the adapter contract.
 
+use crate::note::Note;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use crate::note::Note;
 use utoipa::ToSchema;
 
 /// The webhook sources Portaria accepts (`POST /webhooks/{source}`).

@@ -141,7 +141,7 @@ pub async fn receive(
     let (body, body_size, truncated) = read_limited(payload, limit, declared).await;
     let (parts, query) = request_parts(&req);
     let received = Received {
-        source: path.into_inner().chars().take(64).collect(),
+        source: record::pg_text(&path.into_inner()).chars().take(64).collect(),
         received_at: Utc::now(),
         remote_addr: req.peer_addr().map(|a| a.ip().to_string()),
         headers: record::keep_headers(

@@ -42,9 +42,20 @@ pub struct Received {
 }
 
 impl Received {
-    /// The body as text for storage, with the Hotmart token masked when it is inside.
+    /// The body as text for storage (invalid UTF-8 and NUL bytes replaced by U+FFFD), with the Hotmart
+    /// token masked when it is inside.
     pub fn stored_body(&self) -> String {
-        mask_body_secrets(&String::from_utf8_lossy(&self.body))
+        mask_body_secrets(&pg_text(&String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// PostgreSQL `text` and `jsonb` cannot hold U+0000: what is stored has it replaced by U+FFFD, so a
+/// hostile byte never turns the recording of a request into a failure.
+pub fn pg_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') {
+        std::borrow::Cow::Owned(s.replace('\0', "\u{FFFD}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
     }
 }
 
@@ -55,16 +66,19 @@ pub fn keep_headers<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>, query
         let name = name.to_ascii_lowercase();
         if KEPT_HEADERS.contains(&name.as_str()) {
             let value = if SECRET_HEADERS.contains(&name.as_str()) { MASK } else { value };
-            kept.insert(name, Value::String(value.chars().take(512).collect()));
+            kept.insert(name, Value::String(pg_text(value).chars().take(512).collect()));
         }
     }
     if !query.is_empty() {
         let q: Map<String, Value> = query
             .iter()
             .map(|(k, v)| {
-                let v =
-                    if SECRET_QUERY.contains(&k.as_str()) { MASK.to_string() } else { v.chars().take(512).collect() };
-                (k.clone(), Value::String(v))
+                let v = if SECRET_QUERY.contains(&k.as_str()) {
+                    MASK.to_string()
+                } else {
+                    pg_text(v).chars().take(512).collect()
+                };
+                (pg_text(k).chars().take(128).collect(), Value::String(v))
             })
             .collect();
         kept.insert("query".into(), Value::Object(q));
@@ -134,8 +148,9 @@ pub fn record_rejection(
     replay_of: Option<i64>,
     latency_ms: i32,
 ) -> QueryResult<i64> {
+    let error = pg_text(error);
     let row = NewEvent {
-        error: Some(error),
+        error: Some(&error),
         replay_of,
         latency_ms: Some(latency_ms),
         ..NewEvent::from_received(received, outcome)
@@ -166,6 +181,22 @@ mod tests {
         assert_eq!(kept["query"]["token"], MASK);
         assert_eq!(kept["query"]["x"], "1");
         assert!(!kept.to_string().contains("segredo"));
+    }
+
+    #[test]
+    fn nul_never_reaches_the_database() {
+        let kept = keep_headers(std::iter::empty(), &[("q\0".to_string(), "a\0b".to_string())]);
+        assert!(!kept.to_string().contains("\\u0000"), "{kept}");
+        let received = Received {
+            source: "hashtag".into(),
+            received_at: chrono::Utc::now(),
+            remote_addr: None,
+            headers: kept,
+            body: b"{\"a\":\"\x00\"}\xff".to_vec(),
+            body_size: 9,
+            truncated: false,
+        };
+        assert_eq!(received.stored_body(), "{\"a\":\"\u{FFFD}\"}\u{FFFD}");
     }
 
     #[test]

@@ -611,9 +611,9 @@ mod tests {
         let enrollments =
             [None, active(), revoked(), Some(EnrollmentState { status: EnrollmentStatus::Expired, expires_at: None })];
         for (k, o, e, has_order_ids) in kinds_all.into_iter().flat_map(|k| {
-            orders.into_iter().flat_map(move |o| {
-                enrollments.into_iter().flat_map(move |e| [true, false].map(|ids| (k, o, e, ids)))
-            })
+            orders
+                .into_iter()
+                .flat_map(move |o| enrollments.into_iter().flat_map(move |e| [true, false].map(|ids| (k, o, e, ids))))
         }) {
             {
                 {

@@ -21,11 +21,91 @@ const MAX_ECHO_CHARS: usize = 64;
 /// detail only: the HTTP layer prefixes it with "The body is not valid JSON".
 pub fn parse_json_object(raw: &[u8]) -> Result<Value, ParseError> {
     let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
-    let value: Value = serde_json::from_slice(raw).map_err(|e| ParseError::InvalidJson(e.to_string()))?;
-    if value.is_object() {
-        Ok(value)
-    } else {
-        Err(ParseError::InvalidJson(format!("a JSON object is expected, not {}", json_kind(&value))))
+    let StrictJson(value) = serde_json::from_slice(raw).map_err(|e| ParseError::InvalidJson(e.to_string()))?;
+    if !value.is_object() {
+        return Err(ParseError::InvalidJson(format!("a JSON object is expected, not {}", json_kind(&value))));
+    }
+    match nul_path(&value, "") {
+        // PostgreSQL text cannot hold U+0000, and no provider field needs one: refuse rather than guess.
+        Some(path) => Err(unprocessable(format!("field `{path}` contains a NUL character (\\u0000)"))),
+        None => Ok(value),
+    }
+}
+
+/// A JSON value that refuses duplicate object keys: `{"status":"aprovado","status":"reembolsado"}`
+/// has no single meaning, and parsers disagree on which one wins.
+struct StrictJson(Value);
+
+impl<'de> serde::Deserialize<'de> for StrictJson {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<StrictJson, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictJson)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("number out of range"))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictJson(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let StrictJson(value) = map.next_value()?;
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("duplicate key `{}`", shorten(&key))));
+            }
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+/// The path of the first key or string that contains U+0000, if any (depth is bounded by serde_json's
+/// recursion limit).
+fn nul_path(value: &Value, path: &str) -> Option<String> {
+    let join = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+    match value {
+        Value::String(s) if s.contains('\0') => Some(if path.is_empty() { "(root)".into() } else { path.to_string() }),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| nul_path(item, &join(&i.to_string()))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                Some(join(&shorten(&key.replace('\0', "\\u0000"))))
+            } else {
+                nul_path(item, &join(key))
+            }
+        }),
+        _ => None,
     }
 }
 
@@ -117,19 +197,52 @@ pub fn small_integer(value: Option<&Value>) -> Option<i32> {
     }
 }
 
+/// The number of installments at `value`: absent → `None`; otherwise a whole number from 1 to 99.
+pub fn installments(value: Option<&Value>, field: &str) -> Result<Option<i32>, ParseError> {
+    let Some(value) = value else { return Ok(None) };
+    if matches!(value, Value::String(s) if s.trim().is_empty()) {
+        return Ok(None);
+    }
+    match small_integer(Some(value)) {
+        Some(n) if (1..=MAX_INSTALLMENTS).contains(&n) => Ok(Some(n)),
+        _ => Err(unprocessable(format!(
+            "field `{field}` must be a whole number of installments from 1 to {MAX_INSTALLMENTS}"
+        ))),
+    }
+}
+
+pub const MAX_INSTALLMENTS: i32 = 99;
+
 // ---------------------------------------------------------------------------------------------
 // Customer fields
 // ---------------------------------------------------------------------------------------------
 
-/// Trimmed and lower-cased; `None` unless it looks like `local@domain`.
+/// Longest e-mail address accepted (RFC 5321's path limit less the angle brackets).
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// Trimmed and lower-cased; `None` unless it is a well-formed `local@domain.tld` of at most 254
+/// characters: a local part of 1–64 characters without spaces or control characters, and a domain of
+/// dot-separated labels (letters — accented too —, digits and inner hyphens, 1–63 characters each),
+/// at least two of them.
 pub fn normalize_email(raw: &str) -> Option<String> {
     let email = raw.trim().to_lowercase();
-    let (local, domain) = email.split_once('@')?;
-    let valid = !local.is_empty()
-        && !domain.is_empty()
-        && !domain.contains('@')
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    valid.then_some(email)
+    if email.chars().count() > MAX_EMAIL_CHARS {
+        return None;
+    }
+    let (local, domain) = email.rsplit_once('@')?;
+    let local_ok = (1..=64).contains(&local.chars().count())
+        && !local.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '@' | '<' | '>' | ',' | ';'))
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..");
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.chars().count())
+            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    let domain_ok = domain.split('.').count() >= 2 && domain.split('.').all(label_ok);
+    (local_ok && domain_ok).then_some(email)
 }
 
 /// The e-mail at `value`, or the reason why the event cannot be processed without it.
@@ -186,31 +299,57 @@ pub fn money_to_cents(value: &Value) -> Option<i64> {
     }
 }
 
-/// Lenient: an absent or unreadable amount is `None` (amounts are informational for providers).
-pub fn money_lenient(value: Option<&Value>) -> Option<i64> {
-    value.and_then(money_to_cents)
+/// The largest amount accepted: R$ 10,000,000.00. Course sales are far below; anything above is a
+/// malformed value, not a sale.
+pub const MAX_AMOUNT_CENTS: i64 = 1_000_000_000;
+
+/// An amount read from `field` must be a sale's: from zero to [`MAX_AMOUNT_CENTS`].
+pub fn bounded_amount(cents: Option<i64>, field: &str) -> Result<Option<i64>, ParseError> {
+    match cents {
+        Some(c) if !(0..=MAX_AMOUNT_CENTS).contains(&c) => Err(unprocessable(format!(
+            "field `{field}` must be an amount from 0 to {} (in major units)",
+            MAX_AMOUNT_CENTS / 100
+        ))),
+        other => Ok(other),
+    }
 }
 
-/// Strict: absent (or blank) → `Ok(None)`, present but unreadable → unprocessable.
+/// Lenient: an absent or unreadable amount is `None` (amounts are informational for providers); a
+/// readable one out of range (negative, absurdly large) is unprocessable.
+pub fn money_lenient(value: Option<&Value>, field: &str) -> Result<Option<i64>, ParseError> {
+    match value {
+        // A number is always readable: one that does not fit is out of range.
+        Some(Value::Number(_)) => money_strict(value, field),
+        _ => bounded_amount(value.and_then(money_to_cents), field),
+    }
+}
+
+/// Strict: absent (or blank) → `Ok(None)`, present but unreadable or out of range → unprocessable.
 pub fn money_strict(value: Option<&Value>, field: &str) -> Result<Option<i64>, ParseError> {
     match value {
         None => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(v) => {
-            money_to_cents(v).map(Some).ok_or_else(|| unprocessable(format!("field `{field}` is not a valid amount")))
-        }
+        Some(v) => bounded_amount(
+            Some(money_to_cents(v).ok_or_else(|| unprocessable(format!("field `{field}` is not a valid amount")))?),
+            field,
+        ),
     }
 }
 
-/// Amounts that are already integer cents (Kiwify `Commissions.*`): integer number or digit string.
-pub fn integer_cents(value: Option<&Value>) -> Option<i64> {
-    match value? {
-        Value::Number(n) => {
+/// Amounts that are already integer cents (Kiwify `Commissions.*`): integer number or digit string;
+/// unreadable → `None`, out of range → unprocessable.
+pub fn integer_cents(value: Option<&Value>, field: &str) -> Result<Option<i64>, ParseError> {
+    let cents = match value {
+        Some(Value::Number(n)) if n.as_i64().is_none() && n.as_f64().is_some_and(|f| f.abs() >= 9e15) => {
+            return bounded_amount(Some(-1), field);
+        }
+        Some(Value::Number(n)) => {
             n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64))
         }
-        Value::String(s) => s.trim().parse().ok(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
         _ => None,
-    }
+    };
+    bounded_amount(cents, field)
 }
 
 /// Parses decimal text in major units into cents.
@@ -497,11 +636,11 @@ mod tests {
         assert!(
             matches!(money_strict(Some(&json!("doze")), "valor"), Err(ParseError::Unprocessable(m)) if m.contains("`valor`"))
         );
-        assert_eq!(money_lenient(Some(&json!("doze"))), None);
-        assert_eq!(integer_cents(Some(&json!(29700))), Some(29700));
-        assert_eq!(integer_cents(Some(&json!("29700"))), Some(29700));
-        assert_eq!(integer_cents(Some(&json!(29700.0))), Some(29700));
-        assert_eq!(integer_cents(Some(&json!(297.5))), None);
+        assert_eq!(money_lenient(Some(&json!("doze")), "v"), Ok(None));
+        assert_eq!(integer_cents(Some(&json!(29700)), "c"), Ok(Some(29700)));
+        assert_eq!(integer_cents(Some(&json!("29700")), "c"), Ok(Some(29700)));
+        assert_eq!(integer_cents(Some(&json!(29700.0)), "c"), Ok(Some(29700)));
+        assert_eq!(integer_cents(Some(&json!(297.5)), "c"), Ok(None));
     }
 
     #[test]
@@ -566,5 +705,101 @@ mod tests {
         assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         let Parsed::Ignored(event) = ignored("E", Some("k".into()), None, Note::CartAbandoned) else { panic!() };
         assert_eq!((event.event_type.as_str(), event.reason), ("E", Note::CartAbandoned));
+    }
+
+    #[test]
+    fn nul_characters_are_refused_with_their_path() {
+        let Err(ParseError::Unprocessable(m)) = parse_json_object(br#"{"a":{"nome":"x\u0000y"}}"#) else { panic!() };
+        assert!(m.contains("`a.nome`"), "{m}");
+        let Err(ParseError::Unprocessable(m)) = parse_json_object(br#"{"l":[1,"\u0000"]}"#) else { panic!() };
+        assert!(m.contains("`l.1`"), "{m}");
+        let Err(ParseError::Unprocessable(m)) = parse_json_object(br#"{"k\u0000":1}"#) else { panic!() };
+        assert!(m.contains("NUL"), "{m}");
+        // a raw NUL byte is not JSON at all
+        assert!(matches!(parse_json_object(b"{\"a\":\"\x00\"}"), Err(ParseError::InvalidJson(_))));
+        assert!(matches!(parse_json_object(b"\x00"), Err(ParseError::InvalidJson(_))));
+    }
+
+    #[test]
+    fn duplicate_keys_and_hostile_json_are_not_json_we_accept() {
+        for bad in [
+            &br#"{"status":"aprovado","status":"reembolsado"}"#[..],
+            br#"{"a":{"b":1,"b":2}}"#,
+            br#"{"a":1e400}"#,
+            br#"{"a":"\ud800"}"#,
+            b"",
+            b"  \n ",
+            b"\xff\xfe{}",
+            b"nome=a&email=b",
+        ] {
+            assert!(
+                matches!(parse_json_object(bad), Err(ParseError::InvalidJson(_))),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(matches!(parse_json_object(deep.as_bytes()), Err(ParseError::InvalidJson(_))));
+        let deep_object = format!("{}1{}", r#"{"a":"#.repeat(10_000), "}".repeat(10_000));
+        assert!(matches!(parse_json_object(deep_object.as_bytes()), Err(ParseError::InvalidJson(_))));
+        let ok = parse_json_object(br#"{"a":[1,-2,3.5,"x",null,true,{"b":{}}]}"#).unwrap();
+        assert_eq!(ok, json!({"a":[1,-2,3.5,"x",null,true,{"b":{}}]}));
+    }
+
+    #[test]
+    fn e_mails_are_bounded_and_well_formed() {
+        assert_eq!(normalize_email(" Fulano@Email.com ").as_deref(), Some("fulano@email.com"));
+        assert_eq!(
+            normalize_email("joão.silva+curso@escola.com.br").as_deref(),
+            Some("joão.silva+curso@escola.com.br")
+        );
+        let long_local = format!("{}@x.com", "a".repeat(65));
+        let long_total = format!("{}@{}.com", "a".repeat(60), vec!["b".repeat(60); 4].join("."));
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@b.com",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "a@b..com",
+            "a@-b.com",
+            "a@b-.com",
+            ".a@b.com",
+            "a..b@c.com",
+            "a@b.com\nx",
+            "a@b_c.com",
+            &long_local,
+            &long_total,
+            &"x".repeat(5000),
+        ] {
+            assert_eq!(normalize_email(bad), None, "{bad:?}");
+        }
+        assert!(matches!(require_email(Some(&json!("a".repeat(5000))), "email"),
+            Err(ParseError::Unprocessable(m)) if m.contains("`email`")));
+    }
+
+    #[test]
+    fn amounts_and_installments_are_bounded() {
+        assert!(
+            matches!(money_strict(Some(&json!(-1)), "valor"), Err(ParseError::Unprocessable(m)) if m.contains("`valor`"))
+        );
+        assert!(matches!(money_strict(Some(&json!(1e20)), "valor"), Err(ParseError::Unprocessable(_))));
+        assert!(matches!(money_strict(Some(&json!(1e300)), "valor"), Err(ParseError::Unprocessable(_))));
+        assert_eq!(money_strict(Some(&json!(0)), "valor"), Ok(Some(0)));
+        assert_eq!(money_strict(Some(&json!(10_000_000)), "valor"), Ok(Some(MAX_AMOUNT_CENTS)));
+        assert!(money_lenient(Some(&json!("-5,00")), "price.value").is_err());
+        assert!(integer_cents(Some(&json!(-100)), "charge_amount").is_err());
+        assert_eq!(installments(None, "parcelas"), Ok(None));
+        assert_eq!(installments(Some(&json!(" ")), "parcelas"), Ok(None));
+        assert_eq!(installments(Some(&json!("12")), "parcelas"), Ok(Some(12)));
+        assert_eq!(installments(Some(&json!(99)), "parcelas"), Ok(Some(99)));
+        for bad in [json!(0), json!(100), json!(-3), json!(1e20), json!(1.5), json!("x"), json!(true), json!([1])] {
+            assert!(
+                matches!(installments(Some(&bad), "parcelas"), Err(ParseError::Unprocessable(ref m)) if m.contains("`parcelas`")),
+                "{bad}"
+            );
+        }
     }
 }

@@ -2,8 +2,8 @@
 //! `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256("{id}.{timestamp}.{body}")>`.
 
 use super::common::{
-    at, constant_time_eq, hmac_sha256, lower_text, normalize_document, normalize_name, normalize_phone,
-    parse_json_object, require_email, require_text, shorten, small_integer, text, unprocessable,
+    at, bounded_amount, constant_time_eq, hmac_sha256, installments, lower_text, normalize_document, normalize_name,
+    normalize_phone, parse_json_object, require_email, require_text, shorten, text, unprocessable,
 };
 use crate::ingest::event::{
     AuthError, CustomerInfo, EventKind, OrderInfo, ParseError, Parsed, PaymentDetails, PaymentEvent, ProductInfo,
@@ -152,7 +152,7 @@ fn order(body: &Value) -> Result<OrderInfo, ParseError> {
         amount_cents: amount_cents(at(body, &["order", "amount_cents"]))?,
         currency: text(at(body, &["order", "currency"])).map(|c| c.to_ascii_uppercase()),
         payment_method: lower_text(at(body, &["order", "payment_method"])),
-        installments: small_integer(at(body, &["order", "installments"])),
+        installments: installments(at(body, &["order", "installments"]), "order.installments")?,
     })
 }
 
@@ -160,10 +160,13 @@ fn order(body: &Value) -> Result<OrderInfo, ParseError> {
 fn amount_cents(value: Option<&Value>) -> Result<Option<i64>, ParseError> {
     match value {
         None => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| unprocessable("field `order.amount_cents` must be an integer number of cents")),
+        Some(v) => bounded_amount(
+            Some(
+                v.as_i64()
+                    .ok_or_else(|| unprocessable("field `order.amount_cents` must be an integer number of cents"))?,
+            ),
+            "order.amount_cents",
+        ),
     }
 }
 

@@ -2,8 +2,8 @@
 //! `{nome, email, status, valor, forma_pagamento, parcelas}`, authenticated by a shared token.
 
 use super::common::{
-    at, lower_text, money_strict, normalize_name, parse_json_object, require_email, require_text, secret_matches,
-    sha256_hex, shorten, small_integer, unprocessable,
+    at, installments, lower_text, money_strict, normalize_name, parse_json_object, require_email, require_text,
+    secret_matches, sha256_hex, shorten, unprocessable,
 };
 use crate::ingest::event::{
     AuthError, CustomerInfo, EventKind, OrderInfo, ParseError, Parsed, PaymentDetails, PaymentEvent, RequestParts,
@@ -67,7 +67,7 @@ fn status_kind(status: &str) -> Result<EventKind, ParseError> {
 fn order(body: &serde_json::Value, email: &str) -> Result<OrderInfo, ParseError> {
     let amount_cents = money_strict(at(body, &["valor"]), "valor")?;
     let payment_method = lower_text(at(body, &["forma_pagamento"]));
-    let installments = small_integer(at(body, &["parcelas"]));
+    let installments = installments(at(body, &["parcelas"]), "parcelas")?;
     Ok(OrderInfo {
         external_id: order_id(email, amount_cents, payment_method.as_deref(), installments),
         amount_cents,
@@ -196,13 +196,16 @@ mod tests {
     }
 
     #[test]
-    fn parcelas_may_be_missing_null_or_text() {
+    fn parcelas_may_be_missing_null_or_text_and_are_bounded() {
         let base = r#""nome":"A","email":"a@example.com","status":"aprovado","valor":10"#;
         let installments = |extra: &str| event(format!("{{{base}{extra}}}").as_bytes()).order.unwrap().installments;
         assert_eq!(installments(""), None);
         assert_eq!(installments(r#","parcelas":null"#), None);
         assert_eq!(installments(r#","parcelas":"4""#), Some(4));
-        assert_eq!(installments(r#","parcelas":"várias""#), None);
+        for bad in [r#","parcelas":"várias""#, r#","parcelas":0"#, r#","parcelas":1e20"#, r#","parcelas":-2"#] {
+            let message = unprocessable_message(&format!("{{{base}{bad}}}"));
+            assert!(message.contains("`parcelas`"), "{message}");
+        }
     }
 
     #[test]

@@ -1,9 +1,8 @@
 //! Hotmart webhook v2.0.0: `{id, creation_date, event, version, hottok?, data}`, authenticated by the
 //! account token ("hottok") in `X-HOTMART-HOTTOK` (or, failing that, the body field `hottok`).
 
-use crate::note::Note;
 use super::common::{
-    at, at_any, ignored, lower_text, millis_or_text, money_lenient, normalize_document, normalize_name,
+    at, at_any, ignored, installments, lower_text, millis_or_text, money_lenient, normalize_document, normalize_name,
     normalize_phone, optional_email, parse_json_object, require_email, require_text, secret_matches, shorten,
     small_integer, text, text_at, unprocessable,
 };
@@ -11,6 +10,7 @@ use crate::ingest::event::{
     AuthError, CustomerInfo, EventKind, OrderInfo, ParseError, Parsed, PaymentDetails, PaymentEvent, ProductInfo,
     RequestParts, Source,
 };
+use crate::note::Note;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -128,7 +128,7 @@ fn purchase(env: &Envelope) -> Result<Parsed, ParseError> {
         kind,
         occurred_at: env.occurred_at.or_else(|| purchase_time(env)),
         customer: buyer(env, email),
-        order: Some(purchase_order(env, transaction)),
+        order: Some(purchase_order(env, transaction)?),
         product: product(env.body),
         payment: payment_details(env),
         access_until,
@@ -190,17 +190,20 @@ fn joined_name(env: &Envelope) -> Option<String> {
 }
 
 /// Amount from `price` (the offer price), or `full_price` when `price` is missing.
-fn purchase_order(env: &Envelope, transaction: String) -> OrderInfo {
+fn purchase_order(env: &Envelope, transaction: String) -> Result<OrderInfo, ParseError> {
     let price = at_any(env.body, &[&["data", "purchase", "price"], &["data", "purchase", "full_price"]]);
-    let amount_cents = price.and_then(|p| money_lenient(at(p, &["value"])));
+    let amount_cents = money_lenient(price.and_then(|p| at(p, &["value"])), "data.purchase.price.value")?;
     let currency = price.and_then(|p| text(at(p, &["currency_value"]))).map(|c| c.to_ascii_uppercase());
-    OrderInfo {
+    Ok(OrderInfo {
         external_id: transaction,
         amount_cents,
         currency,
         payment_method: lower_text(env.at(&["data", "purchase", "payment", "type"])),
-        installments: small_integer(env.at(&["data", "purchase", "payment", "installments_number"])),
-    }
+        installments: installments(
+            env.at(&["data", "purchase", "payment", "installments_number"]),
+            "data.purchase.payment.installments_number",
+        )?,
+    })
 }
 
 fn payment_details(env: &Envelope) -> PaymentDetails {
@@ -263,7 +266,7 @@ fn subscription_cancellation(env: &Envelope) -> Result<Parsed, ParseError> {
         },
         order: Some(OrderInfo {
             external_id: format!("sub:{code}"),
-            amount_cents: money_lenient(env.at(&["data", "actual_recurrence_value"])),
+            amount_cents: money_lenient(env.at(&["data", "actual_recurrence_value"]), "data.actual_recurrence_value")?,
             ..OrderInfo::default()
         }),
         product: product(env.body),
@@ -474,8 +477,18 @@ mod tests {
                 "lucia.teste@example.com",
                 Note::PurchaseComplete,
             ),
-            (fixture!("purchase_protest"), "PURCHASE_PROTEST:HP1760000000009", "lucia.teste@example.com", Note::DisputeOpened),
-            (fixture!("purchase_delayed"), "PURCHASE_DELAYED:HP1760000000010", "joao.teste@example.com", Note::PaymentLate),
+            (
+                fixture!("purchase_protest"),
+                "PURCHASE_PROTEST:HP1760000000009",
+                "lucia.teste@example.com",
+                Note::DisputeOpened,
+            ),
+            (
+                fixture!("purchase_delayed"),
+                "PURCHASE_DELAYED:HP1760000000010",
+                "joao.teste@example.com",
+                Note::PaymentLate,
+            ),
         ] {
             let e = ignored_event(raw);
             assert_eq!(e.dedup_key.as_deref(), Some(key));

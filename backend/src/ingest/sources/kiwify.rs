@@ -2,16 +2,16 @@
 //! `Commissions`, `Subscription`), signed with `?signature=` = HMAC-SHA1 (hex) of the raw body keyed by
 //! the webhook token. The abandoned-cart payload has a different, flat shape.
 
-use crate::note::Note;
 use super::common::{
-    at, at_any, constant_time_eq, datetime_value, hmac_sha1, ignored, integer_cents, lower_text, missing,
+    at, at_any, constant_time_eq, datetime_value, hmac_sha1, ignored, installments, integer_cents, lower_text, missing,
     normalize_document, normalize_name, normalize_phone, optional_email, parse_json_object, require_email,
-    require_text, shorten, small_integer, text, unprocessable,
+    require_text, shorten, text, unprocessable,
 };
 use crate::ingest::event::{
     AuthError, CustomerInfo, EventKind, OrderInfo, ParseError, Parsed, PaymentDetails, PaymentEvent, ProductInfo,
     RequestParts, Source,
 };
+use crate::note::Note;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -84,7 +84,7 @@ fn sales_event(body: &Value, event: &str) -> Result<Parsed, ParseError> {
         kind,
         occurred_at: occurred_at(body, kind),
         customer: customer(body, email),
-        order: Some(order(body, order_id)),
+        order: Some(order(body, order_id)?),
         product: product(body),
         payment: payment_details(body),
         access_until: access_until(body, kind),
@@ -113,18 +113,20 @@ fn customer(body: &Value, email: String) -> CustomerInfo {
 }
 
 /// `Commissions.charge_amount` (integer cents), or `Commissions.product_base_price` (also cents).
-fn order(body: &Value, order_id: String) -> OrderInfo {
+fn order(body: &Value, order_id: String) -> Result<OrderInfo, ParseError> {
     let commissions = |name: &str| field(body, "Commissions", name);
-    let amount_cents =
-        integer_cents(commissions("charge_amount")).or_else(|| integer_cents(commissions("product_base_price")));
+    let amount_cents = match integer_cents(commissions("charge_amount"), "Commissions.charge_amount")? {
+        Some(cents) => Some(cents),
+        None => integer_cents(commissions("product_base_price"), "Commissions.product_base_price")?,
+    };
     let currency = text(commissions("currency")).or_else(|| text(commissions("product_base_price_currency")));
-    OrderInfo {
+    Ok(OrderInfo {
         external_id: order_id,
         amount_cents,
         currency: currency.map(|c| c.to_ascii_uppercase()),
         payment_method: lower_text(at(body, &["payment_method"])),
-        installments: small_integer(at(body, &["installments"])),
-    }
+        installments: installments(at(body, &["installments"]), "installments")?,
+    })
 }
 
 fn product(body: &Value) -> Option<ProductInfo> {

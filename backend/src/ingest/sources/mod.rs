@@ -31,12 +31,62 @@ pub fn authenticate(
 
 /// Parses the raw body (whatever its Content-Type) into a normalised event, or an ignored one.
 pub fn parse(source: Source, raw: &[u8], parts: &RequestParts) -> Result<Parsed, ParseError> {
-    match source {
+    let parsed = match source {
         Source::Hashtag => hashtag::parse(raw),
         Source::Hotmart => hotmart::parse(raw),
         Source::Kiwify => kiwify::parse(raw),
         Source::Generic => generic::parse(raw, parts),
+    }?;
+    if let Parsed::Event(event) = &parsed {
+        check_lengths(event)?;
     }
+    Ok(parsed)
+}
+
+/// Longest text kept per normalised field: beyond these a value is not a name, an id or a link but
+/// garbage, and it would bloat every row and screen it reaches.
+const LIMITS: &[(&str, usize)] = &[
+    ("event type", 100),
+    ("customer name", 200),
+    ("customer document", 32),
+    ("customer phone", 32),
+    ("order id", 200),
+    ("currency", 8),
+    ("payment method", 64),
+    ("product id", 200),
+    ("product name", 300),
+    ("boleto URL", 2048),
+    ("boleto barcode", 128),
+    ("pix code", 1024),
+    ("refusal reason", 500),
+];
+
+/// Refuses a normalised event with an over-long field (422 naming it).
+pub fn check_lengths(event: &PaymentEvent) -> Result<(), ParseError> {
+    let order = event.order.as_ref();
+    let product = event.product.as_ref();
+    let p = &event.payment;
+    let values: [Option<&str>; 13] = [
+        Some(&event.event_type),
+        event.customer.name.as_deref(),
+        event.customer.document.as_deref(),
+        event.customer.phone.as_deref(),
+        order.map(|o| o.external_id.as_str()),
+        order.and_then(|o| o.currency.as_deref()),
+        order.and_then(|o| o.payment_method.as_deref()),
+        product.map(|p| p.external_id.as_str()),
+        product.and_then(|p| p.name.as_deref()),
+        p.boleto_url.as_deref(),
+        p.boleto_barcode.as_deref(),
+        p.pix_code.as_deref(),
+        p.refusal_reason.as_deref(),
+    ];
+    for ((field, max), value) in LIMITS.iter().zip(values) {
+        if value.is_some_and(|v| v.chars().count() > *max) {
+            return Err(ParseError::Unprocessable(format!("the {field} is longer than {max} characters")));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -72,6 +122,20 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         DateTime::from_timestamp(1_767_225_600, 0).unwrap()
+    }
+
+    #[test]
+    fn over_long_fields_are_refused_by_name() {
+        let body = |name: &str| {
+            serde_json::json!({"nome": name, "email": "a@b.com", "status": "aprovado", "valor": 1}).to_string()
+        };
+        assert!(parse(Source::Hashtag, body(&"é".repeat(200)).as_bytes(), &RequestParts::default()).is_ok());
+        let Err(ParseError::Unprocessable(m)) =
+            parse(Source::Hashtag, body(&"é".repeat(201)).as_bytes(), &RequestParts::default())
+        else {
+            panic!("a 201-character name is refused")
+        };
+        assert!(m.contains("customer name"), "{m}");
     }
 
     #[test]
