@@ -771,21 +771,11 @@ struct Server {
 }
 
 /// The real app (same middleware as `portaria serve`, no worker, no LISTEN thread) on 127.0.0.1:0.
-/// `custom_plans`: the pool of `db::connect` (as the server); otherwise the same r2d2 pool without its
-/// connection customizer (PostgreSQL's default plan cache), for comparison.
-fn start_server(url: &str, pool_size: u32, custom_plans: bool) -> R<Server> {
+/// The pool is the server's (`db::connect`).
+fn start_server(url: &str, pool_size: u32) -> R<Server> {
     let mut config = Config::for_tests(url);
     config.database_pool_size = pool_size;
-    let pool = if custom_plans {
-        portaria::db::connect(&config.database_url, pool_size)?
-    } else {
-        diesel::r2d2::Pool::builder()
-            .max_size(pool_size)
-            .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(10))
-            .build(diesel::r2d2::ConnectionManager::<PgConnection>::new(url))
-            .map_err(err)?
-    };
+    let pool = portaria::db::connect(&config.database_url, pool_size)?;
     let state = AppState::new(config, pool);
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
@@ -1123,7 +1113,7 @@ fn ingest_bench(conn: &mut PgConnection, o: &Options, r: &mut Report) -> R<()> {
     // Peak RSS from here on (Linux: writing 5 to clear_refs resets VmHWM).
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let rss_start = proc_status_kb("VmRSS:").unwrap_or(0.0);
-    let server = start_server(&o.url, pool_size, true)?;
+    let server = start_server(&o.url, pool_size)?;
     progress(&format!("server on {}; warm-up ...", server.addr));
     let warm = load(server.addr, 200.min(o.webhooks), o.concurrency, limit, &|i| simulator_body(&run, "warm", i));
     progress(&format!("{} webhooks from {} client threads ...", o.webhooks, o.concurrency));
@@ -1164,18 +1154,10 @@ fn ingest_bench(conn: &mut PgConnection, o: &Options, r: &mut Report) -> R<()> {
     }
     stop_server(server);
     let mut pools = vec![];
-    let setups = [
-        (2u32, true, "2"),
-        (4, true, "4"),
-        (16, true, "16"),
-        (pool_size, true, "10, as the app (`db::connect`)"),
-        (pool_size, false, "10, r2d2 defaults (`SELECT 1` at each checkout)"),
-        (pool_size, true, "10, as the app (`db::connect`), again"),
-        (pool_size, false, "10, r2d2 defaults (`SELECT 1` at each checkout), again"),
-    ];
-    for (n, (size, custom, label)) in setups.into_iter().enumerate() {
+    let setups = [(2u32, "2"), (4, "4"), (16, "16"), (pool_size, "10, as the app (`db::connect`)")];
+    for (n, (size, label)) in setups.into_iter().enumerate() {
         progress(&format!("pool: {label} ..."));
-        let server = start_server(&o.url, size, custom)?;
+        let server = start_server(&o.url, size)?;
         let tag = format!("p{n}");
         pools.push((label, load(server.addr, sweep_n, o.concurrency, limit, &|i| simulator_body(&run, &tag, i))));
         stop_server(server);

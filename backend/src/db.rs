@@ -3,15 +3,91 @@
 
 use crate::error::{ApiError, ApiResult};
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, Pool as R2d2Pool, PooledConnection};
+use diesel::r2d2::{ManageConnection, Pool as R2d2Pool, PooledConnection, R2D2Connection};
+use diesel::result::{ConnectionError, DatabaseErrorKind, Error as DieselError};
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
-pub type Pool = R2d2Pool<ConnectionManager<PgConnection>>;
-pub type PooledConn = PooledConnection<ConnectionManager<PgConnection>>;
+pub type Pool = R2d2Pool<Manager>;
+pub type PooledConn = PooledConnection<Manager>;
+
+/// How long a request waits for a connection before it is answered 503 (the database is down or
+/// every connection is busy).
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens PostgreSQL connections for the pool and decides which ones to throw away.
+///
+/// Checking every connection on checkout would cost a round trip per request, and checking none lets a
+/// database restart turn every idle connection into one failed request. So the pool keeps an *epoch*:
+/// a connection made in the current epoch is handed out unchecked; when any request meets a dead
+/// connection it bumps the epoch, and every older connection is pinged once at its next checkout (the
+/// dead ones are replaced). Steady state: no extra round trip; after a restart: no failed request.
+#[derive(Debug)]
+pub struct Manager {
+    url: String,
+    epoch: Arc<AtomicU64>,
+}
+
+/// A pooled connection: derefs to `PgConnection`.
+pub struct Conn {
+    conn: PgConnection,
+    /// The epoch in which this connection was last known good.
+    epoch: u64,
+    pool_epoch: Arc<AtomicU64>,
+    broken: bool,
+}
+
+impl Conn {
+    /// This connection failed at the connection level: drop it, and have every connection older than
+    /// now checked before its next use (they are likely dead too).
+    pub fn mark_broken(&mut self) {
+        self.broken = true;
+        self.pool_epoch.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Deref for Conn {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<Conn, ConnectionError> {
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        Ok(Conn { conn: PgConnection::establish(&self.url)?, epoch, pool_epoch: self.epoch.clone(), broken: false })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectionError> {
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        if conn.epoch == epoch {
+            return Ok(());
+        }
+        conn.conn.ping().map_err(ConnectionError::CouldntSetupConfiguration)?;
+        conn.epoch = epoch;
+        Ok(())
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.broken || std::thread::panicking() || R2D2Connection::is_broken(&mut conn.conn)
+    }
+}
 
 /// Opens one connection first so that an unreachable database gives its real reason, then the pool.
 pub fn connect(database_url: &str, size: u32) -> Result<Pool, String> {
@@ -23,14 +99,36 @@ pub fn connect(database_url: &str, size: u32) -> Result<Pool, String> {
         )
     })?;
     R2d2Pool::builder()
-        // A broken connection shows up as an error on use and is then discarded; testing each
-        // checkout would cost a round trip per request.
-        .test_on_check_out(false)
+        // Cheap: only connections older than the last connection failure are pinged (see `Manager`).
+        .test_on_check_out(true)
         .max_size(size)
         .min_idle(Some(1))
-        .connection_timeout(Duration::from_secs(10))
-        .build(ConnectionManager::<PgConnection>::new(database_url))
+        .connection_timeout(CHECKOUT_TIMEOUT)
+        .build(Manager { url: database_url.to_string(), epoch: Arc::new(AtomicU64::new(0)) })
         .map_err(|e| format!("cannot build the database pool: {e}"))
+}
+
+/// Whether a diesel error means the connection itself failed (the server restarted, the network
+/// dropped), as opposed to a problem with the statement.
+pub fn is_connection_failure(e: &DieselError) -> bool {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        DieselError::BrokenTransactionManager => true,
+        DieselError::DatabaseError(_, info) => {
+            let message = info.message();
+            [
+                "terminating connection",
+                "server closed the connection",
+                "no connection to the server",
+                "could not receive data",
+                "could not send data",
+                "connection to server",
+            ]
+            .iter()
+            .any(|needle| message.contains(needle))
+        }
+        _ => false,
+    }
 }
 
 /// Applies pending migrations; returns the versions applied.
@@ -44,16 +142,32 @@ pub fn has_pending_migrations(conn: &mut PgConnection) -> Result<bool, String> {
     conn.has_pending_migration(MIGRATIONS).map_err(|e| e.to_string())
 }
 
-/// Runs `f` with a pooled connection on the blocking thread pool.
-pub async fn run<T, F>(pool: &Pool, f: F) -> ApiResult<T>
+/// Runs `f` with a pooled connection on the blocking thread pool. When the connection turns out to be
+/// dead (a database restart), `f` runs once more on a good connection — nothing of the failed attempt
+/// was committed — so a restart costs no request; while the database stays unreachable the answer is a
+/// 503 with `Retry-After`.
+pub async fn run<T, F>(pool: &Pool, mut f: F) -> ApiResult<T>
 where
-    F: FnOnce(&mut PgConnection) -> ApiResult<T> + Send + 'static,
+    F: FnMut(&mut PgConnection) -> ApiResult<T> + Send + 'static,
     T: Send + 'static,
 {
     let pool = pool.clone();
     actix_web::web::block(move || {
-        let mut conn = pool.get()?;
-        f(&mut conn)
+        let mut attempt = || -> ApiResult<T> {
+            let mut conn = pool.get()?;
+            let result = f(&mut conn);
+            if result.as_ref().is_err_and(ApiError::is_database_unavailable) {
+                conn.mark_broken();
+            }
+            result
+        };
+        match attempt() {
+            Err(e) if e.is_database_unavailable() => {
+                log::warn!("database connection lost; retrying once on a fresh connection");
+                attempt()
+            }
+            other => other,
+        }
     })
     .await?
 }

@@ -119,10 +119,30 @@ impl ResponseError for ApiError {
     }
 }
 
+/// Seconds a client is asked to wait when the database is unavailable.
+pub const DATABASE_RETRY_AFTER_SECS: u64 = 5;
+
+impl ApiError {
+    /// The database could not be reached (or the connection died): 503 with `Retry-After`.
+    pub fn database_unavailable() -> ApiError {
+        let mut e = ApiError::service_unavailable("database_unavailable", "The database is unavailable; please retry.");
+        e.retry_after = Some(DATABASE_RETRY_AFTER_SECS);
+        e
+    }
+
+    pub fn is_database_unavailable(&self) -> bool {
+        self.status == StatusCode::SERVICE_UNAVAILABLE && self.code == "database_unavailable"
+    }
+}
+
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> ApiError {
         match e {
             diesel::result::Error::NotFound => ApiError::not_found("not_found", "Not found."),
+            e if crate::db::is_connection_failure(&e) => {
+                log::warn!("database connection failure: {e}");
+                ApiError::database_unavailable()
+            }
             other => ApiError::internal(format!("database: {other}")),
         }
     }
@@ -131,7 +151,7 @@ impl From<diesel::result::Error> for ApiError {
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(e: diesel::r2d2::PoolError) -> ApiError {
         log::error!("database pool: {e}");
-        ApiError::service_unavailable("database_unavailable", "The database is unavailable; please retry.")
+        ApiError::database_unavailable()
     }
 }
 

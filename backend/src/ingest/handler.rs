@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 /// Why a request was turned away: its recorded outcome and the answer.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Rejection {
     pub outcome: &'static str,
     pub error: ApiError,
@@ -168,9 +168,8 @@ pub async fn handle(
     started: Instant,
 ) -> Result<HttpResponse, ApiError> {
     let source = received.source.clone();
-    let source_for_error = source.clone();
     let result = db::run(&state.pool, move |conn| {
-        Ok(match screened {
+        Ok(match &screened {
             Err(rejection) => {
                 let id = record::record_rejection(
                     conn,
@@ -180,10 +179,12 @@ pub async fn handle(
                     replay_of,
                     process::elapsed_ms(started),
                 )?;
-                Err((rejection, id))
+                Err((rejection.clone(), id))
             }
-            Ok(parsed) => match process::ingest(conn, &received, &parsed, &defaults, replay_of, started) {
+            Ok(parsed) => match process::ingest(conn, &received, parsed, &defaults, replay_of, started) {
                 Ok(answer) => Ok(answer),
+                // A lost connection: nothing was committed; `db::run` retries on a good one, else 503.
+                Err(e) if db::is_connection_failure(&e) => return Err(e.into()),
                 Err(e) => {
                     // Nothing of the transaction stayed; keep the request on record, then fail.
                     let error = format!("internal error: {e}");
@@ -195,7 +196,7 @@ pub async fn handle(
                         replay_of,
                         process::elapsed_ms(started),
                     );
-                    return Err(ApiError::internal(format!("ingest of a {source_for_error} webhook: {e}")));
+                    return Err(ApiError::internal(format!("ingest of a {} webhook: {e}", received.source)));
                 }
             },
         })

@@ -29,7 +29,7 @@ fn load_event(pool: &Pool, id: i64) -> Result<Option<EventSummary>, ApiError> {
         .left_join(customers::table)
         .filter(webhook_events::id.eq(id))
         .select((EventRow::as_select(), customers::email.nullable()))
-        .first(&mut conn)
+        .first(&mut **conn)
         .optional()?;
     Ok(row.map(|(e, email)| e.view(email)))
 }

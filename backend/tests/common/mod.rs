@@ -125,6 +125,16 @@ impl TestDb {
         PgConnection::establish(&self.url).expect("test connection")
     }
 
+    /// The database's name (for the admin statements of fault tests).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A connection to the server's `postgres` database, outside the test database.
+    pub fn admin(&self) -> PgConnection {
+        PgConnection::establish(&self.admin_url).expect("admin connection")
+    }
+
     pub fn config(&self) -> Config {
         Config::for_tests(&self.url)
     }
