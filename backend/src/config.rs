@@ -53,6 +53,8 @@ pub struct Config {
     pub worker_poll: Duration,
     pub worker_lease: Duration,
     pub webhook_body_limit: usize,
+    /// How long a webhook's body may take to arrive (a stalled sender gets 408).
+    pub body_read_timeout: Duration,
     pub default_course_name: String,
     pub login_max_failures: u32,
     pub login_lockout: Duration,
@@ -132,6 +134,7 @@ impl Config {
             worker_poll: Duration::from_millis(parse(&get, "WORKER_POLL_MS", 5_000u64, 10..=600_000)?),
             worker_lease: Duration::from_secs(parse(&get, "WORKER_LEASE_SECONDS", 60u64, 1..=86_400)?),
             webhook_body_limit: parse(&get, "WEBHOOK_BODY_LIMIT", 256 * 1024usize, 1024..=16 * 1024 * 1024)?,
+            body_read_timeout: Duration::from_millis(parse(&get, "BODY_READ_TIMEOUT_MS", 10_000u64, 100..=600_000)?),
             default_course_name: get("DEFAULT_COURSE_NAME").unwrap_or_else(|| "Curso principal".into()),
             login_max_failures: parse(&get, "LOGIN_MAX_FAILURES", 5u32, 1..=1000)?,
             login_lockout: Duration::from_secs(parse(&get, "LOGIN_LOCKOUT_SECONDS", 900u64, 1..=86_400)?),

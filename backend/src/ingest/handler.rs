@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde_json::json;
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Why a request was turned away: its recorded outcome and the answer.
 #[derive(Debug, Clone)]
@@ -83,21 +83,33 @@ pub fn parse_rejection(e: ParseError) -> Rejection {
     }
 }
 
-/// Reads the body up to `limit` bytes; returns (body, size as sent, truncated).
-async fn read_limited(mut payload: web::Payload, limit: usize, declared: Option<usize>) -> (Vec<u8>, usize, bool) {
+/// The body as read: up to the limit, its full size as sent, and how the read ended.
+struct Body {
+    bytes: Vec<u8>,
+    size: usize,
+    truncated: bool,
+    timed_out: bool,
+}
+
+/// Reads the body up to `limit` bytes, for at most `timeout` (a sender that stalls mid-body would
+/// otherwise hold the connection forever).
+async fn read_limited(mut payload: web::Payload, limit: usize, declared: Option<usize>, timeout: Duration) -> Body {
     let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
     let mut size = 0usize;
-    while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else { break };
-        size += chunk.len();
-        let room = limit.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if size > limit {
-            break;
+    let read = async {
+        while let Some(chunk) = payload.next().await {
+            let Ok(chunk) = chunk else { break };
+            size += chunk.len();
+            let room = limit.saturating_sub(body.len());
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if size > limit {
+                break;
+            }
         }
-    }
+    };
+    let timed_out = tokio::time::timeout(timeout, read).await.is_err();
     let size = declared.unwrap_or(0).max(size);
-    (body, size, size > limit)
+    Body { bytes: body, size, truncated: size > limit, timed_out }
 }
 
 fn request_parts(req: &HttpRequest) -> (RequestParts, Vec<(String, String)>) {
@@ -123,6 +135,7 @@ fn request_parts(req: &HttpRequest) -> (RequestParts, Vec<(String, String)>) {
         (status = 400, description = "The body is not JSON (`invalid_json`)", body = ErrorBody),
         (status = 401, description = "Missing or invalid credentials (`unauthorized`)", body = ErrorBody),
         (status = 404, description = "Unknown or disabled source (`unknown_source`)", body = ErrorBody),
+        (status = 408, description = "The body did not arrive in time (`request_timeout`); the connection is closed", body = ErrorBody),
         (status = 413, description = "Body over the limit (`payload_too_large`)", body = ErrorBody),
         (status = 422, description = "JSON without what is needed (`unprocessable`)", body = ErrorBody),
         (status = 500, description = "Internal failure: nothing was half-written; retry", body = ErrorBody),
@@ -138,7 +151,7 @@ pub async fn receive(
     let started = Instant::now();
     let limit = state.config.webhook_body_limit;
     let declared = req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
-    let (body, body_size, truncated) = read_limited(payload, limit, declared).await;
+    let body = read_limited(payload, limit, declared, state.config.body_read_timeout).await;
     let (parts, query) = request_parts(&req);
     let received = Received {
         source: record::pg_text(&path.into_inner()).chars().take(64).collect(),
@@ -148,10 +161,19 @@ pub async fn receive(
             req.headers().iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))),
             &query,
         ),
-        body,
-        body_size,
-        truncated,
+        body: body.bytes,
+        body_size: body.size,
+        truncated: body.truncated,
     };
+    if body.timed_out {
+        let seconds = state.config.body_read_timeout.as_secs_f64();
+        let rejection = Rejection::new(
+            "request_timeout",
+            ApiError::request_timeout(format!("The body did not arrive within {seconds} s.")),
+        );
+        let defaults = CourseDefaults { default_course_name: state.config.default_course_name.clone() };
+        return handle(&state, received, Err(rejection), defaults, None, started).await;
+    }
     let screened = enabled_source(&received.source, &state.config.sources)
         .and_then(|(source, secret)| screen(source, &secret, &received, &parts, limit, Utc::now()));
     let defaults = CourseDefaults { default_course_name: state.config.default_course_name.clone() };
