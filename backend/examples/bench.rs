@@ -1282,6 +1282,7 @@ fn drain(pool: &Pool, threads: usize) -> R<(usize, Duration)> {
         max_attempts: 8,
         lease: chrono::Duration::seconds(60),
         batch: 20,
+        shutdown: Default::default(),
     };
     let t0 = Instant::now();
     let results: Vec<R<usize>> = std::thread::scope(|s| {

@@ -14,6 +14,7 @@ pub mod notify;
 pub mod openapi;
 pub mod schema;
 pub mod server;
+pub mod shutdown;
 pub mod staff;
 pub mod state;
 pub mod treatments;

@@ -28,13 +28,14 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let state = AppState::new(config, pool.clone());
     notify::spawn_listener(state.config.database_url.clone(), state.bus.clone());
     let c = &state.config;
-    worker::spawn(
+    let workers = worker::spawn(
         Worker {
             pool,
             executor: Arc::new(PrintExecutor),
             max_attempts: c.worker_max_attempts,
             lease: chrono::Duration::from_std(c.worker_lease).unwrap_or(chrono::Duration::seconds(60)),
             batch: 20,
+            shutdown: state.shutdown.clone(),
         },
         state.bus.clone(),
         c.worker_concurrency,
@@ -56,8 +57,12 @@ pub async fn serve(config: Config) -> Result<(), String> {
                 .configure(app::configure(state.clone()))
         })
     }
+    // Signals are ours (below), so that live streams and workers stop together with the server.
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_GRACE_SECS)
     .bind(&bind)
-    .map_err(|e| format!("cannot listen on {bind}: {e}: set PORTARIA_BIND to a free host:port"))?;
+    .map_err(|e| format!("cannot listen on {bind}: {e}: set PORTARIA_BIND to a free host:port"))?
+    .run();
     println!("Portaria listening on http://{bind} (staff app at http://{bind}/, API docs at http://{bind}/api/docs/)");
     if state.config.dev {
         println!("Webhook URLs (dev secrets; set HASHTAG_WEBHOOK_TOKEN etc. to change them):");
@@ -65,7 +70,41 @@ pub async fn serve(config: Config) -> Result<(), String> {
             println!("  {line}");
         }
     }
-    server.run().await.map_err(|e| format!("server: {e}"))
+    let handle = server.handle();
+    let shutdown = state.shutdown.clone();
+    actix_web::rt::spawn(async move {
+        let signal = termination_signal().await;
+        log::info!(
+            "{signal}: stopping — finishing in-flight requests, ending live streams, releasing claimed treatments"
+        );
+        shutdown.trigger();
+        handle.stop(true).await;
+    });
+    server.await.map_err(|e| format!("server: {e}"))?;
+    for worker in workers {
+        let _ = worker.await;
+    }
+    log::info!("stopped");
+    Ok(())
+}
+
+/// In-flight requests get this long to finish after SIGTERM before their connections are closed.
+const SHUTDOWN_GRACE_SECS: u64 = 25;
+
+/// SIGTERM (orchestrators, `docker stop`) or SIGINT (Ctrl-C).
+async fn termination_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+        },
+        Err(e) => {
+            log::warn!("cannot listen for SIGTERM ({e}); only Ctrl-C stops the server gracefully");
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    }
 }
 
 /// The URL of each enabled source, to paste into a simulator (dev mode only: it shows secrets).

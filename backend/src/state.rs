@@ -4,6 +4,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Pool;
 use crate::notify::Bus;
+use crate::shutdown::Shutdown;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -13,11 +14,13 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Signals from LISTEN/NOTIFY (live stream, worker wake-up).
     pub bus: Bus,
+    /// Triggered on SIGTERM / SIGINT: live streams end, workers hand back their claims.
+    pub shutdown: Shutdown,
 }
 
 impl AppState {
     pub fn new(config: Config, pool: Pool) -> AppState {
         let throttle = Arc::new(LoginThrottle::new(config.login_max_failures, config.login_lockout));
-        AppState { config: Arc::new(config), pool, throttle, bus: Bus::new() }
+        AppState { config: Arc::new(config), pool, throttle, bus: Bus::new(), shutdown: Shutdown::default() }
     }
 }

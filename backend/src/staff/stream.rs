@@ -75,30 +75,36 @@ async fn render(pool: Pool, signal: Signal) -> Option<String> {
 pub async fn stream(state: web::Data<AppState>, _auth: AuthUser) -> HttpResponse {
     let rx = state.bus.subscribe();
     let pool = state.pool.clone();
+    let shutdown = state.shutdown.clone();
     let hello = futures_util::stream::once(async {
         Ok::<Bytes, actix_web::Error>(Bytes::from("retry: 3000\n: connected\n\n"))
     });
-    let updates = futures_util::stream::unfold((rx, pool), |(mut rx, pool)| async move {
-        loop {
-            let next = tokio::select! {
-                signal = rx.recv() => signal,
-                _ = tokio::time::sleep(PING_EVERY) => {
-                    return Some((Ok(Bytes::from(": ping\n\n")), (rx, pool)));
-                }
-            };
-            match next {
-                Ok(signal) => {
-                    if let Some(text) = render(pool.clone(), signal).await {
-                        return Some((Ok(Bytes::from(text)), (rx, pool)));
+    let updates = futures_util::stream::unfold((rx, pool), move |(mut rx, pool)| {
+        let shutdown = shutdown.clone();
+        async move {
+            loop {
+                let next = tokio::select! {
+                    // The server is stopping: end the stream (the browser reconnects to another replica).
+                    _ = shutdown.wait() => return None,
+                    signal = rx.recv() => signal,
+                    _ = tokio::time::sleep(PING_EVERY) => {
+                        return Some((Ok(Bytes::from(": ping\n\n")), (rx, pool)));
                     }
+                };
+                match next {
+                    Ok(signal) => {
+                        if let Some(text) = render(pool.clone(), signal).await {
+                            return Some((Ok(Bytes::from(text)), (rx, pool)));
+                        }
+                    }
+                    Err(RecvError::Lagged(n)) => {
+                        return Some((
+                            Ok(Bytes::from(format!(": missed {n} updates; reload to catch up\n\n"))),
+                            (rx, pool),
+                        ));
+                    }
+                    Err(RecvError::Closed) => return None,
                 }
-                Err(RecvError::Lagged(n)) => {
-                    return Some((
-                        Ok(Bytes::from(format!(": missed {n} updates; reload to catch up\n\n"))),
-                        (rx, pool),
-                    ));
-                }
-                Err(RecvError::Closed) => return None,
             }
         }
     });

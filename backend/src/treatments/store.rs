@@ -78,6 +78,21 @@ pub fn complete(conn: &mut PgConnection, id: i64, attempts: i32, output: &str) -
         .map(|n| n == 1)
 }
 
+/// Hands a claimed treatment back untouched (the process is stopping before it started it): pending
+/// again, due now, and the claim's attempt not counted. Fenced by `attempts` like `complete`.
+pub fn release(conn: &mut PgConnection, id: i64, attempts: i32) -> QueryResult<bool> {
+    use treatments::dsl as t;
+    diesel::update(t::treatments.filter(t::id.eq(id)).filter(t::status.eq(RUNNING)).filter(t::attempts.eq(attempts)))
+        .set((
+            t::status.eq(PENDING),
+            t::attempts.eq(attempts - 1),
+            t::lease_until.eq(None::<DateTime<Utc>>),
+            t::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
 /// Exponential backoff with ±20 % jitter: 5 s, 10 s, 20 s, ... capped at one hour.
 pub fn backoff(attempts: i32) -> Duration {
     let base = 5i64.saturating_mul(1 << attempts.clamp(1, 20).saturating_sub(1)).min(3600);

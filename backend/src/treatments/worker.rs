@@ -7,6 +7,7 @@ use super::rules::TreatmentKind;
 use super::{store, sweep};
 use crate::db::Pool;
 use crate::notify::{self, Bus, Signal};
+use crate::shutdown::Shutdown;
 use chrono::Utc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,14 +19,27 @@ pub struct Worker {
     pub max_attempts: i32,
     pub lease: chrono::Duration,
     pub batch: i64,
+    /// Once triggered, the worker finishes the treatment in hand and releases the rest of its claim.
+    pub shutdown: Shutdown,
 }
 
 impl Worker {
     /// Claims and executes one batch; returns how many treatments it handled. Blocking.
     pub fn run_batch(&self) -> Result<usize, String> {
         let mut conn = self.pool.get().map_err(|e| e.to_string())?;
+        if self.shutdown.is_triggered() {
+            return Ok(0);
+        }
         let claimed = store::claim(&mut conn, self.batch, self.lease, Utc::now()).map_err(|e| e.to_string())?;
-        for t in &claimed {
+        for (n, t) in claimed.iter().enumerate() {
+            if self.shutdown.is_triggered() {
+                let rest = &claimed[n..];
+                for t in rest {
+                    store::release(&mut conn, t.id, t.attempts).map_err(|e| e.to_string())?;
+                }
+                log::info!("shutting down: released {} claimed treatment(s)", rest.len());
+                return Ok(n);
+            }
             let Some(kind) = TreatmentKind::parse(&t.kind) else {
                 store::fail(&mut conn, t.id, t.attempts, &format!("unknown treatment kind {:?}", t.kind), 0)
                     .map_err(|e| e.to_string())?;
@@ -61,13 +75,21 @@ impl Worker {
     }
 }
 
-/// Starts `concurrency` worker loops and the expiry sweep on the current actix runtime.
-pub fn spawn(worker: Worker, bus: Bus, concurrency: usize, poll: Duration, sweep_every: Duration) {
+/// Starts `concurrency` worker loops and the expiry sweep on the current actix runtime. The returned
+/// handles finish once the worker's shutdown is triggered and the loops have handed back their claims.
+pub fn spawn(
+    worker: Worker,
+    bus: Bus,
+    concurrency: usize,
+    poll: Duration,
+    sweep_every: Duration,
+) -> Vec<actix_web::rt::task::JoinHandle<()>> {
+    let mut handles = Vec::new();
     for n in 0..concurrency {
         let worker = worker.clone();
         let wake = bus.worker_wake();
-        actix_web::rt::spawn(async move {
-            loop {
+        handles.push(actix_web::rt::spawn(async move {
+            while !worker.shutdown.is_triggered() {
                 let notified = wake.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
@@ -80,14 +102,16 @@ pub fn spawn(worker: Worker, bus: Bus, concurrency: usize, poll: Duration, sweep
                 tokio::select! {
                     _ = &mut notified => {}
                     _ = tokio::time::sleep(poll) => {}
+                    _ = worker.shutdown.wait() => {}
                 }
             }
-        });
+        }));
     }
     if concurrency > 0 {
         let pool = worker.pool.clone();
+        let shutdown = worker.shutdown.clone();
         actix_web::rt::spawn(async move {
-            loop {
+            while !shutdown.is_triggered() {
                 let p = pool.clone();
                 let swept = actix_web::rt::task::spawn_blocking(move || {
                     let mut conn = p.get().map_err(|e| e.to_string())?;
@@ -99,8 +123,12 @@ pub fn spawn(worker: Worker, bus: Bus, concurrency: usize, poll: Duration, sweep
                     Ok(Err(e)) => log::error!("expiry sweep: {e}"),
                     _ => {}
                 }
-                tokio::time::sleep(sweep_every).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(sweep_every) => {}
+                    _ = shutdown.wait() => {}
+                }
             }
         });
     }
+    handles
 }

@@ -260,6 +260,7 @@ pub fn worker(
         max_attempts: state.config.worker_max_attempts,
         lease: chrono::Duration::seconds(60),
         batch: 10,
+        shutdown: Default::default(),
     }
 }
 
