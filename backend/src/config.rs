@@ -55,6 +55,12 @@ pub struct Config {
     pub webhook_body_limit: usize,
     /// How long a webhook's body may take to arrive (a stalled sender gets 408).
     pub body_read_timeout: Duration,
+    /// Webhook requests per second per source and client address (0: no limit).
+    pub webhook_rate_limit: u32,
+    /// Days the raw bodies of rejected requests are kept (`None`: forever).
+    pub retention_days_rejected: Option<u32>,
+    /// Days the raw bodies of accepted requests are kept (`None`: forever).
+    pub retention_days_raw: Option<u32>,
     pub default_course_name: String,
     pub login_max_failures: u32,
     pub login_lockout: Duration,
@@ -135,6 +141,10 @@ impl Config {
             worker_lease: Duration::from_secs(parse(&get, "WORKER_LEASE_SECONDS", 60u64, 1..=86_400)?),
             webhook_body_limit: parse(&get, "WEBHOOK_BODY_LIMIT", 256 * 1024usize, 1024..=16 * 1024 * 1024)?,
             body_read_timeout: Duration::from_millis(parse(&get, "BODY_READ_TIMEOUT_MS", 10_000u64, 100..=600_000)?),
+            webhook_rate_limit: parse(&get, "WEBHOOK_RATE_LIMIT", 100u32, 0..=1_000_000)?,
+            retention_days_rejected: Some(parse(&get, "RETENTION_DAYS_REJECTED", 30u32, 0..=36_500)?)
+                .filter(|days| *days > 0),
+            retention_days_raw: Some(parse(&get, "RETENTION_DAYS_RAW", 365u32, 0..=36_500)?).filter(|days| *days > 0),
             default_course_name: get("DEFAULT_COURSE_NAME").unwrap_or_else(|| "Curso principal".into()),
             login_max_failures: parse(&get, "LOGIN_MAX_FAILURES", 5u32, 1..=1000)?,
             login_lockout: Duration::from_secs(parse(&get, "LOGIN_LOCKOUT_SECONDS", 900u64, 1..=86_400)?),
@@ -152,6 +162,7 @@ impl Config {
             ("KIWIFY_WEBHOOK_TOKEN", "test-kiwify-token"),
             ("GENERIC_WEBHOOK_SECRET", "whsec_ZmFrZS1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMzJieXQ="),
             ("WORKER_CONCURRENCY", "0"),
+            ("WEBHOOK_RATE_LIMIT", "0"),
         ]);
         Config::from_lookup(|k| vars.get(k).map(|v| v.to_string())).expect("test configuration is valid")
     }

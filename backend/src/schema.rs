@@ -99,6 +99,16 @@ diesel::table! {
         replay_of -> Nullable<Int8>,
         latency_ms -> Nullable<Int4>,
         note -> Nullable<Text>,
+        raw_body_purged_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_rate_limited (source, remote_addr, minute) {
+        source -> Text,
+        remote_addr -> Text,
+        minute -> Timestamptz,
+        requests -> Int8,
     }
 }
 

@@ -3,10 +3,11 @@
 
 use crate::config::Config;
 use crate::ingest::event::Source;
+use crate::retention::Retention;
 use crate::state::AppState;
 use crate::treatments::executor::PrintExecutor;
 use crate::treatments::worker::{self, Worker};
-use crate::{app, db, notify};
+use crate::{app, db, maintenance, notify};
 use actix_web::{middleware, App, HttpServer};
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +43,9 @@ pub async fn serve(config: Config) -> Result<(), String> {
         c.worker_poll,
         Duration::from_secs(60),
     );
+    let retention = (c.worker_concurrency > 0)
+        .then_some(Retention { rejected_days: c.retention_days_rejected, accepted_days: c.retention_days_raw });
+    maintenance::spawn(state.pool.clone(), state.rate_limit.clone(), retention, state.shutdown.clone());
     let urls = webhook_urls(c);
     let server = {
         let state = state.clone();

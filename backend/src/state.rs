@@ -3,6 +3,7 @@
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Pool;
+use crate::ingest::rate_limit::WebhookRateLimit;
 use crate::notify::Bus;
 use crate::shutdown::Shutdown;
 use std::sync::Arc;
@@ -16,11 +17,20 @@ pub struct AppState {
     pub bus: Bus,
     /// Triggered on SIGTERM / SIGINT: live streams end, workers hand back their claims.
     pub shutdown: Shutdown,
+    pub rate_limit: Arc<WebhookRateLimit>,
 }
 
 impl AppState {
     pub fn new(config: Config, pool: Pool) -> AppState {
         let throttle = Arc::new(LoginThrottle::new(config.login_max_failures, config.login_lockout));
-        AppState { config: Arc::new(config), pool, throttle, bus: Bus::new(), shutdown: Shutdown::default() }
+        let rate_limit = Arc::new(WebhookRateLimit::new(config.webhook_rate_limit));
+        AppState {
+            config: Arc::new(config),
+            pool,
+            throttle,
+            bus: Bus::new(),
+            shutdown: Shutdown::default(),
+            rate_limit,
+        }
     }
 }

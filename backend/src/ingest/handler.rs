@@ -137,8 +137,10 @@ fn request_parts(req: &HttpRequest) -> (RequestParts, Vec<(String, String)>) {
         (status = 404, description = "Unknown or disabled source (`unknown_source`)", body = ErrorBody),
         (status = 408, description = "The body did not arrive in time (`request_timeout`); the connection is closed", body = ErrorBody),
         (status = 413, description = "Body over the limit (`payload_too_large`)", body = ErrorBody),
+        (status = 429, description = "Over `WEBHOOK_RATE_LIMIT` for this source and address (`too_many_requests`, with `Retry-After`); counted in aggregate, not recorded one by one", body = ErrorBody),
         (status = 422, description = "JSON without what is needed (`unprocessable`)", body = ErrorBody),
         (status = 500, description = "Internal failure: nothing was half-written; retry", body = ErrorBody),
+        (status = 503, description = "Database unavailable (`database_unavailable`, with `Retry-After`): nothing was recorded; retry", body = ErrorBody),
     )
 )]
 #[post("/webhooks/{source}")]
@@ -149,6 +151,14 @@ pub async fn receive(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let started = Instant::now();
+    let remote_addr = req.peer_addr().map(|a| a.ip().to_string());
+    if let Err(wait) = state.rate_limit.check(&path, remote_addr.as_deref()) {
+        log_line(&record::pg_text(&path), "rate_limited", None, 429, started.elapsed().as_millis());
+        return Err(ApiError::too_many_requests(
+            format!("Too many webhook requests from this address; retry in {wait} s."),
+            wait,
+        ));
+    }
     let limit = state.config.webhook_body_limit;
     let declared = req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
     let body = read_limited(payload, limit, declared, state.config.body_read_timeout).await;
@@ -156,7 +166,7 @@ pub async fn receive(
     let received = Received {
         source: record::pg_text(&path.into_inner()).chars().take(64).collect(),
         received_at: Utc::now(),
-        remote_addr: req.peer_addr().map(|a| a.ip().to_string()),
+        remote_addr,
         headers: record::keep_headers(
             req.headers().iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))),
             &query,

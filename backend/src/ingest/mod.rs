@@ -4,5 +4,6 @@
 pub mod event;
 pub mod handler;
 pub mod process;
+pub mod rate_limit;
 pub mod record;
 pub mod sources;
