@@ -6,7 +6,7 @@ use crate::ingest::event::Source;
 use crate::state::AppState;
 use crate::treatments::executor::PrintExecutor;
 use crate::treatments::worker::{self, Worker};
-use crate::{app, db, notify};
+use crate::{app, db, notify, security_headers};
 use actix_web::{middleware, App, HttpServer};
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +53,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
                         .exclude("/healthz"),
                 )
                 .wrap(app::cors(&cors_origins))
+                .wrap(middleware::from_fn(security_headers::add))
                 .configure(app::configure(state.clone()))
         })
     }
