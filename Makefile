@@ -4,6 +4,9 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BIN := $(or $(CARGO_TARGET_DIR),target)/debug/portaria
 NPM := npm --prefix frontend --no-audit --no-fund
+# CARGO_FEATURES=bundled-libpq builds libpq from source (no system libpq; no TLS to PostgreSQL).
+CARGO_FEATURES ?=
+FEATURES := $(if $(CARGO_FEATURES),--features $(CARGO_FEATURES))
 
 .PHONY: help run test lint fmt openapi frontend frontend-deps build db db-stop bench e2e screenshots test-rust test-frontend release
 
@@ -12,6 +15,15 @@ help:
 	@echo "make test   run every test (Rust unit + integration against PostgreSQL, frontend unit, browser e2e)"
 	@echo "make lint   cargo fmt --check, clippy -D warnings, tsc --noEmit"
 	@echo "make bench  benchmarks; figures go to docs/PERFORMANCE.md"
+
+# What the machine lacks (Rust, Node.js, libpq; for tests Chromium and psql): installed as root with apt-get,
+# otherwise one line saying what to install (scripts/ensure-deps.sh).
+.PHONY: deps deps-test
+deps:
+	@CARGO_FEATURES="$(CARGO_FEATURES)" scripts/ensure-deps.sh run
+
+deps-test:
+	@CARGO_FEATURES="$(CARGO_FEATURES)" scripts/ensure-deps.sh test
 
 frontend/node_modules/.package-lock.json: frontend/package.json frontend/package-lock.json
 	$(NPM) ci --loglevel=error
@@ -23,7 +35,7 @@ frontend: frontend-deps
 	$(NPM) run build --silent
 
 build:
-	$(CARGO) build --bin portaria
+	$(CARGO) build $(FEATURES) --bin portaria
 
 db:
 	@scripts/db.sh
@@ -31,34 +43,34 @@ db:
 db-stop:
 	@scripts/db-stop.sh
 
-run: frontend build
+run: deps frontend build
 	@url=$$(scripts/db.sh) && \
 	DATABASE_URL="$$url" PORTARIA_ENV=$${PORTARIA_ENV:-dev} FRONTEND_DIR=$${FRONTEND_DIR:-frontend/dist} \
 	RUST_LOG=$${RUST_LOG:-info} exec $(BIN) serve
 
-test: frontend
+test: deps-test frontend
 	@url=$$(scripts/db.sh) && export TEST_DATABASE_URL="$$url" && \
 	$(MAKE) --no-print-directory test-rust && \
 	$(MAKE) --no-print-directory test-frontend && \
 	$(MAKE) --no-print-directory e2e
 
 test-rust:
-	$(CARGO) test --all-targets
+	$(CARGO) test $(FEATURES) --all-targets
 
 test-frontend: frontend-deps
 	$(NPM) run typecheck --silent
 	$(NPM) test --silent
 
-e2e: frontend build
+e2e: deps-test frontend build
 	@if [ -f frontend/e2e/run.mjs ]; then url=$${TEST_DATABASE_URL:-$$(scripts/db.sh)} && \
 	  TEST_DATABASE_URL="$$url" PORTARIA_BIN=$(abspath $(BIN)) $(NPM) run e2e --silent; fi
 
 screenshots:
 	E2E_UPDATE_DOCS=1 $(MAKE) --no-print-directory e2e
 
-lint: frontend-deps
+lint: deps frontend-deps
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy $(FEATURES) --all-targets -- -D warnings
 	$(NPM) run typecheck --silent
 
 fmt:
@@ -71,4 +83,4 @@ bench:
 	@scripts/bench.sh
 
 release: frontend
-	$(CARGO) build --release --bin portaria
+	$(CARGO) build $(FEATURES) --release --bin portaria

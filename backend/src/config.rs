@@ -7,6 +7,8 @@ use std::time::Duration;
 
 /// Default invite token for staff sign-up (the original spec's value).
 pub const DEFAULT_SIGNUP_TOKEN: &str = "uhdfaAADF123";
+/// Default `PORTARIA_BIND`.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 const DEV_JWT_SECRET: &str = "portaria-dev-only-jwt-secret-do-not-use-in-production";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -91,12 +93,7 @@ impl Config {
             Some("dev" | "development" | "test")
         );
 
-        let database_url = get("DATABASE_URL").ok_or_else(|| {
-            ConfigError(
-                "DATABASE_URL is not set: set it to postgres://USER@HOST:PORT/DATABASE (or run `make run`, which finds or starts a database)".into(),
-            )
-        })?;
-        validate_database_url(&database_url)?;
+        let database_url = database_url_from_lookup(&lookup)?;
 
         let jwt_secret = match get("JWT_SECRET") {
             Some(secret) if secret.len() < 32 && !dev => {
@@ -124,7 +121,7 @@ impl Config {
         Ok(Config {
             database_url,
             database_pool_size: parse(&get, "DATABASE_POOL_SIZE", 10u32, 1..=200)?,
-            bind: get("PORTARIA_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            bind: get("PORTARIA_BIND").unwrap_or_else(|| DEFAULT_BIND.into()),
             dev,
             jwt_secret,
             jwt_ttl: Duration::from_secs(60 * parse(&get, "JWT_TTL_MINUTES", 480u64, 1..=60 * 24 * 30)?),
@@ -166,6 +163,22 @@ impl Config {
         ]);
         Config::from_lookup(|k| vars.get(k).map(|v| v.to_string())).expect("test configuration is valid")
     }
+}
+
+/// What `portaria migrate` needs, and nothing more: `DATABASE_URL` (no JWT secret, no webhook secrets).
+pub fn database_url_from_env() -> Result<String, ConfigError> {
+    database_url_from_lookup(|key| std::env::var(key).ok())
+}
+
+/// `DATABASE_URL` through `lookup`, checked.
+pub fn database_url_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let url = lookup("DATABASE_URL").map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).ok_or_else(|| {
+        ConfigError(
+            "DATABASE_URL is not set: set it to postgres://USER@HOST:PORT/DATABASE (or run `make run`, which finds or starts a database)".into(),
+        )
+    })?;
+    validate_database_url(&url)?;
+    Ok(url)
 }
 
 fn validate_database_url(url: &str) -> Result<(), ConfigError> {
@@ -245,6 +258,21 @@ mod tests {
         assert!(!err.0.contains("hunter2"), "{err}");
         let err = load(&[("DATABASE_URL", "postgres:///db"), ("PORTARIA_ENV", "dev")]).unwrap_err();
         assert!(err.0.contains("no host"), "{err}");
+    }
+
+    #[test]
+    fn migrate_needs_only_the_database_url() {
+        // Production mode, no JWT_SECRET, no webhook secrets: the server refuses, migrate does not.
+        let vars: HashMap<String, String> =
+            HashMap::from([("DATABASE_URL".into(), " postgres://u@localhost/db ".into())]);
+        let lookup = |k: &str| vars.get(k).cloned();
+        assert!(Config::from_lookup(lookup).unwrap_err().0.starts_with("JWT_SECRET is not set"));
+        assert_eq!(database_url_from_lookup(lookup).unwrap(), "postgres://u@localhost/db");
+        // and it checks the URL the same way
+        let err = database_url_from_lookup(|_| None).unwrap_err();
+        assert!(err.0.starts_with("DATABASE_URL is not set"), "{err}");
+        let err = database_url_from_lookup(|_| Some("mysql://u:hunter2@h/db".into())).unwrap_err();
+        assert!(err.0.contains("DATABASE_URL is malformed") && !err.0.contains("hunter2"), "{err}");
     }
 
     #[test]

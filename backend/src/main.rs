@@ -1,11 +1,13 @@
-use portaria::config::Config;
+use portaria::config::{self, Config};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: portaria <command>
 
 commands:
   serve     apply pending migrations, then serve the API, the webhooks and the staff app
-  migrate   apply pending migrations and exit
+  migrate   apply pending migrations and exit (needs only DATABASE_URL)
+  healthcheck
+            GET /healthz on PORTARIA_BIND; exit 0 when it answers 200, 1 otherwise (for container HEALTHCHECKs)
   openapi   print the OpenAPI document (YAML)
   help      this text
 
@@ -19,6 +21,15 @@ fn main() -> ExitCode {
             .map_err(|e| e.0)
             .and_then(|config| actix_web::rt::System::new().block_on(portaria::server::serve(config))),
         "migrate" => migrate(),
+        "healthcheck" => {
+            return match portaria::healthcheck::run_from_env() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("unhealthy: {message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         "openapi" => {
             print!("{}", portaria::openapi::yaml());
             Ok(())
@@ -39,8 +50,8 @@ fn main() -> ExitCode {
 }
 
 fn migrate() -> Result<(), String> {
-    let config = Config::from_env().map_err(|e| e.0)?;
-    let pool = portaria::db::connect(&config.database_url, 1)?;
+    let database_url = config::database_url_from_env().map_err(|e| e.0)?;
+    let pool = portaria::db::connect(&database_url, 1)?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let applied = portaria::db::migrate(&mut conn)?;
     println!("applied {} migration(s)", applied.len());

@@ -154,6 +154,26 @@ async function postHashtag(body) {
 
 const pageErrors = [];
 const dialogs = [];
+const cspViolations = [];
+
+/**
+ * Records every Content-Security-Policy violation in the pages of `context`: the `securitypolicyviolation`
+ * events (reported through a binding, which the policy cannot block) and Chromium's "Refused to ..." console
+ * errors.
+ */
+async function guardCsp(context, label) {
+  await context.exposeBinding('__portariaCspViolation', ({ page }, v) => cspViolations.push(`${label} ${page.url()}: ${v}`));
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__portariaCspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
+    });
+  });
+  context.on('console', (msg) => {
+    if (msg.type() === 'error' && /Refused to|Content Security Policy/i.test(msg.text())) {
+      cspViolations.push(`${label} ${msg.page()?.url() ?? ''}: ${msg.text()}`);
+    }
+  });
+}
 
 function watch(page, label) {
   page.on('pageerror', (err) => pageErrors.push(`${label}: ${err.message}`));
@@ -297,6 +317,7 @@ async function scenario(browser) {
   mkdirSync(SHOTS, { recursive: true });
   const context = await browser.newContext({ viewport: DESKTOP, locale: 'pt-BR', timezoneId: 'America/Sao_Paulo', acceptDownloads: true });
   context.setDefaultTimeout(8000);
+  await guardCsp(context, 'desktop');
   const page = await context.newPage();
   watch(page, 'desktop');
   const state = { joaoId: null, xssId: null, loggedIn: false };
@@ -309,10 +330,34 @@ async function scenario(browser) {
     assert(missing.status === 404, `missing asset answered ${missing.status}`);
   });
 
+  await step('security headers: CSP without inline scripts, nosniff, Referrer-Policy on the app, the API and errors', async () => {
+    for (const path of ['/', '/clientes/123', '/assets/app.js', '/api/auth/me', '/api/nope', '/healthz', '/api/docs/']) {
+      const res = await fetch(`${BASE}${path}`);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      assert(/(^|;\s*)script-src 'self'(;|$)/.test(csp), `${path}: script-src is not 'self' only: ${csp}`);
+      assert(csp.includes("frame-ancestors 'none'"), `${path}: no frame-ancestors 'none': ${csp}`);
+      assert(path === '/api/docs/' || !csp.includes('unsafe'), `${path}: ${csp}`);
+      assert(res.headers.get('x-content-type-options') === 'nosniff', `${path}: no nosniff`);
+      assert(res.headers.get('referrer-policy') === 'no-referrer', `${path}: Referrer-Policy ${res.headers.get('referrer-policy')}`);
+    }
+  });
+
   await step('signed out: a private URL goes to /entrar?next=<path>', async () => {
     await goto(page, '/tratativas?status=failed');
     await page.waitForURL(/\/entrar\?next=%2Ftratativas%3Fstatus%3Dfailed$/);
     await heading(page, 'Entrar');
+  });
+
+  await step('CSP: an inline script injected into the page is refused, and the guard sees it', async () => {
+    const before = cspViolations.length;
+    await page.evaluate(() => {
+      const script = document.createElement('script');
+      script.textContent = 'window.__inlineRan = true;';
+      document.body.append(script);
+    });
+    await until('the violation report', async () => cspViolations.length > before, 5000);
+    assert((await page.evaluate(() => window.__inlineRan)) === undefined, 'the inline script ran');
+    cspViolations.splice(before); // expected: not a failure of the app
   });
 
   await step('Cadastro: a wrong invite token shows the error in Portuguese', async () => {
@@ -422,7 +467,7 @@ async function scenario(browser) {
     await first.locator('summary').click();
     await waitForText(first.locator('pre.payload').first(), '"nome": "João Ávila"');
     const treatment = page.locator('li.tl-treatment[data-kind="revoke_access"]');
-    await treatment.locator('summary').click();
+    await treatment.locator('summary').first().click();
     await waitForText(treatment.locator('.treatment-detail'), 'Saída');
     await shot(page, 'cliente-desktop');
     good.add('cliente-desktop');
@@ -474,6 +519,33 @@ async function scenario(browser) {
     assert(dialogs.length === 0, `dialogs fired: ${dialogs.join('; ')}`);
     await shot(page, 'eventos-desktop');
     good.add('eventos-desktop');
+  });
+
+  await step('Eventos: a rejected webhook and a duplicate read in Portuguese; the English error only under "Detalhe técnico"', async () => {
+    await goto(page, '/eventos');
+    await heading(page, 'Eventos');
+    const bad = await fetch(`${BASE}/webhooks/hashtag?token=wrong-token`, { method: 'POST', body: JSON.stringify({ email: 'intruso@example.com' }) });
+    assert(bad.status === 401, `a wrong token answered ${bad.status}`);
+    const { error } = await bad.json();
+    const duplicate = await postHashtag({ nome: 'Maria Ao Vivo', email: 'maria.aovivo@example.com', status: 'aprovado', valor: 1234.56, forma_pagamento: 'pix', parcelas: 1 });
+    assert(duplicate.outcome === 'duplicate', `the repeat answered ${duplicate.outcome}`);
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    const rejected = page.locator('table.data-table tbody tr', { has: page.locator('.badge', { hasText: 'Não autorizado' }) }).first();
+    await waitForText(rejected, 'Token ou assinatura do webhook ausente ou inválido.');
+    const rejectedText = (await rejected.textContent()) ?? '';
+    assert(!rejectedText.includes(error.message), `the English error shows in the row: ${rejectedText}`);
+    const repeat = page.locator(`table.data-table tbody tr[data-id="${duplicate.event_id}"]`);
+    await waitForText(repeat, 'Duplicado');
+    const repeatText = (await repeat.textContent()) ?? '';
+    if (duplicate.note) assert(!repeatText.includes(duplicate.note), `the raw note shows in the row: ${repeatText}`);
+    assert(!/[a-z]+_[a-z]+/.test(repeatText.replace(/maria\.aovivo@example\.com/, '')), `a code shows in the row: ${repeatText}`);
+    await rejected.getByRole('button', { name: 'Ver corpo' }).click();
+    const detail = page.locator('tr.detail-row').first();
+    await waitForText(detail, 'Motivo');
+    const technical = detail.locator('details.technical');
+    assert((await technical.getAttribute('open')) === null, 'the technical detail starts open');
+    await technical.locator('summary', { hasText: 'Detalhe técnico' }).click();
+    await waitForText(technical, error.message);
   });
 
   await step('Eventos: filter by resultado updates the list and the URL', async () => {
@@ -533,6 +605,14 @@ async function scenario(browser) {
     good.add('painel-desktop');
   });
 
+  await step('Swagger UI at /api/docs/ renders under its Content-Security-Policy', async () => {
+    await goto(page, '/api/docs/');
+    await waitForText(page.locator('.swagger-ui .info .title'), 'Portaria');
+    await page.locator('.opblock').first().waitFor();
+    await page.locator('.opblock-summary').first().click();
+    await page.locator('.opblock-body').first().waitFor();
+  });
+
   await step('Session: an expired session goes to /entrar?next=… and back after login', async () => {
     await page.evaluate(() => {
       const s = JSON.parse(localStorage.getItem('portaria.session') ?? '{}');
@@ -573,6 +653,7 @@ async function scenario(browser) {
     for (const [label, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
       const ctx = await browser.newContext({ viewport, locale: 'pt-BR', timezoneId: 'America/Sao_Paulo', isMobile: label === 'phone', hasTouch: label === 'phone', deviceScaleFactor: label === 'phone' ? 2 : 1 });
       ctx.setDefaultTimeout(8000);
+      await guardCsp(ctx, label);
       const p = await ctx.newPage();
       watch(p, label);
       await goto(p, '/entrar');
@@ -591,6 +672,7 @@ async function scenario(browser) {
   await step('Phone (390 and 360 px): every screen fits without horizontal scrolling', async () => {
     const ctx = await browser.newContext({ viewport: PHONE, locale: 'pt-BR', timezoneId: 'America/Sao_Paulo', isMobile: true, hasTouch: true, deviceScaleFactor: 2, storageState: storage });
     ctx.setDefaultTimeout(8000);
+    await guardCsp(ctx, 'phone');
     const p = await ctx.newPage();
     watch(p, 'phone');
     const problems = [];
@@ -635,6 +717,10 @@ async function scenario(browser) {
     await page.waitForURL(/\/entrar$/);
     await goto(page, '/clientes');
     await page.waitForURL(/\/entrar\?next=%2Fclientes$/);
+  });
+
+  await step('no Content-Security-Policy violation on any screen (app and Swagger UI)', async () => {
+    assert(cspViolations.length === 0, `CSP violations: ${[...new Set(cspViolations)].join('; ')}`);
   });
 
   await step('no JavaScript errors and no dialogs in any page', async () => {

@@ -143,6 +143,8 @@ const OUTCOME: Record<string, Label> = {
   payload_too_large: { text: 'Grande demais', tone: 'bad' },
   unprocessable: { text: 'Não processável', tone: 'bad' },
   unknown_source: { text: 'Origem desconhecida', tone: 'bad' },
+  request_timeout: { text: 'Tempo esgotado', tone: 'bad' },
+  rate_limited: { text: 'Limite de requisições', tone: 'warn' },
   error: { text: 'Erro interno', tone: 'bad' },
 };
 

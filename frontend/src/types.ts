@@ -6,8 +6,10 @@ import {
   array, bool, extend, nullable, num, numberMap, object, str, stringMap, unknownValue, type Decoder,
 } from './json';
 
+/** Outcomes of recorded events (the filter); `rate_limited` exists only in the aggregate counters. */
 export const OUTCOMES = [
   'processed', 'duplicate', 'ignored', 'invalid_json', 'unauthorized', 'payload_too_large', 'unprocessable',
+  'unknown_source', 'request_timeout', 'error',
 ] as const;
 export const SOURCES = ['hashtag', 'hotmart', 'kiwify', 'generic'] as const;
 export const TREATMENT_KINDS = [

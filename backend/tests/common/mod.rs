@@ -157,11 +157,16 @@ impl Drop for TestDb {
     }
 }
 
-/// An initialised in-process app over `state`.
+/// An initialised in-process app over `state`, with the middleware `portaria serve` puts on every response.
 #[macro_export]
 macro_rules! app {
     ($state:expr) => {
-        actix_web::test::init_service(actix_web::App::new().configure(portaria::app::configure($state))).await
+        actix_web::test::init_service(
+            actix_web::App::new()
+                .wrap(actix_web::middleware::from_fn(portaria::security_headers::add))
+                .configure(portaria::app::configure($state)),
+        )
+        .await
     };
 }
 

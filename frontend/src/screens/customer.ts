@@ -11,6 +11,7 @@ import {
   formatMoney, formatPhone, formatRelative, installmentsLabel, isRetryable, orderStatusLabel, outcomeLabel,
   paymentMethodLabel, sourceLabel, treatmentKindLabel, treatmentState, treatmentStateLabel,
 } from '../format';
+import { noteText, rejectionText } from '../labels';
 import { routeUrl } from '../router';
 import type { CustomerDetail, Enrollment, Order, TimelineItem, Treatment } from '../types';
 import {
@@ -80,8 +81,8 @@ function timelineEntry(api: ApiClient, item: TimelineItem, reload: () => void): 
       h('time', { datetime: item.at, class: 'tl-time' }, formatDateTimeSeconds(item.at)),
       h('span', { class: 'tl-title' }, `Webhook ${sourceLabel(e.source).text}`, eventKindText(e) ? ` — ${eventKindText(e)}` : null),
       badge(outcome),
-      e.error ? h('span', { class: 'tl-line text-bad' }, e.error) : null,
-      e.note ? h('span', { class: 'tl-line note' }, e.note) : null,
+      e.error ? h('span', { class: 'tl-line text-bad' }, rejectionText(e.outcome, e.error)) : null,
+      e.note ? h('span', { class: 'tl-line note' }, noteText(e.note)) : null,
     ];
     const details = lazyDetails(summary, async () => {
       const detail = await api.event(e.id);

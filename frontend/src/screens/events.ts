@@ -9,6 +9,7 @@ import {
   eventApiFilters, eventFiltersFromQuery, eventFiltersToQuery, eventMatches, type EventFilterState,
 } from '../filters';
 import { eventKindText, formatDateTimeSeconds, formatLatency, formatRelative, outcomeLabel, sourceLabel } from '../format';
+import { noteText, rejectionText } from '../labels';
 import { OUTCOMES, SOURCES, type EventSummary } from '../types';
 import {
   badge, debounce, emptyState, errorState, field, loadingState, notice, select, table, tableRow, withBusy, type Column,
@@ -26,7 +27,14 @@ function columns(api: ApiClient, toggle: (e: EventSummary, button: HTMLButtonEle
       cell: (e) => h('span', null, h('time', { datetime: e.received_at }, formatDateTimeSeconds(e.received_at)), h('span', { class: 'muted small block' }, formatRelative(e.received_at))),
     },
     { label: 'Origem', cell: (e) => sourceLabel(e.source).text },
-    { label: 'Resultado', cell: (e) => [badge(outcomeLabel(e.outcome)), e.error ? h('span', { class: 'small text-bad block' }, e.error) : null, e.note ? h('span', { class: 'small muted block' }, e.note) : null] },
+    {
+      label: 'Resultado',
+      cell: (e) => [
+        badge(outcomeLabel(e.outcome)),
+        e.error ? h('span', { class: 'small text-bad block' }, rejectionText(e.outcome, e.error)) : null,
+        e.note ? h('span', { class: 'small muted block' }, noteText(e.note)) : null,
+      ],
+    },
     { label: 'Tipo', cell: (e) => eventKindText(e) ?? '—' },
     { label: 'Cliente', cell: (e) => h('span', { class: 'break' }, customerLink(e.customer_id, e.customer_email)) },
     { label: 'Latência', cell: (e) => formatLatency(e.latency_ms), className: 'num' },

@@ -9,6 +9,7 @@ import {
   eventKindText, formatDateTimeSeconds, formatLatency, formatNumber, isRetryable, outcomeLabel, prettyPayload, sourceLabel,
   treatmentKindLabel, treatmentStateLabel,
 } from '../format';
+import { isKnownNote, isKnownReason, noteText, reasonText, rejectionText } from '../labels';
 import { routeUrl } from '../router';
 import type { EventDetail, ProcessResult, Treatment } from '../types';
 import { badge, definitions, notice, withBusy } from './common';
@@ -29,14 +30,18 @@ export function eventDetailView(d: EventDetail): HTMLElement {
       ['Origem', sourceLabel(d.source).text],
       ['Recebido em', formatDateTimeSeconds(d.received_at)],
       ['Resultado', badge(outcomeLabel(d.outcome))],
-      ...(d.error ? [['Erro', h('span', { class: 'text-bad' }, d.error)] as [string, Child]] : []),
-      ...(d.note ? [['Observação', d.note] as [string, Child]] : []),
+      ...(d.error ? [['Motivo', h('span', { class: 'text-bad' }, rejectionText(d.outcome, d.error))] as [string, Child]] : []),
+      ...(d.note ? [['Observação', noteText(d.note)] as [string, Child]] : []),
       ...(eventKindText(d) ? [['Tipo', eventKindText(d)] as [string, Child]] : []),
       ...(d.duplicate_of ? [['Duplicado de', `#${d.duplicate_of}`] as [string, Child]] : []),
       ...(d.replay_of ? [['Reprocessamento de', `#${d.replay_of}`] as [string, Child]] : []),
       ['Latência', formatLatency(d.latency_ms)],
       ['Tamanho', `${formatNumber(d.body_size)} bytes${d.truncated ? ' (cortado)' : ''}`],
       ...(d.remote_addr ? [['Endereço', d.remote_addr] as [string, Child]] : []),
+    ]),
+    technicalDetail([
+      ['Erro', d.error],
+      ['Código da observação', d.note && !isKnownNote(d.note) ? d.note : null],
     ]),
     h('h4', null, 'Corpo recebido'),
     d.truncated ? notice('O corpo era grande demais e foi guardado cortado.', 'info') : null,
@@ -73,12 +78,28 @@ export function treatmentDetailView(t: Treatment): HTMLElement {
       ['Agendada para', formatDateTimeSeconds(t.run_at)],
       ['Concluída em', formatDateTimeSeconds(t.done_at)],
       ...(t.course_name ? [['Curso', t.course_name] as [string, Child]] : []),
-      ...(t.reason ? [['Motivo', t.reason] as [string, Child]] : []),
+      ...(t.reason ? [['Motivo', reasonText(t.reason)] as [string, Child]] : []),
       ...(t.event_id ? [['Evento de origem', `#${t.event_id}`] as [string, Child]] : []),
     ]),
     h('h4', null, 'Saída'),
     h('pre', { class: 'payload' }, t.output ?? 'Ainda sem saída (a tratativa não foi executada).'),
     t.last_error ? [h('h4', null, 'Último erro'), h('pre', { class: 'payload payload-error' }, t.last_error)] : null,
+    technicalDetail([['Código do motivo', t.reason && !isKnownReason(t.reason) ? t.reason : null]]),
+  );
+}
+
+/**
+ * "Detalhe técnico": what the API sent verbatim (English error messages, codes this version does not know),
+ * collapsed, for whoever investigates. Nothing when every value is empty.
+ */
+export function technicalDetail(entries: [string, string | null | undefined][]): HTMLElement | null {
+  const shown = entries.filter((e): e is [string, string] => !!e[1]);
+  if (!shown.length) return null;
+  return h(
+    'details',
+    { class: 'technical' },
+    h('summary', null, 'Detalhe técnico'),
+    shown.map(([label, value]) => h('div', { class: 'technical-entry' }, h('span', { class: 'muted small' }, label), h('pre', { class: 'payload' }, value))),
   );
 }
 

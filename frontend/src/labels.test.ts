@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { outcomeLabel } from './format';
+import {
+  DECISION_NOTES, IGNORED_REASONS, isKnownNote, isKnownReason, noteText, OUTCOME_DESCRIPTIONS, reasonText, rejectionText,
+  TREATMENT_REASONS, UNKNOWN_NOTE, UNKNOWN_REASON, UNKNOWN_REJECTION,
+} from './labels';
+import { OUTCOMES } from './types';
+
+// The codes the API sends (the vocabulary agreed with the backend): every one must have a pt-BR text.
+const API_DECISION_NOTES = [
+  'approval_after_reversal', 'order_already_approved', 'access_already_active', 'access_renewed', 'renewal_after_reversal',
+  'no_active_access_to_end', 'not_acted_upon', 'order_already_reversed', 'refund_before_approval', 'access_not_active',
+  'no_access_to_revoke', 'order_already_paid', 'order_already_in_state', 'already_received',
+];
+const API_IGNORED_REASONS = [
+  'purchase_complete', 'dispute_opened', 'payment_late', 'cart_abandoned', 'subscription_changed', 'members_area_activity',
+  'shipping_event',
+];
+const API_TREATMENT_REASONS = [
+  'payment_approved', 'repurchase', 'subscription_renewed', 'payment_refunded', 'chargeback', 'payment_refused',
+  'awaiting_payment', 'payment_expired', 'purchase_canceled', 'subscription_canceled_end_of_period', 'subscription_canceled',
+  'expired',
+];
+const API_OUTCOMES = [
+  'processed', 'duplicate', 'ignored', 'unauthorized', 'invalid_json', 'unprocessable', 'payload_too_large', 'unknown_source',
+  'error', 'request_timeout', 'rate_limited',
+];
+const REJECTIONS = API_OUTCOMES.filter((o) => !['processed', 'duplicate', 'ignored'].includes(o));
+
+/** Looks like Portuguese prose, not a code: no snake_case, starts with a capital letter. */
+function assertPortuguese(text: string | null, what: string): void {
+  assert.ok(text, `${what}: no text`);
+  assert.doesNotMatch(text, /[a-z]+_[a-z]+/, `${what}: looks like a code: ${text}`);
+  assert.match(text, /^[A-ZÁÉÍÓÚÂÊÔÃÕÇ]/, `${what}: ${text}`);
+}
+
+test('every decision note and ignored reason of the API has a pt-BR text', () => {
+  for (const code of [...API_DECISION_NOTES, ...API_IGNORED_REASONS]) {
+    assert.ok(isKnownNote(code), code);
+    const text = noteText(code);
+    assert.notEqual(text, UNKNOWN_NOTE, code);
+    assertPortuguese(text, code);
+  }
+  assert.equal(noteText('no_access_to_revoke'), DECISION_NOTES['no_access_to_revoke']);
+  assert.match(noteText('no_access_to_revoke') ?? '', /não tinha acesso ativo/);
+  assert.equal(noteText('cart_abandoned'), 'Abandono de carrinho não gera ação.');
+  // nothing mapped that the API does not send
+  assert.deepEqual(Object.keys(DECISION_NOTES).sort(), [...API_DECISION_NOTES].sort());
+  assert.deepEqual(Object.keys(IGNORED_REASONS).sort(), [...API_IGNORED_REASONS].sort());
+});
+
+test('every treatment reason of the API has a pt-BR text', () => {
+  for (const code of API_TREATMENT_REASONS) {
+    assert.ok(isKnownReason(code), code);
+    assert.notEqual(reasonText(code), UNKNOWN_REASON, code);
+    assertPortuguese(reasonText(code), code);
+  }
+  assert.equal(reasonText('payment_approved'), 'Pagamento aprovado');
+  assert.equal(reasonText('subscription_canceled_end_of_period'), 'Assinatura cancelada: o acesso termina com o período pago');
+  assert.deepEqual(Object.keys(TREATMENT_REASONS).sort(), [...API_TREATMENT_REASONS].sort());
+});
+
+test('an unknown code or an old English sentence gets a pt-BR fallback, never itself', () => {
+  for (const raw of ['some_new_code', 'refund of an order that never granted access', '__proto__', 'toString', 'constructor']) {
+    assert.equal(noteText(raw), UNKNOWN_NOTE, raw);
+    assert.equal(reasonText(raw), UNKNOWN_REASON, raw);
+    assert.ok(!isKnownNote(raw) && !isKnownReason(raw), raw);
+  }
+  assertPortuguese(UNKNOWN_NOTE, 'fallback note');
+  assertPortuguese(UNKNOWN_REASON, 'fallback reason');
+  assert.equal(noteText(null), null);
+  assert.equal(noteText(''), null);
+  assert.equal(reasonText(undefined), null);
+  // a note is not a reason and vice versa
+  assert.equal(reasonText('cart_abandoned'), UNKNOWN_REASON);
+  assert.equal(noteText('payment_approved'), UNKNOWN_NOTE);
+});
+
+test('every outcome has a pt-BR label; a rejection shows what it means, not its English error', () => {
+  for (const outcome of API_OUTCOMES) {
+    const label = outcomeLabel(outcome);
+    assert.notEqual(label.text, outcome, outcome);
+    assertPortuguese(label.text, outcome);
+  }
+  assert.equal(outcomeLabel('request_timeout').text, 'Tempo esgotado');
+  assert.equal(outcomeLabel('rate_limited').text, 'Limite de requisições');
+  assert.equal(outcomeLabel('unknown_source').text, 'Origem desconhecida');
+  assert.equal(outcomeLabel('error').text, 'Erro interno');
+  for (const outcome of REJECTIONS) {
+    assert.ok(OUTCOME_DESCRIPTIONS[outcome], outcome);
+    const text = rejectionText(outcome, 'Missing or invalid webhook token.');
+    assertPortuguese(text, outcome);
+    assert.doesNotMatch(text ?? '', /invalid webhook token/);
+  }
+  assert.equal(rejectionText('unauthorized', null), null);
+  assert.equal(rejectionText('something_new', 'boom'), UNKNOWN_REJECTION);
+  // the filter offers every outcome that is recorded row by row
+  for (const o of API_OUTCOMES.filter((o) => o !== 'rate_limited')) assert.ok((OUTCOMES as readonly string[]).includes(o), o);
+});

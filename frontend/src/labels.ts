@@ -1,0 +1,103 @@
+// Brazilian Portuguese for the stable codes the API sends instead of sentences: an event's `note` (the decision
+// taken, or why an event was ignored), a treatment's `reason`, and what each rejected outcome means. A code this
+// version of the app does not know yet gets a generic pt-BR text (never the raw code); the raw value stays
+// reachable in the "Detalhe técnico" section of the detail views.
+
+/** Decision notes of the rules and of ingest (`webhook_events.note`). */
+export const DECISION_NOTES: Readonly<Record<string, string>> = {
+  approval_after_reversal: 'Aprovação de um pedido já reembolsado ou com chargeback: nenhum acesso liberado.',
+  order_already_approved: 'O pedido já estava aprovado: nada foi repetido.',
+  access_already_active: 'O acesso já estava ativo (vitalício): nada a mudar.',
+  access_renewed: 'Nova aprovação com o acesso ativo ou com fim agendado: acesso renovado conforme a duração do curso.',
+  renewal_after_reversal: 'Renovação de um pedido reembolsado ou com chargeback: ignorada.',
+  no_active_access_to_end: 'Assinatura cancelada sem acesso ativo.',
+  not_acted_upon: 'Evento reconhecido, sem ação.',
+  order_already_reversed: 'O pedido já estava reembolsado ou com chargeback.',
+  refund_before_approval:
+    'Reembolso ou chargeback de um pedido que nunca liberou acesso: registrado para que uma aprovação tardia não libere nada.',
+  access_not_active: 'Reembolso de um pedido aprovado cujo acesso já não estava ativo.',
+  no_access_to_revoke:
+    'Reembolso ou chargeback de uma origem sem número de pedido (simulador): o cliente não tinha acesso ativo ao curso para revogar.',
+  order_already_paid: 'Recusa, pendência, expiração ou cancelamento de um pedido já pago: ignorado.',
+  order_already_in_state: 'O pedido já estava nesta situação.',
+  already_received: 'Duplicata de um evento já recebido.',
+};
+
+/** Why an event was ignored (outcome `ignored`; stored in the same `note`). */
+export const IGNORED_REASONS: Readonly<Record<string, string>> = {
+  purchase_complete: 'Compra concluída (fim do prazo de garantia): nada a fazer.',
+  dispute_opened: 'Disputa aberta pelo comprador: o acesso não muda até um reembolso ou chargeback.',
+  payment_late: 'Aviso de pagamento atrasado: o acesso continua até o cancelamento da assinatura.',
+  cart_abandoned: 'Abandono de carrinho não gera ação.',
+  subscription_changed: 'Troca de plano ou de dia de cobrança não afeta o acesso.',
+  members_area_activity: 'Atividade na área de membros não gera ação.',
+  shipping_event: 'Envio de produto físico não gera ação.',
+};
+
+/** Why a treatment exists (`treatments.reason`). */
+export const TREATMENT_REASONS: Readonly<Record<string, string>> = {
+  payment_approved: 'Pagamento aprovado',
+  repurchase: 'Acesso renovado por uma nova compra aprovada',
+  subscription_renewed: 'Assinatura renovada',
+  payment_refunded: 'Pagamento reembolsado',
+  chargeback: 'Chargeback',
+  payment_refused: 'Pagamento recusado',
+  awaiting_payment: 'Aguardando pagamento (boleto ou Pix gerado)',
+  payment_expired: 'Pagamento expirado',
+  purchase_canceled: 'Compra cancelada',
+  subscription_canceled_end_of_period: 'Assinatura cancelada: o acesso termina com o período pago',
+  subscription_canceled: 'Assinatura cancelada',
+  expired: 'Fim do período de acesso',
+};
+
+/** What an outcome means, for the line under its badge. Successful outcomes need no explanation. */
+export const OUTCOME_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  invalid_json: 'O corpo recebido não é um JSON válido.',
+  unauthorized: 'Token ou assinatura do webhook ausente ou inválido.',
+  payload_too_large: 'O corpo passou do tamanho máximo aceito.',
+  unprocessable: 'JSON válido, mas sem os dados necessários ou com valores inválidos.',
+  unknown_source: 'Origem desconhecida ou desativada.',
+  request_timeout: 'O corpo da requisição não chegou a tempo.',
+  rate_limited: 'Requisições demais desta origem e endereço: recusadas (429).',
+  error: 'Falha interna ao processar: a plataforma deve reenviar.',
+};
+
+export const UNKNOWN_NOTE = 'Observação do sistema sem tradução nesta versão (veja o detalhe técnico).';
+export const UNKNOWN_REASON = 'Motivo sem tradução nesta versão (veja o detalhe técnico).';
+export const UNKNOWN_REJECTION = 'Requisição recusada (veja o detalhe técnico).';
+
+const NOTES: Readonly<Record<string, string>> = { ...DECISION_NOTES, ...IGNORED_REASONS };
+
+function known(table: Readonly<Record<string, string>>, code: string): string | undefined {
+  return Object.prototype.hasOwnProperty.call(table, code) ? table[code] : undefined;
+}
+
+/** The pt-BR text of an event's note; null when there is none. */
+export function noteText(code: string | null | undefined): string | null {
+  if (!code) return null;
+  return known(NOTES, code.trim()) ?? UNKNOWN_NOTE;
+}
+
+/** The pt-BR text of a treatment's reason; null when there is none. */
+export function reasonText(code: string | null | undefined): string | null {
+  if (!code) return null;
+  return known(TREATMENT_REASONS, code.trim()) ?? UNKNOWN_REASON;
+}
+
+/**
+ * The pt-BR line shown for a rejected event instead of its (English, technical) `error`: what the outcome
+ * means. Null when the event has no error.
+ */
+export function rejectionText(outcome: string, error: string | null | undefined): string | null {
+  if (!error) return null;
+  return known(OUTCOME_DESCRIPTIONS, outcome) ?? UNKNOWN_REJECTION;
+}
+
+/** Whether a note or reason is one of the codes above (the raw value is then not worth showing). */
+export function isKnownNote(code: string | null | undefined): boolean {
+  return !!code && known(NOTES, code.trim()) !== undefined;
+}
+
+export function isKnownReason(code: string | null | undefined): boolean {
+  return !!code && known(TREATMENT_REASONS, code.trim()) !== undefined;
+}
