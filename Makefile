@@ -5,13 +5,14 @@ CARGO ?= cargo
 BIN := $(or $(CARGO_TARGET_DIR),target)/debug/portaria
 NPM := npm --prefix frontend --no-audit --no-fund
 
-.PHONY: help run test lint fmt openapi frontend frontend-deps build db db-stop bench e2e screenshots test-rust test-frontend release
+.PHONY: help run test lint fmt openapi frontend frontend-deps build db db-stop bench e2e screenshots test-rust test-frontend release soak
 
 help:
 	@echo "make run    set everything up (npm, frontend, cargo, database, migrations) and serve on http://127.0.0.1:8080"
 	@echo "make test   run every test (Rust unit + integration against PostgreSQL, frontend unit, browser e2e)"
 	@echo "make lint   cargo fmt --check, clippy -D warnings, tsc --noEmit"
 	@echo "make bench  benchmarks; figures go to docs/PERFORMANCE.md"
+	@echo "make soak   the long load-with-faults run and 20x the property cases; figures go to docs/RELIABILITY.md"
 
 frontend/node_modules/.package-lock.json: frontend/package.json frontend/package-lock.json
 	$(NPM) ci --loglevel=error
@@ -69,6 +70,12 @@ openapi: build
 
 bench:
 	@scripts/bench.sh
+
+# The long version of backend/tests/faults.rs (20,000 webhooks and three faults per scenario, on a
+# private PostgreSQL cluster it starts itself) and of backend/tests/properties.rs.
+soak:
+	@url=$$(scripts/db.sh) && export TEST_DATABASE_URL="$$url" && \
+	PORTARIA_SOAK=1 $(CARGO) test --no-fail-fast --test faults --test properties -- --nocapture --test-threads=1
 
 release: frontend
 	$(CARGO) build --release --bin portaria

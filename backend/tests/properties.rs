@@ -364,8 +364,17 @@ fn any_parts() -> impl Strategy<Value = RequestParts> {
         })
 }
 
+/// `make soak` (PORTARIA_SOAK=1) runs twenty times as many cases.
+fn soak_factor() -> u32 {
+    if std::env::var("PORTARIA_SOAK").is_ok_and(|v| !v.is_empty() && v != "0") {
+        20
+    } else {
+        1
+    }
+}
+
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases, ..ProptestConfig::default() }
+    ProptestConfig { cases: cases * soak_factor(), ..ProptestConfig::default() }
 }
 
 // ---- the adapter properties ----------------------------------------------------------------------
@@ -556,7 +565,8 @@ fn access_is_never_active_after_a_refund_or_chargeback_of_the_same_order() {
     let db = TestDb::new();
     let state = db.state();
     let run: u32 = rand::random();
-    let mut runner = TestRunner::new(Config { cases: 24, failure_persistence: None, ..Config::default() });
+    let mut runner =
+        TestRunner::new(Config { cases: 24 * soak_factor(), failure_persistence: None, ..Config::default() });
     let result = runner.run(&case(), |(orders, deliveries)| {
         let case = CASE.fetch_add(1, Ordering::SeqCst);
         let ids: Vec<(String, String)> = (0..orders.len())
