@@ -35,6 +35,9 @@ const SOURCES: [&str; 4] = ["hashtag", "hotmart", "kiwify", "generic"];
 /// Lines the console executor prints (backend/src/treatments/executor.rs `describe`).
 const EXECUTOR_PREFIXES: [&str; 4] = ["Liberar acesso", "Enviar mensagem", "Tirar acesso", "Estender acesso"];
 
+/// The scenarios, in the order of the figures table.
+const SCENARIOS: [&str; 4] = ["load", "sigkill", "pg-restart", "replicas"];
+
 /// The scenarios share the machine: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -722,6 +725,10 @@ fn write_doc_row(figures: &Figures) {
         Some(i) => lines[i] = figures.row(),
         None => lines.push(figures.row()),
     }
+    // The header stays first; the scenarios in a fixed order.
+    let rank = |l: &String| SCENARIOS.iter().position(|s| l.starts_with(&format!("| {s} |"))).unwrap_or(usize::MAX);
+    let header = lines.iter().take_while(|l| rank(l) == usize::MAX).count();
+    lines[header..].sort_by_key(rank);
     let updated = format!("{}{begin}\n{}\n{}", &text[..b], lines.join("\n"), &text[e..]);
     std::fs::write(&path, updated).expect("write docs/RELIABILITY.md");
 }

@@ -374,7 +374,8 @@ fn soak_factor() -> u32 {
 }
 
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases: cases * soak_factor(), ..ProptestConfig::default() }
+    // A failure prints its minimal input; there is no lib.rs next to tests/ to keep regressions by.
+    ProptestConfig { cases: cases * soak_factor(), failure_persistence: None, ..ProptestConfig::default() }
 }
 
 // ---- the adapter properties ----------------------------------------------------------------------
