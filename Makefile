@@ -8,13 +8,14 @@ NPM := npm --prefix frontend --no-audit --no-fund
 CARGO_FEATURES ?=
 FEATURES := $(if $(CARGO_FEATURES),--features $(CARGO_FEATURES))
 
-.PHONY: help run test lint fmt openapi frontend frontend-deps build db db-stop bench e2e screenshots test-rust test-frontend release
+.PHONY: help run test lint fmt openapi frontend frontend-deps build db db-stop bench e2e screenshots test-rust test-frontend release soak
 
 help:
 	@echo "make run    set everything up (npm, frontend, cargo, database, migrations) and serve on http://127.0.0.1:8080"
 	@echo "make test   run every test (Rust unit + integration against PostgreSQL, frontend unit, browser e2e)"
 	@echo "make lint   cargo fmt --check, clippy -D warnings, tsc --noEmit"
 	@echo "make bench  benchmarks; figures go to docs/PERFORMANCE.md"
+	@echo "make soak   the long load-with-faults run and 20x the property cases; figures go to docs/RELIABILITY.md"
 
 # What the machine lacks (Rust, Node.js, libpq; for tests Chromium and psql): installed as root with apt-get,
 # otherwise one line saying what to install (scripts/ensure-deps.sh).
@@ -81,6 +82,12 @@ openapi: build
 
 bench:
 	@scripts/bench.sh
+
+# The long version of backend/tests/faults.rs (20,000 webhooks and three faults per scenario, on a
+# private PostgreSQL cluster it starts itself) and of backend/tests/properties.rs.
+soak:
+	@url=$$(scripts/db.sh) && export TEST_DATABASE_URL="$$url" && \
+	PORTARIA_SOAK=1 $(CARGO) test --no-fail-fast --test faults --test properties -- --nocapture --test-threads=1
 
 release: frontend
 	$(CARGO) build $(FEATURES) --release --bin portaria

@@ -5,10 +5,12 @@
 use super::executor::{Executor, Job};
 use super::rules::TreatmentKind;
 use super::{store, sweep};
-use crate::db::Pool;
+use crate::db::{self, Pool, PooledConn};
 use crate::notify::{self, Bus, Signal};
 use crate::shutdown::Shutdown;
 use chrono::Utc;
+use diesel::pg::PgConnection;
+use diesel::QueryResult;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,14 +48,16 @@ impl Worker {
                 continue;
             };
             let job = Job { id: t.id, kind, attempt: t.attempts, payload: t.payload.clone() };
-            let recorded = match self.executor.execute(&job) {
-                Ok(output) => store::complete(&mut conn, t.id, t.attempts, &output),
-                Err(error) => {
-                    log::warn!("treatment {} ({}) attempt {} failed: {error}", t.id, t.kind, t.attempts);
-                    store::fail(&mut conn, t.id, t.attempts, &error, self.max_attempts)
-                }
+            let outcome = self.executor.execute(&job);
+            if let Err(error) = &outcome {
+                log::warn!("treatment {} ({}) attempt {} failed: {error}", t.id, t.kind, t.attempts);
             }
-            .map_err(|e| e.to_string())?;
+            // The treatment has run: its result must be recorded even if the database connection died
+            // meanwhile (a restart), or the lease would expire and the treatment run a second time.
+            let recorded = self.record(&mut conn, |conn| match &outcome {
+                Ok(output) => store::complete(conn, t.id, t.attempts, output),
+                Err(error) => store::fail(conn, t.id, t.attempts, error, self.max_attempts),
+            })?;
             if recorded {
                 let _ = notify::send(&mut conn, Signal::Treatment(t.id));
             } else {
@@ -61,6 +65,28 @@ impl Worker {
             }
         }
         Ok(claimed.len())
+    }
+
+    /// Runs a (fenced, idempotent) write; after a connection failure, runs it again on a good connection
+    /// — the pool waits for the database to come back — up to a few times.
+    fn record(
+        &self,
+        conn: &mut PooledConn,
+        write: impl Fn(&mut PgConnection) -> QueryResult<bool>,
+    ) -> Result<bool, String> {
+        let mut tries = 0;
+        loop {
+            match write(conn) {
+                Ok(recorded) => return Ok(recorded),
+                Err(e) if db::is_connection_failure(&e) && tries < 3 => {
+                    tries += 1;
+                    conn.mark_broken();
+                    log::warn!("recording a treatment's result: connection lost ({e}); retrying");
+                    *conn = self.pool.get().map_err(|e| e.to_string())?;
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
     }
 
     /// Runs batches until nothing is due. Blocking.

@@ -3,6 +3,10 @@
 //! postgres://postgres@127.0.0.1:5432/postgres.
 #![allow(dead_code)]
 
+pub mod cluster;
+pub mod payloads;
+pub mod server;
+
 use diesel::prelude::*;
 use diesel::sql_query;
 use portaria::config::Config;
