@@ -70,5 +70,10 @@ openapi: build
 bench:
 	@scripts/bench.sh
 
+# schemathesis against openapi.yaml: every phase, every check, as a signed-in staff user, bounded in time.
+.PHONY: fuzz-api
+fuzz-api:
+	@scripts/fuzz-api.sh
+
 release: frontend
 	$(CARGO) build --release --bin portaria
