@@ -105,7 +105,11 @@ pub async fn login(
     }
     let cost = state.config.bcrypt_cost;
     let user = db::run(&state.pool, move |conn| {
-        let user = users::find_by_email(conn, &email)?;
+        // No account has an implausible e-mail (one with a NUL, say): no need to ask the database.
+        let user = match validation::normalize_email(&email) {
+            Some(email) => users::find_by_email(conn, &email)?,
+            None => None,
+        };
         let ok = password::verify(&given, user.as_ref().map(|u| u.password_hash.as_str()), cost);
         match user {
             Some(u) if ok => Ok(Some(users::touch_login(conn, u.id)?)),
