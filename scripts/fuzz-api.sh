@@ -21,10 +21,25 @@ INVITE=${SIGNUP_TOKEN:-uhdfaAADF123}
 say() { echo "fuzz-api: $*" >&2; }
 started=$(date +%s)
 
-# 1. schemathesis, in a project-local virtualenv.
+# 1. schemathesis, in a project-local virtualenv (Python 3 with venv, and curl, installed when missing
+#    and possible).
+missing=()
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3 python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    say "make fuzz-api needs ${missing[*]}: install them (Debian/Ubuntu: sudo apt-get install ${missing[*]})"
+    exit 1
+  fi
+fi
 if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
   say "installing schemathesis $SCHEMATHESIS_VERSION into .venv-fuzz"
-  python3 -m venv "$VENV" || { say "python3 -m venv failed: install python3-venv (apt-get install python3-venv)"; exit 1; }
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
