@@ -89,5 +89,10 @@ soak:
 	@url=$$(scripts/db.sh) && export TEST_DATABASE_URL="$$url" && \
 	PORTARIA_SOAK=1 $(CARGO) test --no-fail-fast --test faults --test properties -- --nocapture --test-threads=1
 
+# schemathesis against openapi.yaml: every phase, every check, as a signed-in staff user, bounded in time.
+.PHONY: fuzz-api
+fuzz-api:
+	@scripts/fuzz-api.sh
+
 release: frontend
 	$(CARGO) build $(FEATURES) --release --bin portaria

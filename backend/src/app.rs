@@ -3,7 +3,9 @@
 use crate::error::{self, ApiError};
 use crate::state::AppState;
 use crate::{auth, frontend, health, ingest, openapi, staff};
-use actix_web::web;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use serde_json::json;
 use utoipa_swagger_ui::SwaggerUi;
 
 /// JSON bodies of the staff API (webhooks read their raw body with their own limit).
@@ -12,6 +14,8 @@ const API_JSON_LIMIT: usize = 64 * 1024;
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let frontend_dir = state.config.frontend_dir.clone();
+        let document = openapi::document();
+        let allowed = allowed_methods(&document);
         cfg.app_data(web::Data::new(state))
             .app_data(web::JsonConfig::default().limit(API_JSON_LIMIT).error_handler(error::json_error))
             .app_data(web::QueryConfig::default().error_handler(error::query_error))
@@ -35,11 +39,20 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(staff::reports::orders_csv)
             .service(staff::stats::stats)
             .service(staff::stream::stream)
-            .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi::document()))
+            .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", document))
             .service(web::resource("/api/docs").to(|| async {
                 actix_web::HttpResponse::PermanentRedirect().insert_header(("Location", "/api/docs/")).finish()
-            }))
-            .service(web::scope("/api").default_service(web::to(api_not_found)))
+            }));
+        // A documented path called with another method: 405 with `Allow`. Registered after the
+        // routes above, so it only answers what none of them took.
+        for (path, methods) in allowed {
+            let allow = methods.join(", ");
+            cfg.service(web::resource(path).default_service(web::to(move |req: HttpRequest| {
+                let allow = allow.clone();
+                async move { method_not_allowed(&req, &allow) }
+            })));
+        }
+        cfg.service(web::scope("/api").default_service(web::to(api_not_found)))
             .service(web::scope("/webhooks").default_service(web::to(api_not_found)))
             .configure(frontend::configure(frontend_dir));
     }
@@ -47,6 +60,39 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
 
 async fn api_not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::not_found("not_found", "No such API route."))
+}
+
+/// Every path of the OpenAPI document with its methods (upper case, sorted). The document is
+/// generated from the handlers, so this is the routing table.
+pub fn allowed_methods(document: &utoipa::openapi::OpenApi) -> Vec<(String, Vec<String>)> {
+    const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+    let doc = serde_json::to_value(document).unwrap_or_default();
+    let Some(paths) = doc["paths"].as_object() else { return vec![] };
+    paths
+        .iter()
+        .map(|(path, item)| {
+            let mut methods: Vec<String> = item
+                .as_object()
+                .map(|ops| ops.keys().filter(|m| METHODS.contains(&m.as_str())).map(|m| m.to_uppercase()).collect())
+                .unwrap_or_default();
+            methods.sort();
+            (path.clone(), methods)
+        })
+        .collect()
+}
+
+fn method_not_allowed(req: &HttpRequest, allow: &str) -> HttpResponse {
+    let error = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} is not allowed here; use {allow}.", req.method()),
+    )
+    .with_details(json!({ "allow": allow.split(", ").collect::<Vec<_>>() }));
+    let mut res = error.error_response();
+    if let Ok(value) = header::HeaderValue::from_str(allow) {
+        res.headers_mut().insert(header::ALLOW, value);
+    }
+    res
 }
 
 /// CORS from `CORS_ORIGINS`; none by default (the SPA is served from the same origin).

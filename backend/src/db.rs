@@ -43,6 +43,12 @@ pub struct Conn {
     broken: bool,
 }
 
+impl Manager {
+    pub fn new(database_url: &str) -> Manager {
+        Manager { url: database_url.to_string(), epoch: Arc::new(AtomicU64::new(0)) }
+    }
+}
+
 impl Conn {
     /// This connection failed at the connection level: drop it, and have every connection older than
     /// now checked before its next use (they are likely dead too).
@@ -104,7 +110,7 @@ pub fn connect(database_url: &str, size: u32) -> Result<Pool, String> {
         .max_size(size)
         .min_idle(Some(1))
         .connection_timeout(CHECKOUT_TIMEOUT)
-        .build(Manager { url: database_url.to_string(), epoch: Arc::new(AtomicU64::new(0)) })
+        .build(Manager::new(database_url))
         .map_err(|e| format!("cannot build the database pool: {e}"))
 }
 

@@ -32,7 +32,7 @@ use utoipa::{Modify, OpenApi};
         crate::staff::stats::stats,
         crate::staff::stream::stream,
     ),
-    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::ingest::event::Source)),
     modifiers(&BearerAuth),
     tags(
         (name = "health", description = "Probes"),
@@ -69,4 +69,44 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 pub fn yaml() -> String {
     document().to_yaml().expect("the OpenAPI document serialises to YAML")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    out.push(r.clone());
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves_and_operation_ids_are_unique() {
+        let doc = serde_json::to_value(super::document()).unwrap();
+        let mut found = vec![];
+        refs(&doc, &mut found);
+        assert!(!found.is_empty());
+        for r in found {
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected $ref {r}"));
+            assert!(doc["components"]["schemas"][name].is_object(), "dangling $ref {r}");
+        }
+        let mut ids: Vec<&str> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values().filter_map(|op| op["operationId"].as_str()))
+            .collect();
+        let count = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "operationId values must be unique");
+    }
 }

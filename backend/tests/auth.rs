@@ -135,6 +135,29 @@ async fn signup_rejects_duplicates_and_invalid_fields() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    // a NUL character (which PostgreSQL text cannot hold) is an invalid field, not a server error
+    let body = json!({"email": "nul@b.com", "password": "12345678", "name": "A\u{0}na", "invite_token": INVITE});
+    let res = test::call_service(&app, TestRequest::post().uri("/api/auth/signup").set_json(body).to_request()).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(json(res).await["error"]["details"]["fields"]["name"].is_string());
+    let res = test::call_service(&app, signup_req("n\u{0}ul@b.com", "12345678", Some(INVITE)).to_request()).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[actix_web::test]
+async fn a_nul_character_in_the_login_is_wrong_credentials() {
+    let db = TestDb::new();
+    let app = app!(db.state());
+    let res = test::call_service(&app, signup_req("ana@b.com", "12345678", Some(INVITE)).to_request()).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    for (email, password) in [("ana@b.com\u{0}", "12345678"), ("\u{0}", "x"), ("ana@b.com", "1234\u{0}5678")] {
+        let res = test::call_service(&app, login_req(email, password).to_request()).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{email:?}");
+        assert_eq!(json(res).await["error"]["code"], "invalid_credentials");
+    }
+    let res = test::call_service(&app, login_req("ana@b.com", "12345678").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
 }
 
 #[actix_web::test]

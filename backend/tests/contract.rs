@@ -1,6 +1,7 @@
 //! The OpenAPI contract: every response status the document promises is produced by a real
-//! request here (and nothing else is documented). Also: an internal failure during ingest leaves
-//! nothing half-written and still records the request.
+//! request here (and nothing else is documented); a documented path called with another method is
+//! 405 with `Allow`. Also: an internal failure during ingest leaves nothing half-written and still
+//! records the request.
 
 mod common;
 
@@ -82,17 +83,41 @@ async fn every_documented_status_is_reachable() {
         "GET" => TestRequest::get().uri(uri),
         _ => TestRequest::post().uri(uri),
     };
+    let raw = |uri: &str, content_type: Option<&str>, body: String| {
+        let req = TestRequest::post().uri(uri).set_payload(body);
+        match content_type {
+            Some(t) => req.insert_header(("Content-Type", t.to_string())),
+            None => req,
+        }
+    };
+    let json_type = Some("application/json");
+    let huge = || format!("{{\"email\": \"{}\"}}", "x".repeat(70 * 1024));
+    // a replay whose payload is rejected again is a conflict, recorded as a new event
+    let res = test::call_service(&app, post(&format!("/api/events/{invalid_event}/replay"), &token).to_request()).await;
+    let b = json(res).await;
+    assert_eq!(
+        (b["error"]["code"].as_str(), b["error"]["details"]["code"].as_str()),
+        (Some("replay_rejected"), Some("invalid_json"))
+    );
+    assert!(b["error"]["details"]["event_id"].as_i64().unwrap() > invalid_event, "{b}");
 
     // (method, documented path, expected status, request)
     let witnesses: Vec<(&str, &str, u16, TestRequest)> = vec![
         ("GET", "/healthz", 200, TestRequest::get().uri("/healthz")),
         ("GET", "/readyz", 200, TestRequest::get().uri("/readyz")),
         ("POST", "/api/auth/signup", 201, signup("novo@example.com", "senha-boa-1", INVITE)),
+        ("POST", "/api/auth/signup", 400, raw("/api/auth/signup", json_type, "{".into())),
         ("POST", "/api/auth/signup", 403, signup("outro@example.com", "senha-boa-1", "errado")),
         ("POST", "/api/auth/signup", 409, signup("NOVO@example.com", "senha-boa-1", INVITE)),
+        ("POST", "/api/auth/signup", 413, raw("/api/auth/signup", json_type, huge())),
+        ("POST", "/api/auth/signup", 415, raw("/api/auth/signup", None, "{}".into())),
         ("POST", "/api/auth/signup", 422, signup("sem-arroba", "senha-boa-1", INVITE)),
         ("POST", "/api/auth/login", 200, login("dono@example.com", "senha-boa-1", "10.1.1.1")),
+        ("POST", "/api/auth/login", 400, raw("/api/auth/login", json_type, "\0".into())),
         ("POST", "/api/auth/login", 401, login("dono@example.com", "errada-123", "10.1.1.2")),
+        ("POST", "/api/auth/login", 413, raw("/api/auth/login", json_type, huge())),
+        ("POST", "/api/auth/login", 415, raw("/api/auth/login", Some("text/plain"), "{}".into())),
+        ("POST", "/api/auth/login", 422, raw("/api/auth/login", json_type, r#"{"email": 1}"#.into())),
         ("POST", "/api/auth/login", 429, login("dono@example.com", "senha-boa-1", "10.1.1.3")),
         ("GET", "/api/auth/me", 200, get("/api/auth/me", &token)),
         ("GET", "/api/auth/me", 401, unauth("GET", "/api/auth/me")),
@@ -104,6 +129,7 @@ async fn every_documented_status_is_reachable() {
         ("POST", "/webhooks/{source}", 422, webhook("hashtag", r#"{"nome":"A"}"#)),
         ("GET", "/api/customers", 200, get("/api/customers?q=ana", &token)),
         ("GET", "/api/customers", 400, get("/api/customers?limit=0", &token)),
+        ("GET", "/api/customers", 400, get("/api/customers?q=ab%00cd", &token)),
         ("GET", "/api/customers", 401, unauth("GET", "/api/customers")),
         ("GET", "/api/customers/{id}", 200, get(&format!("/api/customers/{customer_id}"), &token)),
         ("GET", "/api/customers/{id}", 401, unauth("GET", "/api/customers/1")),
@@ -118,11 +144,10 @@ async fn every_documented_status_is_reachable() {
         ("GET", "/api/events/{id}", 401, unauth("GET", "/api/events/1")),
         ("GET", "/api/events/{id}", 404, get("/api/events/999999", &token)),
         ("POST", "/api/events/{id}/replay", 200, post(&format!("/api/events/{ok_event}/replay"), &token)),
-        ("POST", "/api/events/{id}/replay", 400, post(&format!("/api/events/{invalid_event}/replay"), &token)),
         ("POST", "/api/events/{id}/replay", 401, unauth("POST", "/api/events/1/replay")),
         ("POST", "/api/events/{id}/replay", 404, post("/api/events/999999/replay", &token)),
         ("POST", "/api/events/{id}/replay", 409, post(&format!("/api/events/{unauthorized_event}/replay"), &token)),
-        ("POST", "/api/events/{id}/replay", 422, post(&format!("/api/events/{unprocessable_event}/replay"), &token)),
+        ("POST", "/api/events/{id}/replay", 409, post(&format!("/api/events/{unprocessable_event}/replay"), &token)),
         ("GET", "/api/treatments", 200, get("/api/treatments?status=failed", &token)),
         ("GET", "/api/treatments", 400, get("/api/treatments?to=amanha", &token)),
         ("GET", "/api/treatments", 401, unauth("GET", "/api/treatments")),
@@ -131,6 +156,7 @@ async fn every_documented_status_is_reachable() {
         ("POST", "/api/treatments/{id}/retry", 404, post("/api/treatments/999999/retry", &token)),
         ("POST", "/api/treatments/{id}/retry", 409, post(&format!("/api/treatments/{done_treatment}/retry"), &token)),
         ("GET", "/api/reports/customers.csv", 200, get("/api/reports/customers.csv", &token)),
+        ("GET", "/api/reports/customers.csv", 400, get("/api/reports/customers.csv?q=%00", &token)),
         ("GET", "/api/reports/customers.csv", 401, unauth("GET", "/api/reports/customers.csv")),
         ("GET", "/api/reports/treatments.csv", 200, get("/api/reports/treatments.csv", &token)),
         ("GET", "/api/reports/treatments.csv", 400, get("/api/reports/treatments.csv?from=x", &token)),
@@ -150,15 +176,110 @@ async fn every_documented_status_is_reachable() {
         assert_eq!(res.status().as_u16(), status, "{method} {path}");
         witnessed.insert((method.to_string(), path.to_string(), status));
     }
-    // the two that need a broken database are witnessed by the tests below
+    // the ones that need a broken database are witnessed by the tests below
     witnessed.insert(("GET".into(), "/readyz".into(), 503));
     witnessed.insert(("POST".into(), "/webhooks/{source}".into(), 500));
+    witnessed.extend(database_routes().into_iter().map(|(method, path, _)| (method.into(), path.into(), 503)));
+    // Witnessed where they need their own set-up: a stalled body over a real socket (tests/stalled.rs)
+    // and a rate-limited app (tests/limits.rs).
+    witnessed.insert(("POST".into(), "/webhooks/{source}".into(), 408));
+    witnessed.insert(("POST".into(), "/webhooks/{source}".into(), 429));
 
     let documented = documented();
     let undocumented: Vec<_> = witnessed.difference(&documented).collect();
     let unwitnessed: Vec<_> = documented.difference(&witnessed).collect();
     assert!(undocumented.is_empty(), "answers the OpenAPI document does not list: {undocumented:?}");
     assert!(unwitnessed.is_empty(), "documented answers no test produces: {unwitnessed:?}");
+}
+
+/// (method, documented path, request path) of every route that needs the database.
+fn database_routes() -> Vec<(&'static str, &'static str, &'static str)> {
+    vec![
+        ("POST", "/api/auth/signup", "/api/auth/signup"),
+        ("POST", "/api/auth/login", "/api/auth/login"),
+        ("GET", "/api/auth/me", "/api/auth/me"),
+        ("POST", "/webhooks/{source}", "/webhooks/hashtag"),
+        ("GET", "/api/customers", "/api/customers?q=ana"),
+        ("GET", "/api/customers/{id}", "/api/customers/1"),
+        ("GET", "/api/customers/{id}/timeline", "/api/customers/1/timeline"),
+        ("GET", "/api/events", "/api/events"),
+        ("GET", "/api/events/{id}", "/api/events/1"),
+        ("POST", "/api/events/{id}/replay", "/api/events/1/replay"),
+        ("GET", "/api/treatments", "/api/treatments"),
+        ("POST", "/api/treatments/{id}/retry", "/api/treatments/1/retry"),
+        ("GET", "/api/reports/customers.csv", "/api/reports/customers.csv"),
+        ("GET", "/api/reports/treatments.csv", "/api/reports/treatments.csv"),
+        ("GET", "/api/reports/orders.csv", "/api/reports/orders.csv"),
+        ("GET", "/api/stats", "/api/stats"),
+    ]
+}
+
+#[actix_web::test]
+async fn every_database_route_is_503_when_the_database_is_down() {
+    use diesel::r2d2::Pool;
+    // Nothing listens on port 1: every checkout fails (after a short wait) as in an outage.
+    let url = "postgres://postgres@127.0.0.1:1/portaria_down";
+    let pool = Pool::builder()
+        .min_idle(Some(0))
+        .connection_timeout(std::time::Duration::from_millis(200))
+        .build_unchecked(portaria::db::Manager::new(url));
+    let config = portaria::config::Config::for_tests(url);
+    let jwt = portaria::auth::jwt::issue(1, "ana@example.com", &config.jwt_secret, 600, chrono::Utc::now().timestamp())
+        .unwrap();
+    let token = format!("Bearer {jwt}");
+    let app = app!(portaria::state::AppState::new(config, pool));
+    for (method, path, uri) in database_routes() {
+        let req = match (method, path) {
+            ("POST", "/api/auth/signup") => TestRequest::post().uri(uri).set_json(
+                json!({"email": "ana@example.com", "password": "senha-boa-1", "name": "Ana", "invite_token": INVITE}),
+            ),
+            ("POST", "/api/auth/login") => {
+                TestRequest::post().uri(uri).set_json(json!({"email": "ana@example.com", "password": "senha-boa-1"}))
+            }
+            ("POST", "/webhooks/{source}") => webhook("hashtag", &simulator("Ana", "ana@example.com", "aprovado", 1.0)),
+            ("POST", _) => post(uri, &token),
+            _ => get(uri, &token),
+        };
+        let res = test::call_service(&app, req.to_request()).await;
+        assert_eq!(res.status().as_u16(), 503, "{method} {uri}");
+        assert!(res.headers().get("retry-after").is_some(), "{method} {uri}: Retry-After");
+        assert_eq!(json(res).await["error"]["code"], "database_unavailable", "{method} {uri}");
+    }
+}
+
+#[actix_web::test]
+async fn documented_paths_answer_405_with_allow_for_other_methods() {
+    let db = TestDb::new();
+    let app = app!(db.state());
+    let doc = serde_json::to_value(portaria::openapi::document()).unwrap();
+    let methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"];
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let mut allowed: Vec<String> = item.as_object().unwrap().keys().map(|m| m.to_uppercase()).collect();
+        allowed.sort();
+        // a concrete path: 1 for ids, hashtag for the source
+        let uri = path.replace("{id}", "1").replace("{source}", "hashtag");
+        for method in methods.iter().filter(|m| !allowed.iter().any(|a| a == *m)) {
+            let req = TestRequest::default()
+                .method(actix_web::http::Method::from_bytes(method.as_bytes()).unwrap())
+                .uri(&uri)
+                .to_request();
+            let res = test::call_service(&app, req).await;
+            assert_eq!(res.status().as_u16(), 405, "{method} {uri}");
+            let allow = res.headers().get("allow").map(|v| v.to_str().unwrap().to_string());
+            assert_eq!(allow, Some(allowed.join(", ")), "{method} {uri}");
+            if *method != "HEAD" {
+                let body = json(res).await;
+                assert_eq!(body["error"]["code"], "method_not_allowed", "{method} {uri}");
+                assert_eq!(body["error"]["details"]["allow"], json!(allowed), "{method} {uri}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 19 * 6, "every documented path was tried with every other method ({checked})");
+    // unknown paths stay 404, whatever the method
+    let res = test::call_service(&app, TestRequest::delete().uri("/api/nothing-here").to_request()).await;
+    assert_eq!(res.status().as_u16(), 404);
 }
 
 #[actix_web::test]

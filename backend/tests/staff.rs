@@ -154,6 +154,42 @@ async fn pagination_has_no_gaps_or_repeats() {
 }
 
 #[actix_web::test]
+async fn a_nul_character_in_any_query_parameter_is_400_invalid_query() {
+    let db = TestDb::new();
+    let app = app!(db.state());
+    let token = staff_token(&app).await;
+    test::call_service(&app, webhook("hashtag", &simulator("Ana", "ana@example.com", "aprovado", 1.0)).to_request())
+        .await;
+    let uris = [
+        "/api/customers?q=ab%00cd",
+        "/api/customers?cursor=%00",
+        "/api/events?q=ab%00cd",
+        "/api/events?source=hash%00tag",
+        "/api/events?outcome=%00",
+        "/api/events?from=2026-11-23%00",
+        "/api/treatments?q=ab%00cd",
+        "/api/treatments?kind=grant%00",
+        "/api/treatments?status=%00pending",
+        "/api/reports/customers.csv?q=ab%00cd",
+        "/api/reports/treatments.csv?q=ab%00cd",
+        "/api/reports/orders.csv?q=ab%00cd",
+        "/api/reports/orders.csv?source=%00&status=approved",
+        // a NUL in a parameter's name
+        "/api/customers?q%00=ana",
+    ];
+    for uri in uris {
+        let (status, body) = call_json!(&app, get(uri, &token));
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")), "{uri}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("NUL"), "{uri}: {body}");
+    }
+    // the same searches without the NUL work
+    let (status, body) = call_json!(&app, get("/api/customers?q=ana", &token));
+    assert_eq!((status, body["items"].as_array().map(Vec::len)), (StatusCode::OK, Some(1)));
+    let (status, body) = call_json!(&app, get("/api/events?q=ana", &token));
+    assert_eq!((status, body["items"].as_array().map(Vec::len)), (StatusCode::OK, Some(1)));
+}
+
+#[actix_web::test]
 async fn customer_profile_and_timeline_tell_what_happened() {
     let db = TestDb::new();
     let state = db.state();
@@ -261,8 +297,11 @@ async fn events_filters_detail_and_replay() {
     let (status, r) = call_json!(&app, post(&format!("/api/events/{id}/replay"), &token));
     assert_eq!((status, r["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("not_replayable")));
     let uid = unprocessable["error"]["details"]["event_id"].as_i64().unwrap();
-    let (status, _) = call_json!(&app, post(&format!("/api/events/{uid}/replay"), &token));
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, r) = call_json!(&app, post(&format!("/api/events/{uid}/replay"), &token));
+    assert_eq!((status, r["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("replay_rejected")));
+    assert_eq!(r["error"]["details"]["code"], "unprocessable");
+    let (_, again) = call_json!(&app, get(&format!("/api/events/{}", r["error"]["details"]["event_id"]), &token));
+    assert_eq!((again["outcome"].as_str(), again["replay_of"].as_i64()), (Some("unprocessable"), Some(uid)));
     // every replay is audited with the staff user
     let audited: Vec<(String, Option<i64>)> =
         audit_log::table.select((audit_log::action, audit_log::target_id)).load(&mut db.conn()).unwrap();

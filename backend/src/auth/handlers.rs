@@ -45,9 +45,13 @@ pub struct TokenResponse {
     request_body = SignupRequest,
     responses(
         (status = 201, description = "Account created", body = UserView),
+        (status = 400, description = "The body is not JSON (`invalid_json`)", body = ErrorBody),
         (status = 403, description = "Missing or wrong invite token", body = ErrorBody),
         (status = 409, description = "E-mail already registered", body = ErrorBody),
-        (status = 422, description = "Invalid e-mail, name or password", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ErrorBody),
+        (status = 415, description = "Not sent as application/json (`unsupported_media_type`)", body = ErrorBody),
+        (status = 422, description = "Invalid e-mail, name or password, or a field missing", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
 #[post("/api/auth/signup")]
@@ -83,8 +87,14 @@ pub async fn signup(state: web::Data<AppState>, body: web::Json<SignupRequest>) 
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 400, description = "The body is not JSON (`invalid_json`)", body = ErrorBody),
         (status = 401, description = "Wrong e-mail or password", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts; see Retry-After", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ErrorBody),
+        (status = 415, description = "Not sent as application/json (`unsupported_media_type`)", body = ErrorBody),
+        (status = 422, description = "A field missing or of the wrong type (`validation_failed`)", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts; see Retry-After", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt may succeed"))),
+        (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
 #[post("/api/auth/login")]
@@ -105,7 +115,11 @@ pub async fn login(
     }
     let cost = state.config.bcrypt_cost;
     let user = db::run(&state.pool, move |conn| {
-        let user = users::find_by_email(conn, &email)?;
+        // No account has an implausible e-mail (one with a NUL, say): no need to ask the database.
+        let user = match validation::normalize_email(&email) {
+            Some(email) => users::find_by_email(conn, &email)?,
+            None => None,
+        };
         let ok = password::verify(&given, user.as_ref().map(|u| u.password_hash.as_str()), cost);
         match user {
             Some(u) if ok => Ok(Some(users::touch_login(conn, u.id)?)),
@@ -136,6 +150,7 @@ pub async fn login(
     responses(
         (status = 200, description = "The current user", body = UserView),
         (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
 #[get("/api/auth/me")]

@@ -33,8 +33,8 @@ pub fn validate_signup(email: &str, name: &str, password: &str) -> Result<ValidS
         fields.insert("email".into(), json!("must be a valid e-mail address"));
     }
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        fields.insert("name".into(), json!("must have 1 to 200 characters"));
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        fields.insert("name".into(), json!("must have 1 to 200 characters, none of them a control character"));
     }
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_LEN {
@@ -70,6 +70,9 @@ mod tests {
         let e = validate_signup("nope", " ", "12345678").err().unwrap();
         let fields = &e.details.unwrap()["fields"];
         assert!(fields["email"].is_string() && fields["name"].is_string());
+        let e = validate_signup("a\0@b.co", "A\0na", "12345678").err().unwrap();
+        let fields = &e.details.unwrap()["fields"];
+        assert!(fields["email"].is_string() && fields["name"].is_string(), "NUL characters are refused");
         // 8 characters, counted as characters, not bytes
         assert!(validate_signup("a@b.co", "Ana", "çççççççç").is_ok());
     }

@@ -128,19 +128,21 @@ fn request_parts(req: &HttpRequest) -> (RequestParts, Vec<(String, String)>) {
 /// a 2xx is sent only after the event and its consequences are committed.
 #[utoipa::path(
     tag = "webhooks",
-    params(("source" = String, Path, description = "hashtag | hotmart | kiwify | generic")),
-    request_body(content = String, description = "The provider's payload (JSON, whatever the Content-Type); see docs/WEBHOOKS.md", content_type = "application/json"),
+    params(("source" = Source, Path, description = "The sending platform (one enabled here; any other name is 404 `unknown_source`)")),
+    request_body(content = Object, description = "The provider's payload: a JSON object, whatever the Content-Type; see docs/WEBHOOKS.md", content_type = "application/json"),
     responses(
         (status = 200, description = "Accepted: processed, duplicate or ignored", body = WebhookAnswer),
         (status = 400, description = "The body is not JSON (`invalid_json`)", body = ErrorBody),
         (status = 401, description = "Missing or invalid credentials (`unauthorized`)", body = ErrorBody),
         (status = 404, description = "Unknown or disabled source (`unknown_source`)", body = ErrorBody),
-        (status = 408, description = "The body did not arrive in time (`request_timeout`); the connection is closed", body = ErrorBody),
+        (status = 408, description = "The body did not arrive within `BODY_READ_TIMEOUT_MS` (`request_timeout`); recorded, the connection is closed", body = ErrorBody),
         (status = 413, description = "Body over the limit (`payload_too_large`)", body = ErrorBody),
-        (status = 429, description = "Over `WEBHOOK_RATE_LIMIT` for this source and address (`too_many_requests`, with `Retry-After`); counted in aggregate, not recorded one by one", body = ErrorBody),
         (status = 422, description = "JSON without what is needed (`unprocessable`)", body = ErrorBody),
+        (status = 429, description = "Over `WEBHOOK_RATE_LIMIT` for this source and address (`too_many_requests`); counted per minute, not recorded one by one", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before sending again"))),
         (status = 500, description = "Internal failure: nothing was half-written; retry", body = ErrorBody),
-        (status = 503, description = "Database unavailable (`database_unavailable`, with `Retry-After`): nothing was recorded; retry", body = ErrorBody),
+        (status = 503, description = "The database is unavailable (`database_unavailable`): nothing was recorded; retry after Retry-After", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
     )
 )]
 #[post("/webhooks/{source}")]

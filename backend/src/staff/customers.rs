@@ -1,7 +1,8 @@
 //! Customers: search (accent- and case-insensitive, ranked, keyset-paginated), profile, timeline.
 
 use super::events::EventRow;
-use super::pagination::{self, like_escape};
+use super::filters::StaffQuery;
+use super::pagination::{self, like_escape, RankedPageParams};
 use super::views::*;
 use crate::auth::AuthUser;
 use crate::db;
@@ -23,13 +24,11 @@ diesel::define_sql_function! {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Any part of the e-mail, name or document (CPF/CNPJ, with or without punctuation).
+    #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub q: Option<String>,
-    /// 1 to 100, default 20.
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
 }
 
 /// How the search reads the text typed.
@@ -227,22 +226,25 @@ pub fn summaries(conn: &mut PgConnection, customers: Vec<Customer>) -> QueryResu
 /// Searches customers by any part of the e-mail, name or document.
 #[utoipa::path(
     tag = "customers",
-    params(SearchParams),
+    operation_id = "search_customers",
+    params(SearchParams, RankedPageParams),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Matching customers, best first", body = Page<CustomerSummary>),
         (status = 400, description = "Invalid limit or cursor", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
 #[get("/api/customers")]
 pub async fn list(
     state: web::Data<AppState>,
     _auth: AuthUser,
-    params: web::Query<SearchParams>,
+    params: StaffQuery<SearchParams>,
+    page: StaffQuery<RankedPageParams>,
 ) -> ApiResult<web::Json<Page<CustomerSummary>>> {
-    let limit = pagination::limit(params.limit)?;
-    let after = match &params.cursor {
+    let limit = pagination::limit(page.limit)?;
+    let after = match &page.cursor {
         Some(c) => pagination::decode(c, 2).map(|p| Some((p[0], p[1])))?,
         None => None,
     };
@@ -268,12 +270,14 @@ pub fn find(conn: &mut PgConnection, id: i64) -> ApiResult<Customer> {
 /// A customer's profile, enrollments (access state) and orders.
 #[utoipa::path(
     tag = "customers",
+    operation_id = "get_customer",
     params(("id" = i64, Path, description = "Customer id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The customer", body = CustomerDetail),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such customer", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
 #[get("/api/customers/{id}")]
@@ -345,12 +349,14 @@ pub async fn detail(
 /// Every webhook and every treatment of a customer, oldest first.
 #[utoipa::path(
     tag = "customers",
+    operation_id = "customer_timeline",
     params(("id" = i64, Path, description = "Customer id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The timeline", body = Timeline),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such customer", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
 #[get("/api/customers/{id}/timeline")]

@@ -1,7 +1,7 @@
 //! The webhook log: list with filters, one event with its raw body, replay.
 
-use super::filters::{parse_from, parse_to};
-use super::pagination::{self, like_escape};
+use super::filters::{from_schema, parse_from, parse_to, to_schema, StaffQuery};
+use super::pagination::{self, like_escape, PageParams};
 use super::views::*;
 use super::{audit, treatments};
 use crate::auth::AuthUser;
@@ -66,20 +66,23 @@ impl EventRow {
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventFilter {
     /// hashtag, hotmart, kiwify, generic (or any name that was called)
+    #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub source: Option<String>,
     /// processed, duplicate, ignored, invalid_json, unauthorized, payload_too_large, unprocessable, unknown_source, error
+    #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub outcome: Option<String>,
     /// Text contained in the raw body or the customer's e-mail.
+    #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub q: Option<String>,
     /// From this time (RFC 3339) or date (YYYY-MM-DD), inclusive.
+    #[param(nullable = false, schema_with = from_schema)]
     pub from: Option<String>,
     /// Until this time (exclusive) or date (inclusive).
+    #[param(nullable = false, schema_with = to_schema)]
     pub to: Option<String>,
-    /// 1 to 100, default 20.
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
 }
 
 /// One page of events, newest first, after `before_id`.
@@ -125,22 +128,26 @@ pub fn query(
 /// The webhook log, newest first.
 #[utoipa::path(
     tag = "events",
-    params(EventFilter),
+    operation_id = "list_events",
+    params(EventFilter, PageParams),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of events", body = Page<EventSummary>),
         (status = 400, description = "Invalid filter, limit or cursor", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
 #[get("/api/events")]
 pub async fn list(
     state: web::Data<AppState>,
     _auth: AuthUser,
-    f: web::Query<EventFilter>,
+    f: StaffQuery<EventFilter>,
+    page: StaffQuery<PageParams>,
 ) -> ApiResult<web::Json<Page<EventSummary>>> {
-    let limit = pagination::limit(f.limit)?;
-    let before = f.cursor.as_deref().map(|c| pagination::decode(c, 1).map(|p| p[0])).transpose()?;
+    let limit = pagination::limit(page.limit)?;
+    let before = page.cursor.as_deref().map(|c| pagination::decode(c, 1).map(|p| p[0])).transpose()?;
+    let f = f.into_inner();
     db::run(&state.pool, move |conn| {
         let items = query(conn, &f, limit, before)?;
         let next_cursor = pagination::next(&items, limit, |e| vec![e.id]);
@@ -161,12 +168,14 @@ pub fn load(conn: &mut PgConnection, id: i64) -> ApiResult<WebhookEvent> {
 /// One event with its raw body, kept headers (secrets masked) and the treatments it caused.
 #[utoipa::path(
     tag = "events",
+    operation_id = "get_event",
     params(("id" = i64, Path, description = "Event id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The event", body = EventDetail),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such event", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
 #[get("/api/events/{id}")]
@@ -249,18 +258,20 @@ fn rebuild(e: &WebhookEvent) -> Result<(Source, Received, RequestParts), ApiErro
 }
 
 /// Runs a recorded event through the rules again (as a new event that points at it). Its
-/// deduplication makes it harmless: an event already processed comes back as a `duplicate`.
+/// deduplication makes it harmless: an event already processed comes back as a `duplicate`. A
+/// payload that is rejected again (not JSON, or without what is needed) is recorded as a new
+/// rejected event and answered 409 `replay_rejected`: the request was fine, the event was not.
 #[utoipa::path(
     tag = "events",
+    operation_id = "replay_event",
     params(("id" = i64, Path, description = "Event id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The replay's result (a new event)", body = WebhookAnswer),
-        (status = 400, description = "The body is not JSON", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such event", body = ErrorBody),
-        (status = 409, description = "Never authenticated or truncated: not replayable", body = ErrorBody),
-        (status = 422, description = "The payload lacks what is needed", body = ErrorBody),
+        (status = 409, description = "Never authenticated or truncated (`not_replayable`), or its payload was rejected again (`replay_rejected`; `details`: the new `event_id`, the rejection's `code`)", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
 #[post("/api/events/{id}/replay")]
@@ -277,5 +288,17 @@ pub async fn replay(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i6
     let (source, received, parts) = rebuild(&event)?;
     let screened = sources::parse(source, &received.body, &parts).map_err(handler::parse_rejection);
     let defaults = CourseDefaults { default_course_name: state.config.default_course_name.clone() };
-    handler::handle(&state, received, screened, defaults, Some(id), started).await
+    handler::handle(&state, received, screened, defaults, Some(id), started).await.map_err(rejected_again)
+}
+
+/// A rejection of the replayed payload (400 or 422 for a sender) is a conflict for the staff.
+fn rejected_again(e: ApiError) -> ApiError {
+    if !matches!(e.status.as_u16(), 400 | 422) {
+        return e;
+    }
+    let mut details = e.details.clone().unwrap_or_else(|| json!({}));
+    if let Value::Object(map) = &mut details {
+        map.insert("code".into(), json!(e.code));
+    }
+    ApiError::conflict("replay_rejected", format!("The replay was rejected again: {}", e.message)).with_details(details)
 }

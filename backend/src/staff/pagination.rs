@@ -1,10 +1,39 @@
-//! Keyset pagination: opaque cursors and limits.
+//! Keyset pagination: cursors and limits.
+//!
+//! A cursor is the sort key of the last item of a page, in decimal: `1234` (the id) for events and
+//! treatments, `2:1234` (rank and id) for the customer search. Any such value is a valid position,
+//! so the OpenAPI document can describe exactly which cursors are accepted.
 
 use crate::error::ApiError;
-use base64::Engine;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
+
+/// The page parameters of the lists sorted by id (events, treatments).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// How many items, 1 to 100 (default 20).
+    #[param(nullable = false, minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(nullable = false, pattern = r"^[0-9]{1,18}$")]
+    pub cursor: Option<String>,
+}
+
+/// The page parameters of the customer search (sorted by rank, then id).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RankedPageParams {
+    /// How many items, 1 to 100 (default 20).
+    #[param(nullable = false, minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(nullable = false, pattern = r"^[0-9]{1,18}:[0-9]{1,18}$")]
+    pub cursor: Option<String>,
+}
 
 pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
     match requested {
@@ -14,18 +43,19 @@ pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
-/// Encodes the sort key of the last row of a page.
+/// Encodes the sort key of the last row of a page (non-negative numbers).
 pub fn encode(parts: &[i64]) -> String {
-    let text = parts.iter().map(i64::to_string).collect::<Vec<_>>().join(":");
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+    parts.iter().map(i64::to_string).collect::<Vec<_>>().join(":")
 }
 
-/// Decodes a cursor made by `encode` with `n` parts.
+/// Decodes a cursor of `n` parts, each 1 to 18 decimal digits.
 pub fn decode(cursor: &str, n: usize) -> Result<Vec<i64>, ApiError> {
     let invalid = || ApiError::bad_request("invalid_cursor", "The cursor is not one this API gave out.");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let parts: Vec<i64> = text.split(':').map(str::parse).collect::<Result<_, _>>().map_err(|_| invalid())?;
+    let number = |part: &str| {
+        let digits = (1..=18).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit());
+        digits.then(|| part.parse::<i64>().ok()).flatten()
+    };
+    let parts: Vec<i64> = cursor.split(':').map(number).collect::<Option<_>>().ok_or_else(invalid)?;
     if parts.len() == n {
         Ok(parts)
     } else {
@@ -61,6 +91,10 @@ mod tests {
         assert!(decode(&c, 1).is_err());
         assert!(decode("!!!", 1).is_err());
         assert!(decode(&encode(&[1]), 2).is_err());
+        for bad in ["", "-1", "+1", "1:", ":1", "1 ", "1234567890123456789", "１"] {
+            assert!(decode(bad, 1).is_err() && decode(&format!("{bad}:1"), 2).is_err(), "{bad:?}");
+        }
+        assert_eq!(decode("000000000000000042", 1).unwrap(), [42]);
     }
 
     #[test]

@@ -2,12 +2,12 @@
 
 use super::csv::{self, opt};
 use super::customers::{self as cust, SearchParams};
-use super::filters::{parse_from, parse_to};
+use super::filters::{from_schema, parse_from, parse_to, to_schema, StaffQuery};
 use super::pagination::like_escape;
 use super::treatments::{self as treat, TreatmentFilter};
 use crate::auth::AuthUser;
 use crate::db::Pool;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::models::Order;
 use crate::schema::{courses, customers, orders};
 use crate::state::AppState;
@@ -23,32 +23,38 @@ const BATCH: i64 = 500;
 /// Fetches the CSV lines after a cursor; returns them and the next cursor (`None`: done).
 type Fetch = dyn Fn(&mut PgConnection, Option<Vec<i64>>) -> ApiResult<(String, Option<Vec<i64>>)> + Send + Sync;
 
-fn stream_csv(pool: Pool, filename: &str, header: &[&str], fetch: Arc<Fetch>) -> HttpResponse {
+/// One batch on the blocking thread pool.
+async fn batch(pool: Pool, fetch: Arc<Fetch>, cursor: Option<Vec<i64>>) -> ApiResult<(String, Option<Vec<i64>>)> {
+    web::block(move || {
+        let mut conn = pool.get()?;
+        fetch(&mut conn, cursor)
+    })
+    .await?
+}
+
+/// The first batch is read before answering, so that a database failure is a proper error answer
+/// (503) rather than a 200 whose body breaks off; the rest streams batch by batch.
+async fn stream_csv(pool: Pool, filename: &str, header: &[&str], fetch: Arc<Fetch>) -> ApiResult<HttpResponse> {
+    let (first, next) = batch(pool.clone(), fetch.clone(), None).await?;
     // A BOM so that spreadsheet programs read the file as UTF-8.
-    let head = Bytes::from(format!("\u{feff}{}", csv::record(header)));
-    let rows = futures_util::stream::unfold(Some(None::<Vec<i64>>), move |state| {
-        let pool = pool.clone();
-        let fetch = fetch.clone();
+    let head = Bytes::from(format!("\u{feff}{}{first}", csv::record(header)));
+    // state: `Some(cursor)` while there is more to read
+    let rows = futures_util::stream::unfold(next, move |state| {
+        let (pool, fetch) = (pool.clone(), fetch.clone());
         async move {
             let cursor = state?;
-            let batch = actix_web::web::block(move || -> ApiResult<(String, Option<Vec<i64>>)> {
-                let mut conn = pool.get()?;
-                fetch(&mut conn, cursor)
-            })
-            .await;
-            match batch {
-                Ok(Ok((text, next))) => Some((Ok::<Bytes, actix_web::Error>(Bytes::from(text)), next.map(Some))),
-                Ok(Err(e)) => Some((Err(e.into()), None)),
-                Err(e) => Some((Err(ApiError::from(e).into()), None)),
+            match batch(pool, fetch, Some(cursor)).await {
+                Ok((text, next)) => Some((Ok::<Bytes, actix_web::Error>(Bytes::from(text)), next)),
+                Err(e) => Some((Err(e.into()), None)),
             }
         }
     });
     let body = futures_util::stream::once(async move { Ok::<Bytes, actix_web::Error>(head) }).chain_rows(rows);
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(("Content-Disposition", format!("attachment; filename=\"{filename}\"")))
         .insert_header(("Cache-Control", "no-store"))
-        .streaming(body)
+        .streaming(body))
 }
 
 trait ChainRows: futures_util::Stream + Sized {
@@ -69,15 +75,17 @@ fn time(t: chrono::DateTime<chrono::Utc>) -> String {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "CSV (UTF-8, RFC 4180)", content_type = "text/csv", body = String),
+        (status = 400, description = "Invalid query", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
 #[get("/api/reports/customers.csv")]
 pub async fn customers_csv(
     state: web::Data<AppState>,
     _auth: AuthUser,
-    params: web::Query<SearchParams>,
-) -> HttpResponse {
+    params: StaffQuery<SearchParams>,
+) -> ApiResult<HttpResponse> {
     let term = Arc::new(cust::term(params.q.as_deref()));
     let fetch: Arc<Fetch> = Arc::new(move |conn, cursor| {
         let after = cursor.map(|c| (c[0], c[1]));
@@ -106,7 +114,7 @@ pub async fn customers_csv(
     });
     let header =
         ["id", "email", "name", "document", "phone", "access", "enrollments", "created_at", "last_activity_at"];
-    stream_csv(state.pool.clone(), "clientes.csv", &header, fetch)
+    stream_csv(state.pool.clone(), "clientes.csv", &header, fetch).await
 }
 
 /// Treatments matching the filters, as CSV.
@@ -118,13 +126,14 @@ pub async fn customers_csv(
         (status = 200, description = "CSV (UTF-8, RFC 4180)", content_type = "text/csv", body = String),
         (status = 400, description = "Invalid filter", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
 #[get("/api/reports/treatments.csv")]
 pub async fn treatments_csv(
     state: web::Data<AppState>,
     _auth: AuthUser,
-    f: web::Query<TreatmentFilter>,
+    f: StaffQuery<TreatmentFilter>,
 ) -> ApiResult<HttpResponse> {
     parse_from(f.from.as_deref())?;
     parse_to(f.to.as_deref())?;
@@ -167,19 +176,26 @@ pub async fn treatments_csv(
         "created_at",
         "done_at",
     ];
-    Ok(stream_csv(state.pool.clone(), "tratativas.csv", &header, fetch))
+    stream_csv(state.pool.clone(), "tratativas.csv", &header, fetch).await
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OrderFilter {
     /// Part of the customer's e-mail, or the order's external id.
+    #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub q: Option<String>,
+    /// hashtag, hotmart, kiwify, generic
+    #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub source: Option<String>,
     /// waiting_payment, approved, refused, refunded, chargeback, expired, canceled
+    #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub status: Option<String>,
     /// Created from this time (RFC 3339) or date (YYYY-MM-DD), inclusive.
+    #[param(nullable = false, schema_with = from_schema)]
     pub from: Option<String>,
     /// Created until this time (exclusive) or date (inclusive).
+    #[param(nullable = false, schema_with = to_schema)]
     pub to: Option<String>,
 }
 
@@ -192,13 +208,14 @@ pub struct OrderFilter {
         (status = 200, description = "CSV (UTF-8, RFC 4180)", content_type = "text/csv", body = String),
         (status = 400, description = "Invalid filter", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
 #[get("/api/reports/orders.csv")]
 pub async fn orders_csv(
     state: web::Data<AppState>,
     _auth: AuthUser,
-    f: web::Query<OrderFilter>,
+    f: StaffQuery<OrderFilter>,
 ) -> ApiResult<HttpResponse> {
     let from = parse_from(f.from.as_deref())?;
     let to = parse_to(f.to.as_deref())?;
@@ -268,5 +285,5 @@ pub async fn orders_csv(
         "created_at",
         "updated_at",
     ];
-    Ok(stream_csv(state.pool.clone(), "pedidos.csv", &header, fetch))
+    stream_csv(state.pool.clone(), "pedidos.csv", &header, fetch).await
 }

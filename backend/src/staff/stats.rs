@@ -200,6 +200,7 @@ fn compute(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Stats> {
     responses(
         (status = 200, description = "The numbers", body = Stats),
         (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
 #[get("/api/stats")]

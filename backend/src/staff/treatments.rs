@@ -1,8 +1,8 @@
 //! Treatments: list with filters, retry of failed or dead ones.
 
 use super::audit;
-use super::filters::{parse_from, parse_to};
-use super::pagination::{self, like_escape};
+use super::filters::{from_schema, parse_from, parse_to, to_schema, StaffQuery};
+use super::pagination::{self, like_escape, PageParams};
 use super::views::*;
 use crate::auth::AuthUser;
 use crate::db;
@@ -20,21 +20,24 @@ use serde_json::json;
 use utoipa::IntoParams;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TreatmentFilter {
     /// Part of the customer's e-mail.
+    #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub q: Option<String>,
     /// grant_access, welcome_message, refused_message, payment_pending_message, payment_expired_message,
     /// revoke_access, refund_message, extend_access, canceled_message
+    #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub kind: Option<String>,
     /// pending, running, done, dead, canceled, or `failed` (pending after a failed attempt)
+    #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub status: Option<String>,
     /// Created from this time (RFC 3339) or date (YYYY-MM-DD), inclusive.
+    #[param(nullable = false, schema_with = from_schema)]
     pub from: Option<String>,
     /// Created until this time (exclusive) or date (inclusive).
+    #[param(nullable = false, schema_with = to_schema)]
     pub to: Option<String>,
-    /// 1 to 100, default 20.
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
 }
 
 /// One page of treatments, newest first, after `before_id`.
@@ -104,22 +107,26 @@ pub fn view(conn: &mut PgConnection, id: i64) -> ApiResult<TreatmentView> {
 /// Treatments, newest first.
 #[utoipa::path(
     tag = "treatments",
-    params(TreatmentFilter),
+    operation_id = "list_treatments",
+    params(TreatmentFilter, PageParams),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of treatments", body = Page<TreatmentView>),
         (status = 400, description = "Invalid filter, limit or cursor", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
 #[get("/api/treatments")]
 pub async fn list(
     state: web::Data<AppState>,
     _auth: AuthUser,
-    f: web::Query<TreatmentFilter>,
+    f: StaffQuery<TreatmentFilter>,
+    page: StaffQuery<PageParams>,
 ) -> ApiResult<web::Json<Page<TreatmentView>>> {
-    let limit = pagination::limit(f.limit)?;
-    let before = f.cursor.as_deref().map(|c| pagination::decode(c, 1).map(|p| p[0])).transpose()?;
+    let limit = pagination::limit(page.limit)?;
+    let before = page.cursor.as_deref().map(|c| pagination::decode(c, 1).map(|p| p[0])).transpose()?;
+    let f = f.into_inner();
     db::run(&state.pool, move |conn| {
         let items = query(conn, &f, limit, before)?;
         let next_cursor = pagination::next(&items, limit, |t| vec![t.id]);
@@ -136,6 +143,7 @@ pub fn retryable(status: &str, last_error: Option<&str>) -> bool {
 /// Sends a failed or dead treatment back to pending, to run now with a fresh set of attempts.
 #[utoipa::path(
     tag = "treatments",
+    operation_id = "retry_treatment",
     params(("id" = i64, Path, description = "Treatment id")),
     security(("bearer" = [])),
     responses(
@@ -143,6 +151,7 @@ pub fn retryable(status: &str, last_error: Option<&str>) -> bool {
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such treatment", body = ErrorBody),
         (status = 409, description = "Not failed or dead (`not_retryable`)", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
 #[post("/api/treatments/{id}/retry")]

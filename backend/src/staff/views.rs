@@ -119,8 +119,9 @@ pub struct EventDetail {
     pub headers: Value,
     /// The body as received (lossy UTF-8; secrets masked), truncated to the body limit.
     pub raw_body: String,
-    /// The body parsed, when it is JSON.
-    #[schema(value_type = Option<Object>)]
+    /// The body parsed, when it is JSON: any JSON value (an object, but also an array, a string,
+    /// a number, ...); `null` when the body is not JSON.
+    #[schema(value_type = Value)]
     pub body_json: Option<Value>,
     pub truncated: bool,
     pub body_size: i32,
