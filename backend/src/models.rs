@@ -82,6 +82,7 @@ pub struct WebhookEvent {
     pub replay_of: Option<i64>,
     pub latency_ms: Option<i32>,
     pub note: Option<String>,
+    pub raw_body_purged_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]

@@ -94,6 +94,14 @@ async fn retention_empties_old_raw_bodies_and_keeps_rows_and_decisions() {
     assert_eq!(body(ok, &mut conn), (String::new(), true, "processed".to_string()));
     let decisions: i64 = treatments::table.filter(treatments::event_id.eq(ok)).count().get_result(&mut conn).unwrap();
     assert_eq!(decisions, 2, "the treatments of a purged event stay");
+    // staff see when the body went, and a purged event cannot be replayed
+    let token = staff_token(&app).await;
+    let detail = json(test::call_service(&app, get(&format!("/api/events/{bad}"), &token).to_request()).await).await;
+    assert!(detail["raw_body_purged_at"].is_string(), "{detail}");
+    assert_eq!(detail["raw_body"], "");
+    let replay = test::call_service(&app, post(&format!("/api/events/{ok}/replay"), &token).to_request()).await;
+    assert_eq!(replay.status(), StatusCode::CONFLICT);
+    assert_eq!(json(replay).await["error"]["code"], "not_replayable");
     // nothing is purged twice; no retention configured purges nothing
     assert_eq!(retention::purge(&mut conn, retention, Utc::now()).unwrap(), 0);
     assert_eq!(retention::purge(&mut conn, Retention::default(), Utc::now() + Duration::days(9999)).unwrap(), 0);

@@ -11,8 +11,19 @@ test('Portuguese messages for the auth error codes', () => {
   assert.equal(errorMessage(new ApiError(429, 'too_many_requests', 'x')), 'Muitas tentativas. Aguarde um pouco e tente de novo.');
   assert.match(errorMessage(new ApiError(401, 'token_expired', 'x')), /sessão expirou/);
   assert.match(errorMessage(new ApiError(500, 'internal', 'x')), /Erro no servidor/);
-  assert.equal(errorMessage(new ApiError(400, 'bad_cursor', 'Bad cursor.')), 'Erro 400: Bad cursor.');
+  assert.equal(errorMessage(new ApiError(400, 'bad_cursor', 'Bad cursor.')), 'Não foi possível concluir a operação (erro 400).');
   assert.equal(errorMessage(new Error('boom')), 'Algo deu errado. Tente de novo.');
+});
+
+test('Portuguese messages for the replay, filter and outage codes', () => {
+  for (const [status, code] of [
+    [409, 'not_replayable'], [409, 'replay_rejected'], [400, 'invalid_query'], [405, 'method_not_allowed'], [503, 'database_unavailable'],
+  ] as const) {
+    const text = errorMessage(new ApiError(status, code, 'English text'));
+    assert.doesNotMatch(text, /English|_/, code);
+    assert.ok(text.length > 10, code);
+  }
+  assert.match(errorMessage(new ApiError(503, 'database_unavailable', 'x')), /banco de dados está indisponível/);
 });
 
 test('validation_failed per field', () => {

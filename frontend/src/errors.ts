@@ -14,6 +14,12 @@ const BY_CODE: Record<string, string> = {
   token_expired: 'Sua sessão expirou. Entre novamente.',
   not_found: 'Não encontrado.',
   not_retryable: 'Esta tratativa não está com falha, então não pode ser tentada de novo.',
+  not_replayable:
+    'Este evento não pode ser reprocessado: nunca foi autenticado, chegou cortado ou o corpo já foi apagado pela política de retenção.',
+  replay_rejected: 'O reprocessamento foi recusado de novo; o novo registro está em Eventos.',
+  invalid_query: 'Os filtros têm um valor inválido. Corrija e tente de novo.',
+  method_not_allowed: 'Operação não permitida.',
+  database_unavailable: 'O banco de dados está indisponível no momento. Tente de novo em instantes.',
   network_error: 'Sem conexão com o servidor. Verifique a rede e tente de novo.',
   invalid_response: 'O servidor deu uma resposta inesperada.',
 };
@@ -30,7 +36,8 @@ export function errorMessage(err: unknown): string {
   if (known) return known;
   if (err.status === 404) return 'Não encontrado.';
   if (err.status >= 500) return 'Erro no servidor. Tente de novo em instantes.';
-  return `Erro ${err.status || ''}: ${err.message}`.replace('Erro :', 'Erro:');
+  // An unknown code: never the API's English text.
+  return err.status ? `Não foi possível concluir a operação (erro ${err.status}).` : 'Não foi possível concluir a operação.';
 }
 
 /** Portuguese text for one field of a validation_failed answer. */

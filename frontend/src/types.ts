@@ -145,6 +145,8 @@ export interface EventDetail extends EventSummary {
   truncated: boolean;
   body_size: number;
   remote_addr: string | null;
+  /** When the retention policy removed the raw body; null while it is kept. */
+  raw_body_purged_at: string | null;
   treatments: Treatment[];
 }
 
@@ -251,6 +253,7 @@ export const eventDetail: Decoder<EventDetail> = extend(eventSummary, {
   truncated: (v, p) => (v === undefined ? false : bool(v, p)),
   body_size: (v, p) => (v === undefined ? 0 : num(v, p)),
   remote_addr: optStr,
+  raw_body_purged_at: (v, p) => (v === undefined ? null : optStr(v, p)),
   treatments: (v, p) => (v === undefined ? [] : array(treatment)(v, p)),
 });
 

@@ -186,25 +186,29 @@ pub async fn detail(
 ) -> ApiResult<web::Json<EventDetail>> {
     let id = id.into_inner();
     db::run(&state.pool, move |conn| {
-        type Body = (Value, String, bool, i32, Option<String>);
-        let (row, email, (headers, raw_body, truncated, body_size, remote_addr)): (EventRow, Option<String>, Body) =
-            webhook_events::table
-                .left_join(customers::table)
-                .filter(webhook_events::id.eq(id))
-                .select((
-                    EventRow::as_select(),
-                    customers::email.nullable(),
-                    (
-                        webhook_events::headers,
-                        webhook_events::raw_body,
-                        webhook_events::truncated,
-                        webhook_events::body_size,
-                        webhook_events::remote_addr,
-                    ),
-                ))
-                .first(conn)
-                .optional()?
-                .ok_or_else(|| ApiError::not_found("not_found", format!("No event with id {id}.")))?;
+        type Body = (Value, String, bool, i32, Option<String>, Option<DateTime<Utc>>);
+        let (row, email, (headers, raw_body, truncated, body_size, remote_addr, raw_body_purged_at)): (
+            EventRow,
+            Option<String>,
+            Body,
+        ) = webhook_events::table
+            .left_join(customers::table)
+            .filter(webhook_events::id.eq(id))
+            .select((
+                EventRow::as_select(),
+                customers::email.nullable(),
+                (
+                    webhook_events::headers,
+                    webhook_events::raw_body,
+                    webhook_events::truncated,
+                    webhook_events::body_size,
+                    webhook_events::remote_addr,
+                    webhook_events::raw_body_purged_at,
+                ),
+            ))
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| ApiError::not_found("not_found", format!("No event with id {id}.")))?;
         let caused = treatments::of_event(conn, id)?;
         let body_json = serde_json::from_str::<Value>(&raw_body).ok();
         Ok(web::Json(EventDetail {
@@ -215,6 +219,7 @@ pub async fn detail(
             truncated,
             body_size,
             remote_addr,
+            raw_body_purged_at,
             treatments: caused,
         }))
     })
@@ -229,6 +234,9 @@ fn rebuild(e: &WebhookEvent) -> Result<(Source, Received, RequestParts), ApiErro
     }
     if e.truncated {
         return Err(not_replayable("This event's body was truncated; it cannot be replayed."));
+    }
+    if e.raw_body_purged_at.is_some() {
+        return Err(not_replayable("This event's body was removed by the retention policy; it cannot be replayed."));
     }
     let source = Source::parse(&e.source).ok_or_else(|| not_replayable("Unknown source."))?;
     let mut parts = RequestParts::default();
@@ -270,7 +278,7 @@ fn rebuild(e: &WebhookEvent) -> Result<(Source, Received, RequestParts), ApiErro
         (status = 200, description = "The replay's result (a new event)", body = WebhookAnswer),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such event", body = ErrorBody),
-        (status = 409, description = "Never authenticated or truncated (`not_replayable`), or its payload was rejected again (`replay_rejected`; `details`: the new `event_id`, the rejection's `code`)", body = ErrorBody),
+        (status = 409, description = "Never authenticated, truncated or its body removed by retention (`not_replayable`), or its payload was rejected again (`replay_rejected`; `details`: the new `event_id`, the rejection's `code`)", body = ErrorBody),
         (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]

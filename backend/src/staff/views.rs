@@ -126,6 +126,8 @@ pub struct EventDetail {
     pub truncated: bool,
     pub body_size: i32,
     pub remote_addr: Option<String>,
+    /// When the retention sweep emptied `raw_body` (`RETENTION_DAYS_*`); `null` while it is kept.
+    pub raw_body_purged_at: Option<DateTime<Utc>>,
     pub treatments: Vec<TreatmentView>,
 }
 

@@ -45,7 +45,12 @@ export function eventDetailView(d: EventDetail): HTMLElement {
     ]),
     h('h4', null, 'Corpo recebido'),
     d.truncated ? notice('O corpo era grande demais e foi guardado cortado.', 'info') : null,
-    h('pre', { class: 'payload', tabindex: '0', 'aria-label': 'Corpo do webhook' }, prettyPayload(d.body_json, d.raw_body)),
+    d.raw_body_purged_at
+      ? notice(
+          `O corpo foi apagado em ${formatDateTimeSeconds(d.raw_body_purged_at)} pela política de retenção; o registro e as decisões continuam aqui.`,
+          'info',
+        )
+      : h('pre', { class: 'payload', tabindex: '0', 'aria-label': 'Corpo do webhook' }, prettyPayload(d.body_json, d.raw_body)),
     headers.length
       ? h(
           'details',
