@@ -621,3 +621,60 @@ fn access_is_never_active_after_a_refund_or_chargeback_of_the_same_order() {
         panic!("{e}");
     }
 }
+
+/// One simulator delivery: approved or refunded, with the random amount, installments and method the
+/// public simulator sends.
+fn simulator_delivery() -> impl Strategy<Value = (bool, u32, u8, &'static str)> {
+    (
+        prop::bool::weighted(0.6),
+        1..200_000u32,
+        1..=12u8,
+        prop::sample::select(vec!["pix", "boleto", "cartao_credito", "Cartão de Crédito"]),
+    )
+}
+
+/// The seed's rule, customer-level: after a simulator refund the customer has no access, whatever the
+/// amounts of the approvals and refunds and in any order; after an approval the customer has access.
+#[test]
+fn simulator_refunds_take_the_customers_access_whatever_the_amounts() {
+    static CASE: AtomicU64 = AtomicU64::new(0);
+    let db = TestDb::new();
+    let state = db.state();
+    let run: u32 = rand::random();
+    let mut runner =
+        TestRunner::new(Config { cases: 24 * soak_factor(), failure_persistence: None, ..Config::default() });
+    let result = runner.run(&prop::collection::vec(simulator_delivery(), 1..8), |deliveries| {
+        let case = CASE.fetch_add(1, Ordering::SeqCst);
+        let email = format!("Sim{run:08x}.C{case}@Example.com");
+        let state = state.clone();
+        let mut conn = db.conn();
+        actix_web::rt::System::new().block_on(async move {
+            let app = app!(state);
+            for (n, (approve, cents, installments, method)) in deliveries.iter().enumerate() {
+                let body = serde_json::json!({
+                    "nome": "Cliente Simulado",
+                    "email": email,
+                    "status": if *approve { "aprovado" } else { "reembolsado" },
+                    // distinct purchases (an identical approval of a refunded purchase grants nothing)
+                    "valor": f64::from(*cents + 200_000 * n as u32) / 100.0,
+                    "forma_pagamento": method,
+                    "parcelas": installments,
+                    "n": n,
+                })
+                .to_string();
+                let res = actix_web::test::call_service(&app, common::webhook("hashtag", &body).to_request()).await;
+                prop_assert_eq!(res.status(), StatusCode::OK, "delivery {}", n);
+                let active = access_active(&mut conn, &email.to_lowercase());
+                if *approve {
+                    prop_assert!(active, "after approval {}, access is on", n);
+                } else {
+                    prop_assert!(!active, "after refund {}, access is off", n);
+                }
+            }
+            Ok(())
+        })
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
