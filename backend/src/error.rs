@@ -180,6 +180,9 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -
             "unsupported_media_type",
             "Send the body as JSON with Content-Type: application/json.",
         ),
+        J::Payload(e) if crate::body_deadline::is_timeout(e) => {
+            ApiError::request_timeout("The request body did not arrive in time.")
+        }
         J::Deserialize(e) if e.is_data() => ApiError::unprocessable(
             "validation_failed",
             format!("The JSON body does not have the expected fields: {e}"),

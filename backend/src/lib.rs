@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod body_deadline;
 pub mod config;
 pub mod db;
 pub mod error;

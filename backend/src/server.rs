@@ -7,7 +7,7 @@ use crate::retention::Retention;
 use crate::state::AppState;
 use crate::treatments::executor::PrintExecutor;
 use crate::treatments::worker::{self, Worker};
-use crate::{app, db, maintenance, notify, security_headers};
+use crate::{app, body_deadline, db, maintenance, notify, security_headers};
 use actix_web::{middleware, App, HttpServer};
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,6 +58,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
                         .exclude("/healthz"),
                 )
                 .wrap(app::cors(&cors_origins))
+                .wrap(middleware::from_fn(body_deadline::bound))
                 .wrap(middleware::from_fn(security_headers::add))
                 .configure(app::configure(state.clone()))
         })

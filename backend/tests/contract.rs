@@ -183,6 +183,8 @@ async fn every_documented_status_is_reachable() {
     // Witnessed where they need their own set-up: a stalled body over a real socket (tests/stalled.rs)
     // and a rate-limited app (tests/limits.rs).
     witnessed.insert(("POST".into(), "/webhooks/{source}".into(), 408));
+    witnessed.insert(("POST".into(), "/api/auth/signup".into(), 408));
+    witnessed.insert(("POST".into(), "/api/auth/login".into(), 408));
     witnessed.insert(("POST".into(), "/webhooks/{source}".into(), 429));
 
     let documented = documented();

@@ -1,5 +1,5 @@
 //! A sender that stalls mid-body (issue 8, defect 5): headers plus half a body, then silence. The read
-//! is bounded: 408 `request_timeout`, the connection closed, the request on record. Over real sockets.
+//! is bounded: 408 `request_timeout`, the connection closed, a webhook on record. Over real sockets.
 
 mod common;
 
@@ -10,27 +10,32 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-#[actix_web::test]
-async fn a_stalled_body_is_408_recorded_and_closed() {
-    let db = TestDb::new();
+/// A real server with the middleware of `portaria serve` and a 1.5 s body deadline.
+fn start(db: &TestDb) -> (std::net::SocketAddr, actix_web::dev::ServerHandle) {
     let mut config = db.config();
     config.body_read_timeout = Duration::from_millis(1500);
     let state = db.state_with(config);
-    let server =
-        actix_web::HttpServer::new(move || actix_web::App::new().configure(portaria::app::configure(state.clone())))
-            .workers(1)
-            .bind("127.0.0.1:0")
-            .unwrap();
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .wrap(actix_web::middleware::from_fn(portaria::body_deadline::bound))
+            .configure(portaria::app::configure(state.clone()))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
     let addr = server.addrs()[0];
     let server = server.run();
     let handle = server.handle();
     actix_web::rt::spawn(server);
+    (addr, handle)
+}
 
-    let answer = actix_web::web::block(move || {
+/// Sends the head and half of `body`, then waits for the answer until the server closes.
+async fn stall(addr: std::net::SocketAddr, path: String, body: String) -> String {
+    actix_web::web::block(move || {
         let mut stream = TcpStream::connect(addr).unwrap();
-        let body = simulator("Ana", "ana@example.com", "aprovado", 10.0);
         let head = format!(
-            "POST /webhooks/hashtag?token={HASHTAG_TOKEN} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
         stream.write_all(head.as_bytes()).unwrap();
@@ -43,7 +48,15 @@ async fn a_stalled_body_is_408_recorded_and_closed() {
         answer
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[actix_web::test]
+async fn a_stalled_body_is_408_recorded_and_closed() {
+    let db = TestDb::new();
+    let (addr, handle) = start(&db);
+    let path = format!("/webhooks/hashtag?token={HASHTAG_TOKEN}");
+    let answer = stall(addr, path, simulator("Ana", "ana@example.com", "aprovado", 10.0)).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("request_timeout"), "{answer}");
 
@@ -53,5 +66,16 @@ async fn a_stalled_body_is_408_recorded_and_closed() {
         .unwrap();
     assert_eq!(outcome, "request_timeout");
     assert!(!truncated_body.is_empty(), "what arrived is kept");
+    handle.stop(false).await;
+}
+
+#[actix_web::test]
+async fn a_stalled_staff_api_body_is_408_and_closed() {
+    let db = TestDb::new();
+    let (addr, handle) = start(&db);
+    let login = serde_json::json!({"email": "ana@example.com", "password": "senha-forte-1"}).to_string();
+    let answer = stall(addr, "/api/auth/login".into(), login).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
     handle.stop(false).await;
 }

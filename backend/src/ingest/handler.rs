@@ -5,15 +5,15 @@ use super::process::{self, CourseDefaults, WebhookAnswer};
 use super::record::{self, Received};
 use super::sources;
 use crate::config::SourceSecrets;
-use crate::db;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
+use crate::{body_deadline, db};
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde_json::json;
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Why a request was turned away: its recorded outcome and the answer.
 #[derive(Debug, Clone)]
@@ -91,25 +91,29 @@ struct Body {
     timed_out: bool,
 }
 
-/// Reads the body up to `limit` bytes, for at most `timeout` (a sender that stalls mid-body would
-/// otherwise hold the connection forever).
-async fn read_limited(mut payload: web::Payload, limit: usize, declared: Option<usize>, timeout: Duration) -> Body {
+/// Reads the body up to `limit` bytes. The body's deadline (`body_deadline`, `BODY_READ_TIMEOUT_MS`)
+/// ends a read that stalls.
+async fn read_limited(mut payload: web::Payload, limit: usize, declared: Option<usize>) -> Body {
     let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
     let mut size = 0usize;
-    let read = async {
-        while let Some(chunk) = payload.next().await {
-            let Ok(chunk) = chunk else { break };
-            size += chunk.len();
-            let room = limit.saturating_sub(body.len());
-            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if size > limit {
+    let mut timed_out = false;
+    while let Some(chunk) = payload.next().await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                timed_out = body_deadline::is_timeout(&e);
                 break;
             }
+        };
+        size += chunk.len();
+        let room = limit.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if size > limit {
+            break;
         }
-    };
-    let timed_out = tokio::time::timeout(timeout, read).await.is_err();
+    }
     let size = declared.unwrap_or(0).max(size);
-    Body { bytes: body, size, truncated: size > limit, timed_out }
+    Body { bytes: body, size, truncated: size > limit && !timed_out, timed_out }
 }
 
 fn request_parts(req: &HttpRequest) -> (RequestParts, Vec<(String, String)>) {
@@ -163,7 +167,7 @@ pub async fn receive(
     }
     let limit = state.config.webhook_body_limit;
     let declared = req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
-    let body = read_limited(payload, limit, declared, state.config.body_read_timeout).await;
+    let body = read_limited(payload, limit, declared).await;
     let (parts, query) = request_parts(&req);
     let received = Received {
         source: record::pg_text(&path.into_inner()).chars().take(64).collect(),

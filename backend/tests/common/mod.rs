@@ -167,6 +167,7 @@ macro_rules! app {
     ($state:expr) => {
         actix_web::test::init_service(
             actix_web::App::new()
+                .wrap(actix_web::middleware::from_fn(portaria::body_deadline::bound))
                 .wrap(actix_web::middleware::from_fn(portaria::security_headers::add))
                 .configure(portaria::app::configure($state)),
         )
