@@ -42,7 +42,7 @@ test('sends the bearer token and decodes a page of customers', async () => {
     json(200, {
       items: [{
         id: 'c1', email: 'joao@x.com', name: 'João Ávila', document: null, phone: null, created_at: '2026-11-23T10:00:00Z',
-        last_activity_at: null, access: 'revoked', enrollments: [{ course_id: 3, course_name: 'Curso', status: 'revoked', expires_at: null }],
+        last_activity_at: '2026-11-23T10:00:00Z', access: 'revoked', enrollments: [{ course_id: 3, course_name: 'Curso', status: 'revoked', expires_at: null }],
       }],
       next_cursor: 'abc',
     }),
