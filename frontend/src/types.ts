@@ -3,22 +3,47 @@
 // does not know yet is shown as-is instead of breaking a whole screen (labels live in format.ts).
 
 import {
-  array, bool, extend, nullable, num, numberMap, object, str, stringMap, unknownValue, type Decoder,
+  array,
+  bool,
+  extend,
+  nullable,
+  num,
+  numberMap,
+  object,
+  str,
+  stringMap,
+  unknownValue,
+  type Decoder,
 } from './json';
 import type { components } from './api-types.gen';
 
 /** Outcomes of recorded events (the filter); `rate_limited` exists only in the aggregate counters. */
 export const OUTCOMES = [
-  'processed', 'duplicate', 'ignored', 'invalid_json', 'unauthorized', 'payload_too_large', 'unprocessable',
-  'unknown_source', 'request_timeout', 'error',
+  'processed',
+  'duplicate',
+  'ignored',
+  'invalid_json',
+  'unauthorized',
+  'payload_too_large',
+  'unprocessable',
+  'unknown_source',
+  'request_timeout',
+  'error',
 ] as const;
 export const SOURCES = ['hashtag', 'hotmart', 'kiwify', 'generic'] as const satisfies readonly Schemas['Source'][];
 // …and every source of the contract is listed (a source added to openapi.yaml fails `tsc` here).
 const allSources: Exclude<Schemas['Source'], (typeof SOURCES)[number]> extends never ? true : never = true;
 void allSources;
 export const TREATMENT_KINDS = [
-  'grant_access', 'welcome_message', 'refused_message', 'payment_pending_message', 'payment_expired_message',
-  'revoke_access', 'refund_message', 'extend_access', 'canceled_message',
+  'grant_access',
+  'welcome_message',
+  'refused_message',
+  'payment_pending_message',
+  'payment_expired_message',
+  'revoke_access',
+  'refund_message',
+  'extend_access',
+  'canceled_message',
 ] as const;
 /** Statuses accepted by the treatments filter; "failed" = pending with a last_error. */
 export const TREATMENT_FILTER_STATUSES = ['pending', 'running', 'done', 'failed', 'dead'] as const;
@@ -84,20 +109,37 @@ const optId = nullable(id);
 const optNum = nullable(num);
 
 export const userView = object<UserView>({
-  id, email: str, name: str, created_at: str, last_login_at: optStr,
+  id,
+  email: str,
+  name: str,
+  created_at: str,
+  last_login_at: optStr,
 });
 
 export const loginResult = object<LoginResult>({
-  access_token: str, token_type: str, expires_in: num, user: userView,
+  access_token: str,
+  token_type: str,
+  expires_in: num,
+  user: userView,
 });
 
 const enrollmentSummary = object<EnrollmentSummary>({
-  course_id: id, course_name: str, status: str, expires_at: optStr,
+  course_id: id,
+  course_name: str,
+  status: str,
+  expires_at: optStr,
 });
 
 export const customerSummary = object<CustomerSummary>({
-  id, email: str, name: optStr, document: optStr, phone: optStr, created_at: str,
-  last_activity_at: str, access: str, enrollments: array(enrollmentSummary),
+  id,
+  email: str,
+  name: optStr,
+  document: optStr,
+  phone: optStr,
+  created_at: str,
+  last_activity_at: str,
+  access: str,
+  enrollments: array(enrollmentSummary),
 });
 
 export function page<T>(item: Decoder<T>): Decoder<Page<T>> {
@@ -105,34 +147,82 @@ export function page<T>(item: Decoder<T>): Decoder<Page<T>> {
 }
 
 const customer = object<Customer>({
-  id, email: str, name: optStr, document: optStr, phone: optStr, created_at: str, updated_at: str,
+  id,
+  email: str,
+  name: optStr,
+  document: optStr,
+  phone: optStr,
+  created_at: str,
+  updated_at: str,
   last_activity_at: str,
 });
 
 const enrollment = object<Enrollment>({
-  id, course_id: id, course_name: str, status: str, granted_at: optStr, revoked_at: optStr,
-  expires_at: optStr, order_id: optId,
+  id,
+  course_id: id,
+  course_name: str,
+  status: str,
+  granted_at: optStr,
+  revoked_at: optStr,
+  expires_at: optStr,
+  order_id: optId,
 });
 
 const order = object<Order>({
-  id, source: str, external_id: str, status: str, amount_cents: optNum, currency: optStr,
-  payment_method: optStr, installments: optNum, course_name: optStr, created_at: str, updated_at: str,
+  id,
+  source: str,
+  external_id: str,
+  status: str,
+  amount_cents: optNum,
+  currency: optStr,
+  payment_method: optStr,
+  installments: optNum,
+  course_name: optStr,
+  created_at: str,
+  updated_at: str,
 });
 
 export const customerDetail = object<CustomerDetail>({
-  customer, enrollments: array(enrollment), orders: array(order),
+  customer,
+  enrollments: array(enrollment),
+  orders: array(order),
 });
 
 export const eventSummary = object<EventSummary>({
-  id, source: str, received_at: str, outcome: str, error: optStr, note: optStr, event_type: optStr, kind: optStr,
-  dedup_key: optStr, duplicate_of: optId, replay_of: optId, customer_id: optId, customer_email: optStr,
-  order_id: optId, latency_ms: optNum,
+  id,
+  source: str,
+  received_at: str,
+  outcome: str,
+  error: optStr,
+  note: optStr,
+  event_type: optStr,
+  kind: optStr,
+  dedup_key: optStr,
+  duplicate_of: optId,
+  replay_of: optId,
+  customer_id: optId,
+  customer_email: optStr,
+  order_id: optId,
+  latency_ms: optNum,
 });
 
 export const treatment = object<Treatment>({
-  id, kind: str, status: str, attempts: num, run_at: str, output: optStr, last_error: optStr,
-  reason: optStr, event_id: optId, customer_id: id, customer_email: str, course_id: optId,
-  course_name: optStr, created_at: str, updated_at: str, done_at: optStr,
+  id,
+  kind: str,
+  status: str,
+  attempts: num,
+  run_at: str,
+  output: optStr,
+  last_error: optStr,
+  reason: optStr,
+  event_id: optId,
+  customer_id: id,
+  customer_email: str,
+  course_id: optId,
+  course_name: optStr,
+  created_at: str,
+  updated_at: str,
+  done_at: optStr,
 });
 
 export const eventDetail: Decoder<EventDetail> = extend(eventSummary, {
@@ -164,7 +254,11 @@ export const timeline: Decoder<{ items: TimelineItem[] }> = (v, path) => {
 };
 
 export const processResult = object<ProcessResult>({
-  event_id: id, outcome: str, customer_id: optId, duplicate_of: optId, note: optStr,
+  event_id: id,
+  outcome: str,
+  customer_id: optId,
+  duplicate_of: optId,
+  note: optStr,
   treatments: array(object({ id, kind: str, status: str })),
 });
 
@@ -172,8 +266,13 @@ const dailyStat = object<DailyStat>({ day: str, events: num, processed: num, rej
 
 export const stats = object<Stats>({
   today: object({
-    events: num, processed: num, rejected: num, treatments_done: num, treatments_pending: num,
-    treatments_dead: num, new_customers: num,
+    events: num,
+    processed: num,
+    rejected: num,
+    treatments_done: num,
+    treatments_pending: num,
+    treatments_dead: num,
+    new_customers: num,
   }),
   totals: object({ customers: num, active_enrollments: num, events: num, treatments: num }),
   events_by_outcome: numberMap(),

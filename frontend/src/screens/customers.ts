@@ -77,11 +77,19 @@ function keyboardNavigation(input: HTMLInputElement, list: HTMLElement): void {
 export const customersScreen: ScreenFactory = (ctx, route) => {
   const life = new Lifecycle();
   const input = h('input', {
-    type: 'search', name: 'q', autocomplete: 'off', spellcheck: 'false', placeholder: 'ex.: maria@email.com ou 123.456.789-01',
+    type: 'search',
+    name: 'q',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    placeholder: 'ex.: maria@email.com ou 123.456.789-01',
     'aria-controls': 'resultados-clientes',
   });
   input.value = route.query.get('q') ?? '';
-  const searchField = field('Buscar por e-mail, nome ou CPF', input, 'Os resultados aparecem enquanto você digita. Use ↓ e ↑ para navegar e Enter para abrir.');
+  const searchField = field(
+    'Buscar por e-mail, nome ou CPF',
+    input,
+    'Os resultados aparecem enquanto você digita. Use ↓ e ↑ para navegar e Enter para abrir.',
+  );
   const status = h('p', { class: 'results-status', role: 'status', 'aria-live': 'polite' });
   const list = h('ul', { class: 'results', id: 'resultados-clientes', 'aria-label': 'Clientes encontrados' });
   const results = h('div', { class: 'results-area' });
@@ -105,11 +113,19 @@ export const customersScreen: ScreenFactory = (ctx, route) => {
     cursor = page.next_cursor;
     more.hidden = !cursor;
     if (shown === 0) {
-      mount(results, emptyState('Nenhum cliente encontrado', q ? 'Confira a grafia ou busque por outra parte do e-mail, do nome ou do CPF.' : 'Ainda não há clientes.'));
+      mount(
+        results,
+        emptyState(
+          'Nenhum cliente encontrado',
+          q ? 'Confira a grafia ou busque por outra parte do e-mail, do nome ou do CPF.' : 'Ainda não há clientes.',
+        ),
+      );
       status.textContent = 'Nenhum cliente encontrado.';
     } else {
       mount(results, list);
-      const label = q ? `${formatNumber(shown)} cliente(s) para “${q}”` : `${formatNumber(shown)} cliente(s) com atividade recente`;
+      const label = q
+        ? `${formatNumber(shown)} cliente(s) para “${q}”`
+        : `${formatNumber(shown)} cliente(s) com atividade recente`;
       status.textContent = cursor ? `${label} — há mais.` : `${label}.`;
     }
   };
@@ -137,7 +153,11 @@ export const customersScreen: ScreenFactory = (ctx, route) => {
         list.removeAttribute('aria-busy');
         status.textContent = '';
         if (append) results.append(notice(errorMessage(err), 'bad'));
-        else mount(results, errorState(err, () => search()));
+        else
+          mount(
+            results,
+            errorState(err, () => search()),
+          );
       },
     );
   };
@@ -157,7 +177,11 @@ export const customersScreen: ScreenFactory = (ctx, route) => {
     );
   });
 
-  const form = h('form', { role: 'search', class: 'search-form', 'aria-label': 'Buscar clientes' }, searchField.wrapper);
+  const form = h(
+    'form',
+    { role: 'search', class: 'search-form', 'aria-label': 'Buscar clientes' },
+    searchField.wrapper,
+  );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     debounced.cancel();

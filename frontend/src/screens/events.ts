@@ -6,13 +6,35 @@ import type { Page } from '../types';
 import { h, mount } from '../dom';
 import { errorMessage } from '../errors';
 import {
-  eventApiFilters, eventFiltersFromQuery, eventFiltersToQuery, eventMatches, type EventFilterState,
+  eventApiFilters,
+  eventFiltersFromQuery,
+  eventFiltersToQuery,
+  eventMatches,
+  type EventFilterState,
 } from '../filters';
-import { eventKindText, formatDateTimeSeconds, formatLatency, formatRelative, outcomeLabel, sourceLabel } from '../format';
+import {
+  eventKindText,
+  formatDateTimeSeconds,
+  formatLatency,
+  formatRelative,
+  outcomeLabel,
+  sourceLabel,
+} from '../format';
 import { noteText, rejectionText } from '../labels';
 import { OUTCOMES, SOURCES, type EventSummary } from '../types';
 import {
-  badge, debounce, emptyState, errorState, field, loadingState, notice, select, table, tableRow, withBusy, type Column,
+  badge,
+  debounce,
+  emptyState,
+  errorState,
+  field,
+  loadingState,
+  notice,
+  select,
+  table,
+  tableRow,
+  withBusy,
+  type Column,
 } from '../ui/common';
 import { liveIndicator } from '../ui/live';
 import { customerLink, eventDetailView, replayControl } from '../ui/records';
@@ -20,11 +42,21 @@ import { Lifecycle, type ScreenFactory } from './screen';
 
 const PAGE_SIZE = 50;
 
-function columns(api: ApiClient, toggle: (e: EventSummary, button: HTMLButtonElement) => void, prepend: (id: string) => void): Column<EventSummary>[] {
+function columns(
+  api: ApiClient,
+  toggle: (e: EventSummary, button: HTMLButtonElement) => void,
+  prepend: (id: string) => void,
+): Column<EventSummary>[] {
   return [
     {
       label: 'Recebido',
-      cell: (e) => h('span', null, h('time', { datetime: e.received_at }, formatDateTimeSeconds(e.received_at)), h('span', { class: 'muted small block' }, formatRelative(e.received_at))),
+      cell: (e) =>
+        h(
+          'span',
+          null,
+          h('time', { datetime: e.received_at }, formatDateTimeSeconds(e.received_at)),
+          h('span', { class: 'muted small block' }, formatRelative(e.received_at)),
+        ),
     },
     { label: 'Origem', cell: (e) => sourceLabel(e.source).text },
     {
@@ -41,9 +73,18 @@ function columns(api: ApiClient, toggle: (e: EventSummary, button: HTMLButtonEle
     {
       label: 'Ações',
       cell: (e) => {
-        const button = h('button', { type: 'button', class: 'btn btn-small btn-ghost', 'aria-expanded': 'false' }, 'Ver corpo');
+        const button = h(
+          'button',
+          { type: 'button', class: 'btn btn-small btn-ghost', 'aria-expanded': 'false' },
+          'Ver corpo',
+        );
         button.addEventListener('click', () => toggle(e, button));
-        return h('span', { class: 'actions' }, button, replayControl(api, e.id, (r) => prepend(r.event_id)));
+        return h(
+          'span',
+          { class: 'actions' },
+          button,
+          replayControl(api, e.id, (r) => prepend(r.event_id)),
+        );
       },
     },
   ];
@@ -56,8 +97,16 @@ export const eventsScreen: ScreenFactory = (ctx, route) => {
   life.add(live.dispose);
 
   // --- filters form
-  const source = select('origem', [['', 'Todas'], ...SOURCES.map((s): [string, string] => [s, sourceLabel(s).text])], filters.source);
-  const outcome = select('resultado', [['', 'Todos'], ...OUTCOMES.map((o): [string, string] => [o, outcomeLabel(o).text])], filters.outcome);
+  const source = select(
+    'origem',
+    [['', 'Todas'], ...SOURCES.map((s): [string, string] => [s, sourceLabel(s).text])],
+    filters.source,
+  );
+  const outcome = select(
+    'resultado',
+    [['', 'Todos'], ...OUTCOMES.map((o): [string, string] => [o, outcomeLabel(o).text])],
+    filters.outcome,
+  );
   const from = h('input', { type: 'date', name: 'de' });
   from.value = filters.from;
   const to = h('input', { type: 'date', name: 'ate' });
@@ -113,7 +162,10 @@ export const eventsScreen: ScreenFactory = (ctx, route) => {
   }
   /** After a replay: fetch the new event and show it at the top (the stream may bring it too). */
   function prependById(id: string): void {
-    ctx.api.event(id).then((d) => life.alive && addNew(d), () => undefined);
+    ctx.api.event(id).then(
+      (d) => life.alive && addNew(d),
+      () => undefined,
+    );
   }
   const cols = columns(ctx.api, toggle, prependById);
   const { table: tableEl, body } = table('Eventos de webhook, do mais recente ao mais antigo', cols);
@@ -131,7 +183,10 @@ export const eventsScreen: ScreenFactory = (ctx, route) => {
     cursor = page.next_cursor;
     more.hidden = !cursor;
     if (shownIds.size === 0) {
-      mount(area, emptyState('Nenhum evento encontrado', 'Ajuste os filtros ou aguarde: novos webhooks aparecem aqui ao vivo.'));
+      mount(
+        area,
+        emptyState('Nenhum evento encontrado', 'Ajuste os filtros ou aguarde: novos webhooks aparecem aqui ao vivo.'),
+      );
       status.textContent = 'Nenhum evento encontrado.';
     } else {
       mount(area, tableEl);
@@ -156,7 +211,11 @@ export const eventsScreen: ScreenFactory = (ctx, route) => {
         if (!life.alive || mine !== seq) return;
         status.textContent = '';
         if (append) area.append(notice(errorMessage(err), 'bad'));
-        else mount(area, errorState(err, () => load()));
+        else
+          mount(
+            area,
+            errorState(err, () => load()),
+          );
       },
     );
   };
@@ -194,8 +253,16 @@ export const eventsScreen: ScreenFactory = (ctx, route) => {
   const el = h(
     'section',
     { class: 'screen' },
-    h('div', { class: 'screen-head' }, h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, 'Eventos'), live.el)),
-    h('p', { class: 'muted' }, 'Todos os webhooks recebidos, do mais recente ao mais antigo. Novos eventos aparecem no topo sem recarregar.'),
+    h(
+      'div',
+      { class: 'screen-head' },
+      h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, 'Eventos'), live.el),
+    ),
+    h(
+      'p',
+      { class: 'muted' },
+      'Todos os webhooks recebidos, do mais recente ao mais antigo. Novos eventos aparecem no topo sem recarregar.',
+    ),
     form,
     status,
     area,

@@ -7,14 +7,34 @@ import { saveDownload } from '../csv';
 import { h, mount } from '../dom';
 import { errorMessage } from '../errors';
 import {
-  treatmentApiFilters, treatmentFiltersFromQuery, treatmentFiltersToQuery, treatmentMatches, type TreatmentFilterState,
+  treatmentApiFilters,
+  treatmentFiltersFromQuery,
+  treatmentFiltersToQuery,
+  treatmentMatches,
+  type TreatmentFilterState,
 } from '../filters';
 import {
-  formatDateTime, formatRelative, TREATMENT_STATUS_FILTER_LABEL, treatmentKindLabel, treatmentState, treatmentStateLabel,
+  formatDateTime,
+  formatRelative,
+  TREATMENT_STATUS_FILTER_LABEL,
+  treatmentKindLabel,
+  treatmentState,
+  treatmentStateLabel,
 } from '../format';
 import { TREATMENT_FILTER_STATUSES, TREATMENT_KINDS, type Treatment } from '../types';
 import {
-  badge, debounce, emptyState, errorState, field, loadingState, notice, select, table, tableRow, withBusy, type Column,
+  badge,
+  debounce,
+  emptyState,
+  errorState,
+  field,
+  loadingState,
+  notice,
+  select,
+  table,
+  tableRow,
+  withBusy,
+  type Column,
 } from '../ui/common';
 import { liveIndicator } from '../ui/live';
 import { customerLink, retryButton, treatmentDetailView } from '../ui/records';
@@ -26,10 +46,22 @@ function columns(api: ApiClient, replace: (t: Treatment) => void): Column<Treatm
   return [
     {
       label: 'Criada',
-      cell: (t) => h('span', null, h('time', { datetime: t.created_at }, formatDateTime(t.created_at)), h('span', { class: 'muted small block' }, formatRelative(t.created_at))),
+      cell: (t) =>
+        h(
+          'span',
+          null,
+          h('time', { datetime: t.created_at }, formatDateTime(t.created_at)),
+          h('span', { class: 'muted small block' }, formatRelative(t.created_at)),
+        ),
     },
     { label: 'Tipo', cell: (t) => treatmentKindLabel(t.kind).text },
-    { label: 'Status', cell: (t) => [badge(treatmentStateLabel(t)), t.attempts > 1 ? h('span', { class: 'small muted block' }, `${t.attempts} tentativas`) : null] },
+    {
+      label: 'Status',
+      cell: (t) => [
+        badge(treatmentStateLabel(t)),
+        t.attempts > 1 ? h('span', { class: 'small muted block' }, `${t.attempts} tentativas`) : null,
+      ],
+    },
     { label: 'Cliente', cell: (t) => h('span', { class: 'break' }, customerLink(t.customer_id, t.customer_email)) },
     {
       label: 'Saída / erro',
@@ -37,7 +69,11 @@ function columns(api: ApiClient, replace: (t: Treatment) => void): Column<Treatm
         h(
           'details',
           { class: 'cell-details' },
-          h('summary', null, t.last_error ? h('span', { class: 'text-bad' }, t.last_error) : (t.output ?? 'Ainda sem saída')),
+          h(
+            'summary',
+            null,
+            t.last_error ? h('span', { class: 'text-bad' }, t.last_error) : (t.output ?? 'Ainda sem saída'),
+          ),
           treatmentDetailView(t),
         ),
     },
@@ -51,10 +87,17 @@ export const treatmentsScreen: ScreenFactory = (ctx, route) => {
   const live = liveIndicator(ctx.stream);
   life.add(live.dispose);
 
-  const kind = select('tipo', [['', 'Todos'], ...TREATMENT_KINDS.map((k): [string, string] => [k, treatmentKindLabel(k).text])], filters.kind);
+  const kind = select(
+    'tipo',
+    [['', 'Todos'], ...TREATMENT_KINDS.map((k): [string, string] => [k, treatmentKindLabel(k).text])],
+    filters.kind,
+  );
   const statusSel = select(
     'status',
-    [['', 'Todos'], ...TREATMENT_FILTER_STATUSES.map((s): [string, string] => [s, TREATMENT_STATUS_FILTER_LABEL[s] ?? s])],
+    [
+      ['', 'Todos'],
+      ...TREATMENT_FILTER_STATUSES.map((s): [string, string] => [s, TREATMENT_STATUS_FILTER_LABEL[s] ?? s]),
+    ],
     filters.status,
   );
   const text = h('input', { type: 'search', name: 'q', autocomplete: 'off', placeholder: 'e-mail do cliente' });
@@ -134,7 +177,11 @@ export const treatmentsScreen: ScreenFactory = (ctx, route) => {
       if (!tableEl.isConnected) mount(area, loadingState());
       status.textContent = 'Carregando…';
     }
-    const request = ctx.api.treatments({ ...treatmentApiFilters(filters), limit: PAGE_SIZE, cursor: append ? cursor : null });
+    const request = ctx.api.treatments({
+      ...treatmentApiFilters(filters),
+      limit: PAGE_SIZE,
+      cursor: append ? cursor : null,
+    });
     (append ? withBusy(more, 'Carregando…', () => request) : request).then(
       (page) => {
         if (life.alive && mine === seq) render(page, append);
@@ -143,7 +190,11 @@ export const treatmentsScreen: ScreenFactory = (ctx, route) => {
         if (!life.alive || mine !== seq) return;
         status.textContent = '';
         if (append) area.append(notice(errorMessage(err), 'bad'));
-        else mount(area, errorState(err, () => load()));
+        else
+          mount(
+            area,
+            errorState(err, () => load()),
+          );
       },
     );
   };
@@ -196,7 +247,11 @@ export const treatmentsScreen: ScreenFactory = (ctx, route) => {
       h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, 'Tratativas'), live.el),
       h('div', { class: 'toolbar' }, exportBtn, exportStatus),
     ),
-    h('p', { class: 'muted' }, 'O que a Portaria decidiu fazer para cada cliente (liberar acesso, mensagens, revogar…) e como foi a execução.'),
+    h(
+      'p',
+      { class: 'muted' },
+      'O que a Portaria decidiu fazer para cada cliente (liberar acesso, mensagens, revogar…) e como foi a execução.',
+    ),
     form,
     status,
     area,
