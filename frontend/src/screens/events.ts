@@ -2,9 +2,7 @@
 // the raw payload per event and "Reprocessar" with an inline confirmation.
 
 import type { ApiClient } from '../api';
-import type { Page } from '../types';
 import { h, mount } from '../dom';
-import { errorMessage } from '../errors';
 import {
   eventApiFilters,
   eventFiltersFromQuery,
@@ -29,7 +27,6 @@ import {
   errorState,
   field,
   loadingState,
-  notice,
   select,
   table,
   tableRow,
@@ -37,6 +34,7 @@ import {
   type Column,
 } from '../ui/common';
 import { liveIndicator } from '../ui/live';
+import { domView, pagedList } from '../ui/paged-list';
 import { customerLink, eventDetailView, replayControl } from '../ui/records';
 import { Lifecycle, type ScreenFactory } from './screen';
 
@@ -130,9 +128,6 @@ export const eventsScreen: ScreenFactory = (ctx, route) => {
   const area = h('div', { class: 'results-area' }, loadingState());
   const more = h('button', { type: 'button', class: 'btn' }, 'Carregar mais');
   more.hidden = true;
-  const shownIds = new Set<string>();
-  let cursor: string | null = null;
-  let seq = 0;
 
   const toggle = (e: EventSummary, button: HTMLButtonElement): void => {
     const row = button.closest('tr');
@@ -154,10 +149,7 @@ export const eventsScreen: ScreenFactory = (ctx, route) => {
   };
 
   function addNew(e: EventSummary): void {
-    if (shownIds.has(e.id) || !eventMatches(e, filters)) return;
-    shownIds.add(e.id);
-    body.prepend(tableRow(cols, e, { 'data-id': e.id, class: 'is-new' }));
-    if (!tableEl.isConnected) mount(area, tableEl);
+    if (!eventMatches(e, filters) || !list.prepend(e)) return;
     status.textContent = `Novo evento recebido: ${sourceLabel(e.source).text}, ${outcomeLabel(e.outcome).text}.`;
   }
   /** After a replay: fetch the new event and show it at the top (the stream may bring it too). */
@@ -170,54 +162,27 @@ export const eventsScreen: ScreenFactory = (ctx, route) => {
   const cols = columns(ctx.api, toggle, prependById);
   const { table: tableEl, body } = table('Eventos de webhook, do mais recente ao mais antigo', cols);
 
-  const render = (page: Page<EventSummary>, append: boolean): void => {
-    if (!append) {
-      body.replaceChildren();
-      shownIds.clear();
-    }
-    for (const e of page.items) {
-      if (shownIds.has(e.id)) continue;
-      shownIds.add(e.id);
-      body.append(tableRow(cols, e, { 'data-id': e.id }));
-    }
-    cursor = page.next_cursor;
-    more.hidden = !cursor;
-    if (shownIds.size === 0) {
-      mount(
-        area,
+  const list = pagedList<EventSummary>({
+    fetch: (cursor) => ctx.api.events({ ...eventApiFilters(filters), limit: PAGE_SIZE, cursor }),
+    key: (e) => e.id,
+    alive: () => life.alive,
+    wrapMore: (request) => withBusy(more, 'Carregando…', request),
+    view: domView({
+      area,
+      status,
+      more,
+      list: tableEl,
+      items: body,
+      element: (e) => tableRow(cols, e, { 'data-id': e.id }),
+      empty: () =>
         emptyState('Nenhum evento encontrado', 'Ajuste os filtros ou aguarde: novos webhooks aparecem aqui ao vivo.'),
-      );
-      status.textContent = 'Nenhum evento encontrado.';
-    } else {
-      mount(area, tableEl);
-      status.textContent = `${shownIds.size} evento(s)${cursor ? ' — há mais' : ''}.`;
-    }
-  };
-
-  const load = (append = false): void => {
-    const mine = ++seq;
-    if (!append) {
-      ctx.router.replaceQuery(eventFiltersToQuery(filters));
-      cursor = null;
-      if (!tableEl.isConnected) mount(area, loadingState());
-      status.textContent = 'Carregando…';
-    }
-    const request = ctx.api.events({ ...eventApiFilters(filters), limit: PAGE_SIZE, cursor: append ? cursor : null });
-    (append ? withBusy(more, 'Carregando…', () => request) : request).then(
-      (page) => {
-        if (life.alive && mine === seq) render(page, append);
-      },
-      (err: unknown) => {
-        if (!life.alive || mine !== seq) return;
-        status.textContent = '';
-        if (append) area.append(notice(errorMessage(err), 'bad'));
-        else
-          mount(
-            area,
-            errorState(err, () => load()),
-          );
-      },
-    );
+      emptyText: 'Nenhum evento encontrado.',
+      summary: (count, hasMore) => `${count} evento(s)${hasMore ? ' — há mais' : ''}.`,
+    }),
+  });
+  const load = (): void => {
+    ctx.router.replaceQuery(eventFiltersToQuery(filters));
+    list.reload();
   };
 
   const apply = (): void => {
@@ -241,7 +206,7 @@ export const eventsScreen: ScreenFactory = (ctx, route) => {
     source.value = outcome.value = from.value = to.value = text.value = '';
     apply();
   });
-  more.addEventListener('click', () => load(true));
+  more.addEventListener('click', () => list.loadMore());
 
   life.add(
     ctx.stream.subscribe((m) => {
