@@ -8,12 +8,12 @@ NPM := npm --prefix frontend --no-audit --no-fund
 CARGO_FEATURES ?=
 FEATURES := $(if $(CARGO_FEATURES),--features $(CARGO_FEATURES))
 
-.PHONY: help run test lint fmt openapi frontend frontend-deps build db db-stop bench e2e screenshots test-rust test-frontend release soak
+.PHONY: help run test lint fmt openapi frontend frontend-types frontend-deps build db db-stop bench e2e screenshots test-rust test-frontend release soak
 
 help:
 	@echo "make run    set everything up (npm, frontend, cargo, database, migrations) and serve on http://127.0.0.1:8080"
 	@echo "make test   run every test (Rust unit + integration against PostgreSQL, frontend unit, browser e2e)"
-	@echo "make lint   cargo fmt --check, clippy -D warnings, tsc --noEmit"
+	@echo "make lint   cargo fmt --check, clippy -D warnings, frontend types up to date with openapi.yaml, biome format, tsc --noEmit"
 	@echo "make bench  benchmarks; figures go to docs/PERFORMANCE.md"
 	@echo "make soak   the long load-with-faults run and 20x the property cases; figures go to docs/RELIABILITY.md"
 
@@ -72,10 +72,17 @@ screenshots:
 lint: deps frontend-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy $(FEATURES) --all-targets -- -D warnings
+	$(NPM) run check:types --silent
+	$(NPM) run check:format --silent
 	$(NPM) run typecheck --silent
 
-fmt:
+# frontend/src/api-types.gen.ts from openapi.yaml (after `make openapi`); `make lint` fails while it is stale.
+frontend-types: frontend-deps
+	$(NPM) run gen:types --silent
+
+fmt: frontend-deps
 	$(CARGO) fmt --all
+	$(NPM) run format --silent
 
 openapi: build
 	$(BIN) openapi > openapi.yaml

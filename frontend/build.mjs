@@ -8,7 +8,16 @@ if (tests) {
   const entryPoints = readdirSync('src', { recursive: true })
     .filter((f) => String(f).endsWith('.test.ts'))
     .map((f) => `src/${f}`);
-  await build({ entryPoints, outdir: 'build-tests', bundle: true, platform: 'node', format: 'esm', target: 'node20', outExtension: { '.js': '.mjs' }, logLevel: 'warning' });
+  await build({
+    entryPoints,
+    outdir: 'build-tests',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outExtension: { '.js': '.mjs' },
+    logLevel: 'warning',
+  });
 } else {
   rmSync('dist', { recursive: true, force: true });
   mkdirSync('dist/assets', { recursive: true });

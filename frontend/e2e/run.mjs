@@ -25,14 +25,31 @@ const WEBHOOK_TOKEN = 'e2e-token';
 const INVITE = 'uhdfaAADF123';
 const STEP_TIMEOUT_MS = 20_000;
 const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic', '--lang=pt-BR',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--lang=pt-BR',
 ];
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
-const STAFF = { email: `suporte.${randomBytes(3).toString('hex')}@example.com`, name: 'Equipe de Suporte', password: 'senha-muito-secreta' };
-const JOAO = { nome: 'João Ávila', email: 'joao.avila@example.com', valor: 997.0, forma_pagamento: 'cartao', parcelas: 3 };
+const STAFF = {
+  email: `suporte.${randomBytes(3).toString('hex')}@example.com`,
+  name: 'Equipe de Suporte',
+  password: 'senha-muito-secreta',
+};
+const JOAO = {
+  nome: 'João Ávila',
+  email: 'joao.avila@example.com',
+  valor: 997.0,
+  forma_pagamento: 'cartao',
+  parcelas: 3,
+};
 const XSS_NAME = '<img src=x onerror=alert(1)>';
 
 // --- tiny test harness ------------------------------------------------------------------------
@@ -54,7 +71,12 @@ async function step(name, fn) {
     return true;
   } catch (err) {
     results.push({ name, ok: false, error: err });
-    console.log(`not ok - ${name}\n    ${String(err?.message ?? err).split('\n').slice(0, 6).join('\n    ')}`);
+    console.log(
+      `not ok - ${name}\n    ${String(err?.message ?? err)
+        .split('\n')
+        .slice(0, 6)
+        .join('\n    ')}`,
+    );
     return false;
   } finally {
     clearTimeout(timer);
@@ -84,10 +106,14 @@ async function until(what, fn, timeoutMs = 10_000, everyMs = 100) {
 async function waitForText(locator, expected, timeoutMs = 10_000) {
   let seen = '';
   try {
-    return await until(`text ${expected}`, async () => {
-      seen = (await locator.first().textContent({ timeout: 500 })) ?? '';
-      return typeof expected === 'string' ? seen.includes(expected) : expected.test(seen);
-    }, timeoutMs);
+    return await until(
+      `text ${expected}`,
+      async () => {
+        seen = (await locator.first().textContent({ timeout: 500 })) ?? '';
+        return typeof expected === 'string' ? seen.includes(expected) : expected.test(seen);
+      },
+      timeoutMs,
+    );
   } catch {
     throw new Error(`expected text ${expected} not found; saw: ${JSON.stringify(seen.slice(0, 300))}`);
   }
@@ -96,7 +122,10 @@ async function waitForText(locator, expected, timeoutMs = 10_000) {
 // --- database and server ----------------------------------------------------------------------
 
 function psql(url, sql) {
-  return execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qAtX', '-c', sql], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  return execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qAtX', '-c', sql], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+  });
 }
 
 function freePort() {
@@ -162,10 +191,14 @@ const cspViolations = [];
  * errors.
  */
 async function guardCsp(context, label) {
-  await context.exposeBinding('__portariaCspViolation', ({ page }, v) => cspViolations.push(`${label} ${page.url()}: ${v}`));
+  await context.exposeBinding('__portariaCspViolation', ({ page }, v) =>
+    cspViolations.push(`${label} ${page.url()}: ${v}`),
+  );
   await context.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => {
-      window.__portariaCspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
+      window.__portariaCspViolation(
+        `${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`,
+      );
     });
   });
   context.on('console', (msg) => {
@@ -216,7 +249,8 @@ async function login(page, email, password) {
 async function main() {
   const bin = process.env.PORTARIA_BIN;
   assert(bin && existsSync(bin), `PORTARIA_BIN must be the path of the portaria binary (got ${bin ?? 'nothing'})`);
-  if (!existsSync(join(DIST, 'index.html'))) execFileSync(process.execPath, ['build.mjs'], { cwd: FRONTEND, stdio: 'inherit' });
+  if (!existsSync(join(DIST, 'index.html')))
+    execFileSync(process.execPath, ['build.mjs'], { cwd: FRONTEND, stdio: 'inherit' });
 
   const serverUrl = new URL(process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres');
   const dbName = `portaria_e2e_${randomBytes(5).toString('hex')}`;
@@ -301,7 +335,12 @@ async function main() {
     await scenario(browser);
   } catch (err) {
     results.push({ name: 'setup', ok: false, error: err });
-    console.log(`not ok - setup\n    ${String(err?.stack ?? err).split('\n').slice(0, 8).join('\n    ')}`);
+    console.log(
+      `not ok - setup\n    ${String(err?.stack ?? err)
+        .split('\n')
+        .slice(0, 8)
+        .join('\n    ')}`,
+    );
   } finally {
     await cleanup();
   }
@@ -315,7 +354,12 @@ async function main() {
 async function scenario(browser) {
   rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
-  const context = await browser.newContext({ viewport: DESKTOP, locale: 'pt-BR', timezoneId: 'America/Sao_Paulo', acceptDownloads: true });
+  const context = await browser.newContext({
+    viewport: DESKTOP,
+    locale: 'pt-BR',
+    timezoneId: 'America/Sao_Paulo',
+    acceptDownloads: true,
+  });
   context.setDefaultTimeout(8000);
   await guardCsp(context, 'desktop');
   const page = await context.newPage();
@@ -330,17 +374,31 @@ async function scenario(browser) {
     assert(missing.status === 404, `missing asset answered ${missing.status}`);
   });
 
-  await step('security headers: CSP without inline scripts, nosniff, Referrer-Policy on the app, the API and errors', async () => {
-    for (const path of ['/', '/clientes/123', '/assets/app.js', '/api/auth/me', '/api/nope', '/healthz', '/api/docs/']) {
-      const res = await fetch(`${BASE}${path}`);
-      const csp = res.headers.get('content-security-policy') ?? '';
-      assert(/(^|;\s*)script-src 'self'(;|$)/.test(csp), `${path}: script-src is not 'self' only: ${csp}`);
-      assert(csp.includes("frame-ancestors 'none'"), `${path}: no frame-ancestors 'none': ${csp}`);
-      assert(path === '/api/docs/' || !csp.includes('unsafe'), `${path}: ${csp}`);
-      assert(res.headers.get('x-content-type-options') === 'nosniff', `${path}: no nosniff`);
-      assert(res.headers.get('referrer-policy') === 'no-referrer', `${path}: Referrer-Policy ${res.headers.get('referrer-policy')}`);
-    }
-  });
+  await step(
+    'security headers: CSP without inline scripts, nosniff, Referrer-Policy on the app, the API and errors',
+    async () => {
+      for (const path of [
+        '/',
+        '/clientes/123',
+        '/assets/app.js',
+        '/api/auth/me',
+        '/api/nope',
+        '/healthz',
+        '/api/docs/',
+      ]) {
+        const res = await fetch(`${BASE}${path}`);
+        const csp = res.headers.get('content-security-policy') ?? '';
+        assert(/(^|;\s*)script-src 'self'(;|$)/.test(csp), `${path}: script-src is not 'self' only: ${csp}`);
+        assert(csp.includes("frame-ancestors 'none'"), `${path}: no frame-ancestors 'none': ${csp}`);
+        assert(path === '/api/docs/' || !csp.includes('unsafe'), `${path}: ${csp}`);
+        assert(res.headers.get('x-content-type-options') === 'nosniff', `${path}: no nosniff`);
+        assert(
+          res.headers.get('referrer-policy') === 'no-referrer',
+          `${path}: Referrer-Policy ${res.headers.get('referrer-policy')}`,
+        );
+      }
+    },
+  );
 
   await step('signed out: a private URL goes to /entrar?next=<path>', async () => {
     await goto(page, '/tratativas?status=failed');
@@ -399,15 +457,28 @@ async function scenario(browser) {
   await step('webhooks: approval and refund of João Ávila, and a customer named <img …>', async () => {
     const approval = await postHashtag({ ...JOAO, status: 'aprovado' });
     assert(approval.outcome === 'processed', `approval outcome ${approval.outcome}`);
-    const kinds = approval.treatments.map((t) => t.kind).sort().join(',');
+    const kinds = approval.treatments
+      .map((t) => t.kind)
+      .sort()
+      .join(',');
     assert(kinds === 'grant_access,welcome_message', `approval treatments: ${kinds}`);
     const refund = await postHashtag({ ...JOAO, status: 'reembolsado' });
     assert(refund.outcome === 'processed', `refund outcome ${refund.outcome}`);
-    const refundKinds = refund.treatments.map((t) => t.kind).sort().join(',');
+    const refundKinds = refund.treatments
+      .map((t) => t.kind)
+      .sort()
+      .join(',');
     assert(refundKinds === 'refund_message,revoke_access', `refund treatments: ${refundKinds}`);
     assert(String(refund.customer_id) === String(approval.customer_id), 'refund went to another customer');
     state.joaoId = String(approval.customer_id);
-    const xss = await postHashtag({ nome: XSS_NAME, email: 'xss@example.com', status: 'aprovado', valor: 47.9, forma_pagamento: 'pix', parcelas: 1 });
+    const xss = await postHashtag({
+      nome: XSS_NAME,
+      email: 'xss@example.com',
+      status: 'aprovado',
+      valor: 47.9,
+      forma_pagamento: 'pix',
+      parcelas: 1,
+    });
     state.xssId = String(xss.customer_id);
   });
 
@@ -446,17 +517,34 @@ async function scenario(browser) {
 
   await step('Cliente: the timeline shows the four treatments with their outputs', async () => {
     const kinds = ['grant_access', 'welcome_message', 'revoke_access', 'refund_message'];
-    await until('the four treatments, done, with an output', async () => {
-      const found = await page.evaluate((wanted) => wanted.map((k) => {
-        const li = document.querySelector(`li.tl-treatment[data-kind="${k}"]`);
-        return li ? { k, status: li.getAttribute('data-status'), output: li.querySelector('.output')?.textContent ?? '' } : null;
-      }), kinds);
-      if (found.every((f) => f && f.output)) return true;
-      await page.getByRole('button', { name: 'Atualizar' }).click().catch(() => undefined);
-      await page.waitForTimeout(700);
-      return false;
-    }, 15_000, 50);
-    await waitForText(page.locator('li.tl-treatment[data-kind="grant_access"] .output'), 'Liberar acesso do e-mail: joao.avila@example.com');
+    await until(
+      'the four treatments, done, with an output',
+      async () => {
+        const found = await page.evaluate(
+          (wanted) =>
+            wanted.map((k) => {
+              const li = document.querySelector(`li.tl-treatment[data-kind="${k}"]`);
+              return li
+                ? { k, status: li.getAttribute('data-status'), output: li.querySelector('.output')?.textContent ?? '' }
+                : null;
+            }),
+          kinds,
+        );
+        if (found.every((f) => f && f.output)) return true;
+        await page
+          .getByRole('button', { name: 'Atualizar' })
+          .click()
+          .catch(() => undefined);
+        await page.waitForTimeout(700);
+        return false;
+      },
+      15_000,
+      50,
+    );
+    await waitForText(
+      page.locator('li.tl-treatment[data-kind="grant_access"] .output'),
+      'Liberar acesso do e-mail: joao.avila@example.com',
+    );
     const events = await page.locator('li.tl-event').count();
     assert(events === 2, `expected 2 webhook events in the timeline, saw ${events}`);
     await waitForText(page.locator('li.tl-treatment[data-kind="grant_access"]'), 'Concluída');
@@ -498,7 +586,14 @@ async function scenario(browser) {
     await page.evaluate(() => {
       window.__noReload = 'still here';
     });
-    await postHashtag({ nome: 'Maria Ao Vivo', email: 'maria.aovivo@example.com', status: 'aprovado', valor: 1234.56, forma_pagamento: 'pix', parcelas: 1 });
+    await postHashtag({
+      nome: 'Maria Ao Vivo',
+      email: 'maria.aovivo@example.com',
+      status: 'aprovado',
+      valor: 1234.56,
+      forma_pagamento: 'pix',
+      parcelas: 1,
+    });
     const row = page.locator('table.data-table tbody tr', { hasText: 'maria.aovivo@example.com' });
     await row.first().waitFor({ timeout: 10_000 });
     const firstRow = await page.locator('table.data-table tbody tr').first().textContent();
@@ -507,7 +602,10 @@ async function scenario(browser) {
   });
 
   await step('Eventos: "Ver corpo" shows the payload; "Reprocessar" asks, then shows the result', async () => {
-    const id = await page.locator('table.data-table tbody tr', { hasText: 'maria.aovivo@example.com' }).first().getAttribute('data-id');
+    const id = await page
+      .locator('table.data-table tbody tr', { hasText: 'maria.aovivo@example.com' })
+      .first()
+      .getAttribute('data-id');
     const row = page.locator(`table.data-table tbody tr[data-id="${id}"]`);
     await row.getByRole('button', { name: 'Ver corpo' }).click();
     await waitForText(page.locator('tr.detail-row pre.payload').first(), '"nome": "Maria Ao Vivo"');
@@ -521,38 +619,58 @@ async function scenario(browser) {
     good.add('eventos-desktop');
   });
 
-  await step('Eventos: a rejected webhook and a duplicate read in Portuguese; the English error only under "Detalhe técnico"', async () => {
-    await goto(page, '/eventos');
-    await heading(page, 'Eventos');
-    const bad = await fetch(`${BASE}/webhooks/hashtag?token=wrong-token`, { method: 'POST', body: JSON.stringify({ email: 'intruso@example.com' }) });
-    assert(bad.status === 401, `a wrong token answered ${bad.status}`);
-    const { error } = await bad.json();
-    const duplicate = await postHashtag({ nome: 'Maria Ao Vivo', email: 'maria.aovivo@example.com', status: 'aprovado', valor: 1234.56, forma_pagamento: 'pix', parcelas: 1 });
-    assert(duplicate.outcome === 'duplicate', `the repeat answered ${duplicate.outcome}`);
-    await page.reload({ waitUntil: 'domcontentloaded' });
-    const rejected = page.locator('table.data-table tbody tr', { has: page.locator('.badge', { hasText: 'Não autorizado' }) }).first();
-    await waitForText(rejected, 'Token ou assinatura do webhook ausente ou inválido.');
-    const rejectedText = (await rejected.textContent()) ?? '';
-    assert(!rejectedText.includes(error.message), `the English error shows in the row: ${rejectedText}`);
-    const repeat = page.locator(`table.data-table tbody tr[data-id="${duplicate.event_id}"]`);
-    await waitForText(repeat, 'Duplicado');
-    const repeatText = (await repeat.textContent()) ?? '';
-    if (duplicate.note) assert(!repeatText.includes(duplicate.note), `the raw note shows in the row: ${repeatText}`);
-    assert(!/[a-z]+_[a-z]+/.test(repeatText.replace(/maria\.aovivo@example\.com/, '')), `a code shows in the row: ${repeatText}`);
-    await rejected.getByRole('button', { name: 'Ver corpo' }).click();
-    const detail = page.locator('tr.detail-row').first();
-    await waitForText(detail, 'Motivo');
-    const technical = detail.locator('details.technical');
-    assert((await technical.getAttribute('open')) === null, 'the technical detail starts open');
-    await technical.locator('summary', { hasText: 'Detalhe técnico' }).click();
-    await waitForText(technical, error.message);
-  });
+  await step(
+    'Eventos: a rejected webhook and a duplicate read in Portuguese; the English error only under "Detalhe técnico"',
+    async () => {
+      await goto(page, '/eventos');
+      await heading(page, 'Eventos');
+      const bad = await fetch(`${BASE}/webhooks/hashtag?token=wrong-token`, {
+        method: 'POST',
+        body: JSON.stringify({ email: 'intruso@example.com' }),
+      });
+      assert(bad.status === 401, `a wrong token answered ${bad.status}`);
+      const { error } = await bad.json();
+      const duplicate = await postHashtag({
+        nome: 'Maria Ao Vivo',
+        email: 'maria.aovivo@example.com',
+        status: 'aprovado',
+        valor: 1234.56,
+        forma_pagamento: 'pix',
+        parcelas: 1,
+      });
+      assert(duplicate.outcome === 'duplicate', `the repeat answered ${duplicate.outcome}`);
+      await page.reload({ waitUntil: 'domcontentloaded' });
+      const rejected = page
+        .locator('table.data-table tbody tr', { has: page.locator('.badge', { hasText: 'Não autorizado' }) })
+        .first();
+      await waitForText(rejected, 'Token ou assinatura do webhook ausente ou inválido.');
+      const rejectedText = (await rejected.textContent()) ?? '';
+      assert(!rejectedText.includes(error.message), `the English error shows in the row: ${rejectedText}`);
+      const repeat = page.locator(`table.data-table tbody tr[data-id="${duplicate.event_id}"]`);
+      await waitForText(repeat, 'Duplicado');
+      const repeatText = (await repeat.textContent()) ?? '';
+      if (duplicate.note) assert(!repeatText.includes(duplicate.note), `the raw note shows in the row: ${repeatText}`);
+      assert(
+        !/[a-z]+_[a-z]+/.test(repeatText.replace(/maria\.aovivo@example\.com/, '')),
+        `a code shows in the row: ${repeatText}`,
+      );
+      await rejected.getByRole('button', { name: 'Ver corpo' }).click();
+      const detail = page.locator('tr.detail-row').first();
+      await waitForText(detail, 'Motivo');
+      const technical = detail.locator('details.technical');
+      assert((await technical.getAttribute('open')) === null, 'the technical detail starts open');
+      await technical.locator('summary', { hasText: 'Detalhe técnico' }).click();
+      await waitForText(technical, error.message);
+    },
+  );
 
   await step('Eventos: filter by resultado updates the list and the URL', async () => {
     await page.getByLabel('Resultado').selectOption('processed');
     await page.waitForURL(/resultado=processed/);
     await until('only processed rows', async () => {
-      const badges = await page.locator('table.data-table tbody tr td[data-label="Resultado"] .badge').allTextContents();
+      const badges = await page
+        .locator('table.data-table tbody tr td[data-label="Resultado"] .badge')
+        .allTextContents();
       return badges.length > 0 && badges.every((b) => b === 'Processado');
     });
     await page.reload({ waitUntil: 'domcontentloaded' });
@@ -567,7 +685,10 @@ async function scenario(browser) {
       const kinds = await page.locator('table.data-table tbody td[data-label="Tipo"]').allTextContents();
       return kinds.length >= 3 && kinds.every((k) => k === 'Liberar acesso');
     });
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Exportar CSV' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Exportar CSV' }).click(),
+    ]);
     assert(download.suggestedFilename().endsWith('.csv'), `file name ${download.suggestedFilename()}`);
     const csv = readFileSync(await download.path(), 'utf8');
     assert(csv.includes('joao.avila@example.com'), 'the CSV does not list João');
@@ -584,14 +705,17 @@ async function scenario(browser) {
   await step('Clientes: CSV export of the current search', async () => {
     await goto(page, '/clientes?q=example.com');
     await page.locator('a.result').first().waitFor();
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Exportar CSV' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Exportar CSV' }).click(),
+    ]);
     const csv = readFileSync(await download.path(), 'utf8');
     assert(csv.includes('joao.avila@example.com'), 'the CSV does not list João');
     await shot(page, 'clientes-desktop');
     good.add('clientes-desktop');
   });
 
-  await step('Painel: today\'s cards, the 30-day SVG chart, breakdowns', async () => {
+  await step("Painel: today's cards, the 30-day SVG chart, breakdowns", async () => {
     await page.getByRole('link', { name: 'Painel' }).click();
     await heading(page, 'Painel');
     await page.locator('svg.chart').waitFor();
@@ -650,8 +774,18 @@ async function scenario(browser) {
   ];
 
   await step('Screenshots: Entrar and Cadastro (desktop and phone)', async () => {
-    for (const [label, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
-      const ctx = await browser.newContext({ viewport, locale: 'pt-BR', timezoneId: 'America/Sao_Paulo', isMobile: label === 'phone', hasTouch: label === 'phone', deviceScaleFactor: label === 'phone' ? 2 : 1 });
+    for (const [label, viewport] of [
+      ['desktop', DESKTOP],
+      ['phone', PHONE],
+    ]) {
+      const ctx = await browser.newContext({
+        viewport,
+        locale: 'pt-BR',
+        timezoneId: 'America/Sao_Paulo',
+        isMobile: label === 'phone',
+        hasTouch: label === 'phone',
+        deviceScaleFactor: label === 'phone' ? 2 : 1,
+      });
       ctx.setDefaultTimeout(8000);
       await guardCsp(ctx, label);
       const p = await ctx.newPage();
@@ -670,7 +804,15 @@ async function scenario(browser) {
   });
 
   await step('Phone (390 and 360 px): every screen fits without horizontal scrolling', async () => {
-    const ctx = await browser.newContext({ viewport: PHONE, locale: 'pt-BR', timezoneId: 'America/Sao_Paulo', isMobile: true, hasTouch: true, deviceScaleFactor: 2, storageState: storage });
+    const ctx = await browser.newContext({
+      viewport: PHONE,
+      locale: 'pt-BR',
+      timezoneId: 'America/Sao_Paulo',
+      isMobile: true,
+      hasTouch: true,
+      deviceScaleFactor: 2,
+      storageState: storage,
+    });
     ctx.setDefaultTimeout(8000);
     await guardCsp(ctx, 'phone');
     const p = await ctx.newPage();
@@ -683,7 +825,12 @@ async function scenario(browser) {
       // (no 'networkidle': the live stream keeps a request open)
       await until(`${name} loaded`, async () => (await p.locator('.state-loading').count()) === 0, 8000);
       await p.waitForTimeout(300);
-      if (name === 'cliente') await p.locator('li.tl-event summary').first().click().catch(() => undefined);
+      if (name === 'cliente')
+        await p
+          .locator('li.tl-event summary')
+          .first()
+          .click()
+          .catch(() => undefined);
       try {
         await assertFits(p, PHONE.width);
       } catch (err) {
@@ -736,8 +883,20 @@ async function scenario(browser) {
     console.log('# screenshots in e2e/screenshots (make screenshots copies the best ones to docs/screenshots)');
     return;
   }
-  const best = ['painel-desktop', 'clientes-desktop', 'cliente-desktop', 'eventos-desktop', 'tratativas-desktop', 'entrar-desktop',
-    'cadastro-desktop', 'painel-phone', 'clientes-phone', 'cliente-phone', 'eventos-phone', 'entrar-phone'];
+  const best = [
+    'painel-desktop',
+    'clientes-desktop',
+    'cliente-desktop',
+    'eventos-desktop',
+    'tratativas-desktop',
+    'entrar-desktop',
+    'cadastro-desktop',
+    'painel-phone',
+    'clientes-phone',
+    'cliente-phone',
+    'eventos-phone',
+    'entrar-phone',
+  ];
   mkdirSync(DOCS_SHOTS, { recursive: true });
   const copied = [];
   for (const name of best) {

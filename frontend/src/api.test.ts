@@ -25,25 +25,57 @@ const header = (init: RequestInit | undefined, name: string): string | undefined
   (init?.headers as Record<string, string> | undefined)?.[name];
 
 const treatmentJson = {
-  id: 't1', kind: 'grant_access', status: 'done', attempts: 1, run_at: '2026-11-23T10:00:00Z',
-  output: 'Liberar acesso do e-mail: fulano@email.com', last_error: null, reason: null, event_id: 'e1',
-  customer_id: 'c1', customer_email: 'fulano@email.com', course_id: null, course_name: null,
-  created_at: '2026-11-23T10:00:00Z', updated_at: '2026-11-23T10:00:01Z', done_at: '2026-11-23T10:00:01Z',
+  id: 't1',
+  kind: 'grant_access',
+  status: 'done',
+  attempts: 1,
+  run_at: '2026-11-23T10:00:00Z',
+  output: 'Liberar acesso do e-mail: fulano@email.com',
+  last_error: null,
+  reason: null,
+  event_id: 'e1',
+  customer_id: 'c1',
+  customer_email: 'fulano@email.com',
+  course_id: null,
+  course_name: null,
+  created_at: '2026-11-23T10:00:00Z',
+  updated_at: '2026-11-23T10:00:01Z',
+  done_at: '2026-11-23T10:00:01Z',
 };
 
 const eventJson = {
-  id: 'e1', source: 'hashtag', received_at: '2026-11-23T10:00:00Z', outcome: 'processed', error: null,
-  event_type: 'aprovado', kind: null, dedup_key: 'k', duplicate_of: null, replay_of: null, customer_id: 'c1',
-  customer_email: 'fulano@email.com', order_id: 'o1', latency_ms: 12,
+  id: 'e1',
+  source: 'hashtag',
+  received_at: '2026-11-23T10:00:00Z',
+  outcome: 'processed',
+  error: null,
+  event_type: 'aprovado',
+  kind: null,
+  dedup_key: 'k',
+  duplicate_of: null,
+  replay_of: null,
+  customer_id: 'c1',
+  customer_email: 'fulano@email.com',
+  order_id: 'o1',
+  latency_ms: 12,
 };
 
 test('sends the bearer token and decodes a page of customers', async () => {
   const { fetch, calls } = fakeFetch(() =>
     json(200, {
-      items: [{
-        id: 'c1', email: 'joao@x.com', name: 'João Ávila', document: null, phone: null, created_at: '2026-11-23T10:00:00Z',
-        last_activity_at: null, access: 'revoked', enrollments: [{ course_id: 3, course_name: 'Curso', status: 'revoked', expires_at: null }],
-      }],
+      items: [
+        {
+          id: 'c1',
+          email: 'joao@x.com',
+          name: 'João Ávila',
+          document: null,
+          phone: null,
+          created_at: '2026-11-23T10:00:00Z',
+          last_activity_at: '2026-11-23T10:00:00Z',
+          access: 'revoked',
+          enrollments: [{ course_id: 3, course_name: 'Curso', status: 'revoked', expires_at: null }],
+        },
+      ],
       next_cursor: 'abc',
     }),
   );
@@ -58,9 +90,14 @@ test('sends the bearer token and decodes a page of customers', async () => {
 
 test('login posts JSON without a token, and its 401 is not a session expiry', async () => {
   let expired = 0;
-  const { fetch, calls } = fakeFetch(() => json(401, { error: { code: 'invalid_credentials', message: 'Wrong e-mail or password.', details: null } }));
+  const { fetch, calls } = fakeFetch(() =>
+    json(401, { error: { code: 'invalid_credentials', message: 'Wrong e-mail or password.', details: null } }),
+  );
   const api = new ApiClient({ fetch, getToken: () => 'old', onUnauthorized: () => expired++ });
-  await assert.rejects(api.login('a@b.c', 'x'), (e: unknown) => e instanceof ApiError && e.status === 401 && e.code === 'invalid_credentials');
+  await assert.rejects(
+    api.login('a@b.c', 'x'),
+    (e: unknown) => e instanceof ApiError && e.status === 401 && e.code === 'invalid_credentials',
+  );
   assert.equal(header(calls[0]?.init, 'Authorization'), undefined);
   assert.equal(header(calls[0]?.init, 'Content-Type'), 'application/json');
   assert.equal(calls[0]?.init?.body, JSON.stringify({ email: 'a@b.c', password: 'x' }));
@@ -77,7 +114,13 @@ test('a 401 on an authenticated call reports the lost session', async () => {
 
 test('errors: code, message, details, Retry-After; non-JSON; network', async () => {
   const validation = fakeFetch(() =>
-    json(422, { error: { code: 'validation_failed', message: 'Some fields are invalid.', details: { fields: { password: 'must have at least 8 characters', email: 3 } } } }),
+    json(422, {
+      error: {
+        code: 'validation_failed',
+        message: 'Some fields are invalid.',
+        details: { fields: { password: 'must have at least 8 characters', email: 3 } },
+      },
+    }),
   );
   const err = await new ApiClient({ fetch: validation.fetch, getToken: () => null })
     .signup({ email: 'x', password: 'y', name: 'z', invite_token: 't' })
@@ -85,8 +128,12 @@ test('errors: code, message, details, Retry-After; non-JSON; network', async () 
   assert.ok(err instanceof ApiError);
   assert.deepEqual(err.fieldErrors, { password: 'must have at least 8 characters' });
 
-  const limited = fakeFetch(() => json(429, { error: { code: 'too_many_requests', message: 'Slow down', details: null } }, { 'Retry-After': '120' }));
-  const e429 = await new ApiClient({ fetch: limited.fetch, getToken: () => null }).login('a', 'b').catch((e: unknown) => e);
+  const limited = fakeFetch(() =>
+    json(429, { error: { code: 'too_many_requests', message: 'Slow down', details: null } }, { 'Retry-After': '120' }),
+  );
+  const e429 = await new ApiClient({ fetch: limited.fetch, getToken: () => null })
+    .login('a', 'b')
+    .catch((e: unknown) => e);
   assert.ok(e429 instanceof ApiError);
   assert.equal(e429.retryAfter, 120);
 
@@ -116,7 +163,16 @@ test('events, event detail, replay, treatments, retry, timeline: URLs and decodi
   const { fetch, calls } = fakeFetch((url, init) => {
     if (url.startsWith('/api/events?')) return json(200, { items: [eventJson], next_cursor: null });
     if (url === '/api/events/e%2F1') {
-      return json(200, { ...eventJson, headers: { 'x-webhook-token': '***' }, raw_body: '{"nome":"x"}', body_json: { nome: 'x' }, truncated: false, body_size: 12, remote_addr: '127.0.0.1', treatments: [treatmentJson] });
+      return json(200, {
+        ...eventJson,
+        headers: { 'x-webhook-token': '***' },
+        raw_body: '{"nome":"x"}',
+        body_json: { nome: 'x' },
+        truncated: false,
+        body_size: 12,
+        remote_addr: '127.0.0.1',
+        treatments: [treatmentJson],
+      });
     }
     if (url === '/api/events/e1/replay' && init?.method === 'POST') {
       return json(200, { event_id: 'e2', outcome: 'duplicate', customer_id: 'c1', treatments: [] });
@@ -124,12 +180,25 @@ test('events, event detail, replay, treatments, retry, timeline: URLs and decodi
     if (url.startsWith('/api/treatments?')) return json(200, { items: [treatmentJson], next_cursor: 'n' });
     if (url === '/api/treatments/t1/retry') return json(200, { ...treatmentJson, status: 'pending' });
     if (url === '/api/customers/c1/timeline') {
-      return json(200, { items: [{ type: 'event', at: eventJson.received_at, event: eventJson }, { type: 'treatment', at: treatmentJson.created_at, treatment: treatmentJson }, { type: 'note', at: 'x' }] });
+      return json(200, {
+        items: [
+          { type: 'event', at: eventJson.received_at, event: eventJson },
+          { type: 'treatment', at: treatmentJson.created_at, treatment: treatmentJson },
+          { type: 'note', at: 'x' },
+        ],
+      });
     }
     return json(404, { error: { code: 'not_found', message: 'nope', details: null } });
   });
   const api = new ApiClient({ fetch, getToken: () => 't' });
-  const events = await api.events({ source: 'hashtag', outcome: '', q: 'joao', from: '2026-11-01', limit: 50, cursor: null });
+  const events = await api.events({
+    source: 'hashtag',
+    outcome: '',
+    q: 'joao',
+    from: '2026-11-01',
+    limit: 50,
+    cursor: null,
+  });
   assert.equal(calls.at(-1)?.url, '/api/events?source=hashtag&q=joao&from=2026-11-01&limit=50');
   assert.equal(events.items[0]?.latency_ms, 12);
   const detail = await api.event('e/1');
@@ -142,16 +211,24 @@ test('events, event detail, replay, treatments, retry, timeline: URLs and decodi
   assert.equal(page.next_cursor, 'n');
   assert.equal((await api.retryTreatment('t1')).status, 'pending');
   const timeline = await api.timeline('c1');
-  assert.deepEqual(timeline.map((i) => i.type), ['event', 'treatment'], 'unknown item types are skipped');
+  assert.deepEqual(
+    timeline.map((i) => i.type),
+    ['event', 'treatment'],
+    'unknown item types are skipped',
+  );
   await assert.rejects(api.customer('zz'), (e: unknown) => e instanceof ApiError && e.code === 'not_found');
 });
 
 test('CSV download: Authorization header, Blob and file name', async () => {
-  const { fetch, calls } = fakeFetch(() =>
-    new Response('email,nome\r\na@b.c,Ana\r\n', {
-      status: 200,
-      headers: { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'attachment; filename="tratativas-2026-11-23.csv"' },
-    }),
+  const { fetch, calls } = fakeFetch(
+    () =>
+      new Response('email,nome\r\na@b.c,Ana\r\n', {
+        status: 200,
+        headers: {
+          'Content-Type': 'text/csv; charset=utf-8',
+          'Content-Disposition': 'attachment; filename="tratativas-2026-11-23.csv"',
+        },
+      }),
   );
   const api = new ApiClient({ fetch, getToken: () => 'T' });
   const file = await api.treatmentsCsv({ status: 'failed', q: '', limit: 50, cursor: 'x' });
@@ -170,7 +247,10 @@ test('helpers: query strings, Retry-After, Content-Disposition', () => {
   assert.equal(parseRetryAfter('soon'), null);
   assert.equal(filenameFromDisposition('attachment; filename="a.csv"', 'x.csv'), 'a.csv');
   assert.equal(filenameFromDisposition('attachment; filename=b.csv', 'x.csv'), 'b.csv');
-  assert.equal(filenameFromDisposition("attachment; filename*=UTF-8''relat%C3%B3rio.csv; filename=\"r.csv\"", 'x.csv'), 'relatório.csv');
+  assert.equal(
+    filenameFromDisposition('attachment; filename*=UTF-8\'\'relat%C3%B3rio.csv; filename="r.csv"', 'x.csv'),
+    'relatório.csv',
+  );
   assert.equal(filenameFromDisposition('attachment; filename="../../etc/passwd"', 'x.csv'), 'passwd');
   assert.equal(filenameFromDisposition('attachment', 'x.csv'), 'x.csv');
   assert.equal(filenameFromDisposition(null, 'x.csv'), 'x.csv');

@@ -3,10 +3,28 @@
 
 import { decode, isRecord, type Decoder } from './json';
 import {
-  customerDetail, customerSummary, eventDetail, eventSummary, loginResult, page, processResult, stats, timeline,
-  treatment, userView,
-  type CustomerDetail, type CustomerSummary, type EventDetail, type EventSummary, type LoginResult, type Page,
-  type ProcessResult, type Stats, type TimelineItem, type Treatment, type UserView,
+  customerDetail,
+  customerSummary,
+  eventDetail,
+  eventSummary,
+  loginResult,
+  page,
+  processResult,
+  stats,
+  timeline,
+  treatment,
+  userView,
+  type CustomerDetail,
+  type CustomerSummary,
+  type EventDetail,
+  type EventSummary,
+  type LoginResult,
+  type Page,
+  type ProcessResult,
+  type Stats,
+  type TimelineItem,
+  type Treatment,
+  type UserView,
 } from './types';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -152,7 +170,10 @@ export class ApiClient {
 
   login(email: string, password: string): Promise<LoginResult> {
     return this.request('/api/auth/login', {
-      method: 'POST', body: { email, password }, decoder: loginResult, anonymous: true,
+      method: 'POST',
+      body: { email, password },
+      decoder: loginResult,
+      anonymous: true,
     });
   }
 

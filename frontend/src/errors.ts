@@ -37,7 +37,9 @@ export function errorMessage(err: unknown): string {
   if (err.status === 404) return 'Não encontrado.';
   if (err.status >= 500) return 'Erro no servidor. Tente de novo em instantes.';
   // An unknown code: never the API's English text.
-  return err.status ? `Não foi possível concluir a operação (erro ${err.status}).` : 'Não foi possível concluir a operação.';
+  return err.status
+    ? `Não foi possível concluir a operação (erro ${err.status}).`
+    : 'Não foi possível concluir a operação.';
 }
 
 /** Portuguese text for one field of a validation_failed answer. */

@@ -1,28 +1,75 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  endOfLocalDay, eventApiFilters, eventFiltersFromQuery, eventFiltersToQuery, eventMatches, startOfLocalDay,
-  treatmentFiltersFromQuery, treatmentMatches,
+  endOfLocalDay,
+  eventApiFilters,
+  eventFiltersFromQuery,
+  eventFiltersToQuery,
+  eventMatches,
+  startOfLocalDay,
+  treatmentFiltersFromQuery,
+  treatmentMatches,
 } from './filters';
 import type { EventSummary, Treatment } from './types';
 
 const event = (over: Partial<EventSummary> = {}): EventSummary => ({
-  id: '1', source: 'hashtag', received_at: new Date(2026, 10, 23, 12).toISOString(), outcome: 'processed', error: null, note: null,
-  event_type: null, kind: null, dedup_key: null, duplicate_of: null, replay_of: null, customer_id: 'c',
-  customer_email: 'joao@email.com', order_id: null, latency_ms: null, ...over,
+  id: '1',
+  source: 'hashtag',
+  received_at: new Date(2026, 10, 23, 12).toISOString(),
+  outcome: 'processed',
+  error: null,
+  note: null,
+  event_type: null,
+  kind: null,
+  dedup_key: null,
+  duplicate_of: null,
+  replay_of: null,
+  customer_id: 'c',
+  customer_email: 'joao@email.com',
+  order_id: null,
+  latency_ms: null,
+  ...over,
 });
 
 const treatment = (over: Partial<Treatment> = {}): Treatment => ({
-  id: 't', kind: 'grant_access', status: 'pending', attempts: 1, run_at: '', output: null, last_error: 'boom', reason: null,
-  event_id: null, customer_id: 'c', customer_email: 'ana@x.com', course_id: null, course_name: null,
-  created_at: new Date(2026, 10, 23, 12).toISOString(), updated_at: '', done_at: null, ...over,
+  id: 't',
+  kind: 'grant_access',
+  status: 'pending',
+  attempts: 1,
+  run_at: '',
+  output: null,
+  last_error: 'boom',
+  reason: null,
+  event_id: null,
+  customer_id: 'c',
+  customer_email: 'ana@x.com',
+  course_id: null,
+  course_name: null,
+  created_at: new Date(2026, 10, 23, 12).toISOString(),
+  updated_at: '',
+  done_at: null,
+  ...over,
 });
 
 test('filters round-trip through the URL with Portuguese keys; bad dates are dropped', () => {
-  const f = eventFiltersFromQuery(new URLSearchParams('origem=hashtag&resultado=processed&de=2026-11-01&ate=junk&q=%20joao%20'));
+  const f = eventFiltersFromQuery(
+    new URLSearchParams('origem=hashtag&resultado=processed&de=2026-11-01&ate=junk&q=%20joao%20'),
+  );
   assert.deepEqual(f, { source: 'hashtag', outcome: 'processed', q: 'joao', from: '2026-11-01', to: '' });
-  assert.deepEqual(eventFiltersToQuery(f), { origem: 'hashtag', resultado: 'processed', de: '2026-11-01', ate: '', q: 'joao' });
-  assert.deepEqual(treatmentFiltersFromQuery(new URLSearchParams('tipo=grant_access&status=failed')), { kind: 'grant_access', status: 'failed', q: '', from: '', to: '' });
+  assert.deepEqual(eventFiltersToQuery(f), {
+    origem: 'hashtag',
+    resultado: 'processed',
+    de: '2026-11-01',
+    ate: '',
+    q: 'joao',
+  });
+  assert.deepEqual(treatmentFiltersFromQuery(new URLSearchParams('tipo=grant_access&status=failed')), {
+    kind: 'grant_access',
+    status: 'failed',
+    q: '',
+    from: '',
+    to: '',
+  });
 });
 
 test('local days become RFC 3339 bounds', () => {

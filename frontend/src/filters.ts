@@ -28,7 +28,13 @@ const day = (p: URLSearchParams, k: string): string => {
 };
 
 export function eventFiltersFromQuery(p: URLSearchParams): EventFilterState {
-  return { source: get(p, 'origem'), outcome: get(p, 'resultado'), q: get(p, 'q'), from: day(p, 'de'), to: day(p, 'ate') };
+  return {
+    source: get(p, 'origem'),
+    outcome: get(p, 'resultado'),
+    q: get(p, 'q'),
+    from: day(p, 'de'),
+    to: day(p, 'ate'),
+  };
 }
 
 export function eventFiltersToQuery(f: EventFilterState): Query {

@@ -1,9 +1,27 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  accessLabel, accessOf, formatDate, formatDateTime, formatDateTimeSeconds, formatDay, formatDocument, formatLatency, formatMoney, formatPhone,
-  formatRelative, formatWait, installmentsLabel, isRetryable, orderStatusLabel, outcomeLabel, paymentMethodLabel,
-  prettyPayload, treatmentKindLabel, treatmentState, treatmentStateLabel,
+  accessLabel,
+  accessOf,
+  formatDate,
+  formatDateTime,
+  formatDateTimeSeconds,
+  formatDay,
+  formatDocument,
+  formatLatency,
+  formatMoney,
+  formatPhone,
+  formatRelative,
+  formatWait,
+  installmentsLabel,
+  isRetryable,
+  orderStatusLabel,
+  outcomeLabel,
+  paymentMethodLabel,
+  prettyPayload,
+  treatmentKindLabel,
+  treatmentState,
+  treatmentStateLabel,
 } from './format';
 
 test('money from integer cents, pt-BR', () => {
@@ -103,7 +121,12 @@ test('waits, latencies, payloads', () => {
 });
 
 test('the access of a customer from the enrollments', () => {
-  const e = (status: string, at: string) => ({ status, granted_at: at, revoked_at: status === 'revoked' ? at : null, expires_at: null });
+  const e = (status: string, at: string) => ({
+    status,
+    granted_at: at,
+    revoked_at: status === 'revoked' ? at : null,
+    expires_at: null,
+  });
   assert.equal(accessOf([]), 'none');
   assert.equal(accessOf([e('revoked', '2026-01-01T00:00:00Z'), e('active', '2025-01-01T00:00:00Z')]), 'active');
   assert.equal(accessOf([e('expired', '2025-01-01T00:00:00Z'), e('revoked', '2026-01-01T00:00:00Z')]), 'revoked');

@@ -21,7 +21,11 @@ function dateAndTime(iso: string | null | undefined, timeZone: string | undefine
   if (!d) return dash;
   const date = new Intl.DateTimeFormat(LOCALE, { day: '2-digit', month: '2-digit', year: 'numeric', ...tz(timeZone) });
   const time = new Intl.DateTimeFormat(LOCALE, {
-    hour: '2-digit', minute: '2-digit', ...(seconds ? { second: '2-digit' } : {}), hourCycle: 'h23', ...tz(timeZone),
+    hour: '2-digit',
+    minute: '2-digit',
+    ...(seconds ? { second: '2-digit' } : {}),
+    hourCycle: 'h23',
+    ...tz(timeZone),
   });
   // Date and time apart, so ICU versions that put a comma in between do not show through.
   return `${date.format(d)} ${time.format(d)}`;
@@ -41,8 +45,9 @@ export function formatDateTimeSeconds(iso: string | null | undefined, timeZone?:
 export function formatDate(iso: string | null | undefined, timeZone?: string): string {
   const d = parseInstant(iso);
   if (!d) return dash;
-  return new Intl.DateTimeFormat(LOCALE, { day: '2-digit', month: '2-digit', year: 'numeric', ...tz(timeZone) })
-    .format(d);
+  return new Intl.DateTimeFormat(LOCALE, { day: '2-digit', month: '2-digit', year: 'numeric', ...tz(timeZone) }).format(
+    d,
+  );
 }
 
 /** A calendar day "YYYY-MM-DD" (no time zone: it is shown as that day), e.g. "23/11". */
@@ -53,7 +58,12 @@ export function formatDay(day: string, withYear = false): string {
 }
 
 const RELATIVE_STEPS: [Intl.RelativeTimeFormatUnit, number][] = [
-  ['second', 60], ['minute', 60], ['hour', 24], ['day', 30], ['month', 12], ['year', Infinity],
+  ['second', 60],
+  ['minute', 60],
+  ['hour', 24],
+  ['day', 30],
+  ['month', 12],
+  ['year', Infinity],
 ];
 
 /** "há 5 minutos", "em 2 horas", "agora mesmo". */
@@ -178,7 +188,11 @@ const TREATMENT_STATE: Record<string, Label> = {
 
 /** Short labels for the status filter. */
 export const TREATMENT_STATUS_FILTER_LABEL: Record<string, string> = {
-  pending: 'Pendente', running: 'Em execução', done: 'Concluída', failed: 'Falhou', dead: 'Falhou definitivamente',
+  pending: 'Pendente',
+  running: 'Em execução',
+  done: 'Concluída',
+  failed: 'Falhou',
+  dead: 'Falhou definitivamente',
 };
 
 const ACCESS: Record<string, Label> = {
@@ -214,16 +228,31 @@ const ORDER_STATUS: Record<string, Label> = {
 };
 
 const PAYMENT_METHOD: Record<string, string> = {
-  credit_card: 'Cartão de crédito', cartao: 'Cartão de crédito', cartao_credito: 'Cartão de crédito',
-  cartão: 'Cartão de crédito', card: 'Cartão de crédito', pix: 'Pix', boleto: 'Boleto', billet: 'Boleto',
-  debit_card: 'Cartão de débito', paypal: 'PayPal',
+  credit_card: 'Cartão de crédito',
+  cartao: 'Cartão de crédito',
+  cartao_credito: 'Cartão de crédito',
+  cartão: 'Cartão de crédito',
+  card: 'Cartão de crédito',
+  pix: 'Pix',
+  boleto: 'Boleto',
+  billet: 'Boleto',
+  debit_card: 'Cartão de débito',
+  paypal: 'PayPal',
 };
 
 // Normalised event kinds (the backend's `kind`); anything else is shown as sent.
 const EVENT_KIND: Record<string, string> = {
-  approved: 'Aprovado', refused: 'Recusado', refunded: 'Reembolsado', chargeback: 'Chargeback',
-  pending: 'Pagamento pendente', waiting_payment: 'Aguardando pagamento', expired: 'Pagamento expirado',
-  canceled: 'Cancelado', cancelled: 'Cancelado', renewed: 'Renovado', extended: 'Acesso estendido',
+  approved: 'Aprovado',
+  refused: 'Recusado',
+  refunded: 'Reembolsado',
+  chargeback: 'Chargeback',
+  pending: 'Pagamento pendente',
+  waiting_payment: 'Aguardando pagamento',
+  expired: 'Pagamento expirado',
+  canceled: 'Cancelado',
+  cancelled: 'Cancelado',
+  renewed: 'Renovado',
+  extended: 'Acesso estendido',
 };
 
 /** "Aprovado", or "Aprovado · PURCHASE_APPROVED" when the source's own name says something else. */
@@ -239,8 +268,7 @@ export const sourceLabel = (v: string | null | undefined): Label => lookup(SOURC
 export const treatmentKindLabel = (v: string | null | undefined): Label => lookup(TREATMENT_KIND, v);
 export const accessLabel = (v: string | null | undefined): Label => lookup(ACCESS, v);
 export const enrollmentLabel = (v: string | null | undefined): Label => lookup(ENROLLMENT, v);
-export const orderStatusLabel = (v: string | null | undefined): Label =>
-  lookup(ORDER_STATUS, v?.toLowerCase());
+export const orderStatusLabel = (v: string | null | undefined): Label => lookup(ORDER_STATUS, v?.toLowerCase());
 
 /** The UI state of a treatment: "failed" is a pending one that already has an error. */
 export function treatmentState(t: { status: string; last_error: string | null }): string {

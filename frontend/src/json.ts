@@ -2,7 +2,10 @@
 // so the rest of the app works with checked, typed values.
 
 export class DecodeError extends Error {
-  constructor(readonly path: string, expected: string) {
+  constructor(
+    readonly path: string,
+    expected: string,
+  ) {
     super(`invalid API answer at ${path}: expected ${expected}`);
     this.name = 'DecodeError';
   }

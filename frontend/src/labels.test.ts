@@ -2,29 +2,73 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { outcomeLabel } from './format';
 import {
-  DECISION_NOTES, IGNORED_REASONS, isKnownNote, isKnownReason, noteText, OUTCOME_DESCRIPTIONS, reasonText, rejectionText,
-  TREATMENT_REASONS, UNKNOWN_NOTE, UNKNOWN_REASON, UNKNOWN_REJECTION,
+  DECISION_NOTES,
+  IGNORED_REASONS,
+  isKnownNote,
+  isKnownReason,
+  noteText,
+  OUTCOME_DESCRIPTIONS,
+  reasonText,
+  rejectionText,
+  TREATMENT_REASONS,
+  UNKNOWN_NOTE,
+  UNKNOWN_REASON,
+  UNKNOWN_REJECTION,
 } from './labels';
 import { OUTCOMES } from './types';
 
 // The codes the API sends (the vocabulary agreed with the backend): every one must have a pt-BR text.
 const API_DECISION_NOTES = [
-  'approval_after_reversal', 'order_already_approved', 'access_already_active', 'access_renewed', 'renewal_after_reversal',
-  'no_active_access_to_end', 'not_acted_upon', 'order_already_reversed', 'refund_before_approval', 'access_not_active',
-  'no_access_to_revoke', 'order_already_paid', 'order_already_in_state', 'already_received',
+  'approval_after_reversal',
+  'order_already_approved',
+  'access_already_active',
+  'access_renewed',
+  'renewal_after_reversal',
+  'no_active_access_to_end',
+  'not_acted_upon',
+  'order_already_reversed',
+  'refund_before_approval',
+  'access_not_active',
+  'no_access_to_revoke',
+  'order_already_paid',
+  'order_already_in_state',
+  'already_received',
 ];
 const API_IGNORED_REASONS = [
-  'purchase_complete', 'dispute_opened', 'payment_late', 'cart_abandoned', 'subscription_changed', 'members_area_activity',
+  'purchase_complete',
+  'dispute_opened',
+  'payment_late',
+  'cart_abandoned',
+  'subscription_changed',
+  'members_area_activity',
   'shipping_event',
 ];
 const API_TREATMENT_REASONS = [
-  'payment_approved', 'repurchase', 'subscription_renewed', 'payment_refunded', 'chargeback', 'payment_refused',
-  'awaiting_payment', 'payment_expired', 'purchase_canceled', 'subscription_canceled_end_of_period', 'subscription_canceled',
+  'payment_approved',
+  'repurchase',
+  'subscription_renewed',
+  'payment_refunded',
+  'chargeback',
+  'payment_refused',
+  'awaiting_payment',
+  'payment_expired',
+  'purchase_canceled',
+  'subscription_canceled_end_of_period',
+  'subscription_canceled',
   'expired',
 ];
 const API_OUTCOMES = [
-  'processed', 'duplicate', 'ignored', 'unauthorized', 'invalid_json', 'unprocessable', 'payload_too_large', 'unknown_source',
-  'error', 'request_timeout', 'rate_limited',
+  'processed',
+  'duplicate',
+  'ignored',
+  'unauthorized',
+  'invalid_json',
+  'unprocessable',
+  'payload_too_large',
+  'unknown_source',
+  'error',
+  'request_timeout',
+  'rate_limited',
 ];
 const REJECTIONS = API_OUTCOMES.filter((o) => !['processed', 'duplicate', 'ignored'].includes(o));
 
@@ -57,12 +101,21 @@ test('every treatment reason of the API has a pt-BR text', () => {
     assertPortuguese(reasonText(code), code);
   }
   assert.equal(reasonText('payment_approved'), 'Pagamento aprovado');
-  assert.equal(reasonText('subscription_canceled_end_of_period'), 'Assinatura cancelada: o acesso termina com o período pago');
+  assert.equal(
+    reasonText('subscription_canceled_end_of_period'),
+    'Assinatura cancelada: o acesso termina com o período pago',
+  );
   assert.deepEqual(Object.keys(TREATMENT_REASONS).sort(), [...API_TREATMENT_REASONS].sort());
 });
 
 test('an unknown code or an old English sentence gets a pt-BR fallback, never itself', () => {
-  for (const raw of ['some_new_code', 'refund of an order that never granted access', '__proto__', 'toString', 'constructor']) {
+  for (const raw of [
+    'some_new_code',
+    'refund of an order that never granted access',
+    '__proto__',
+    'toString',
+    'constructor',
+  ]) {
     assert.equal(noteText(raw), UNKNOWN_NOTE, raw);
     assert.equal(reasonText(raw), UNKNOWN_REASON, raw);
     assert.ok(!isKnownNote(raw) && !isKnownReason(raw), raw);
@@ -96,5 +149,6 @@ test('every outcome has a pt-BR label; a rejection shows what it means, not its 
   assert.equal(rejectionText('unauthorized', null), null);
   assert.equal(rejectionText('something_new', 'boom'), UNKNOWN_REJECTION);
   // the filter offers every outcome that is recorded row by row
-  for (const o of API_OUTCOMES.filter((o) => o !== 'rate_limited')) assert.ok((OUTCOMES as readonly string[]).includes(o), o);
+  for (const o of API_OUTCOMES.filter((o) => o !== 'rate_limited'))
+    assert.ok((OUTCOMES as readonly string[]).includes(o), o);
 });

@@ -26,7 +26,10 @@ test('builds URLs, leaving empty query values out', () => {
   assert.equal(routeUrl('customer', { id: '7' }), '/clientes/7');
   assert.equal(routeUrl('customer', { id: 'a/b' }), '/clientes/a%2Fb');
   assert.equal(routeUrl('customers', {}, { q: 'joão avi' }), '/clientes?q=jo%C3%A3o+avi');
-  assert.equal(routeUrl('events', {}, { origem: '', resultado: 'processed', de: null }), '/eventos?resultado=processed');
+  assert.equal(
+    routeUrl('events', {}, { origem: '', resultado: 'processed', de: null }),
+    '/eventos?resultado=processed',
+  );
   assert.throws(() => routeUrl('customer'));
   const back = routeUrl('treatments', {}, { status: 'failed', tipo: 'grant_access' });
   assert.equal(matchRoute(back).query.get('tipo'), 'grant_access');

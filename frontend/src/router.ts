@@ -4,7 +4,14 @@
 import { queryString, type Query } from './api';
 
 export type RouteName =
-  | 'login' | 'signup' | 'dashboard' | 'customers' | 'customer' | 'events' | 'treatments' | 'notFound';
+  | 'login'
+  | 'signup'
+  | 'dashboard'
+  | 'customers'
+  | 'customer'
+  | 'events'
+  | 'treatments'
+  | 'notFound';
 
 export interface Route {
   name: RouteName;
@@ -72,7 +79,11 @@ export function matchRoute(url: string): Route {
 }
 
 /** The URL of a route, e.g. routeUrl('customer', {id: '42'}) → "/clientes/42". */
-export function routeUrl(name: Exclude<RouteName, 'notFound'>, params: Record<string, string> = {}, query: Query = {}): string {
+export function routeUrl(
+  name: Exclude<RouteName, 'notFound'>,
+  params: Record<string, string> = {},
+  query: Query = {},
+): string {
   const def = ROUTES.find((r) => r.name === name);
   if (!def) throw new Error(`unknown route ${name}`);
   const path = def.pattern.replace(/:(\w+)/g, (_, key: string) => {
@@ -85,7 +96,14 @@ export function routeUrl(name: Exclude<RouteName, 'notFound'>, params: Record<st
 
 /** Whether a click on a link should be handled by the app instead of the browser. */
 export function isAppLinkClick(
-  event: { button: number; metaKey: boolean; ctrlKey: boolean; shiftKey: boolean; altKey: boolean; defaultPrevented: boolean },
+  event: {
+    button: number;
+    metaKey: boolean;
+    ctrlKey: boolean;
+    shiftKey: boolean;
+    altKey: boolean;
+    defaultPrevented: boolean;
+  },
   link: { target: string; hasDownload: boolean; href: string },
   origin: string,
 ): boolean {

@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EXPIRY_MARGIN_MS, loginUrl, parseSession, safeNext, SESSION_KEY, SessionStore, type KeyValueStore } from './session';
+import {
+  EXPIRY_MARGIN_MS,
+  loginUrl,
+  parseSession,
+  safeNext,
+  SESSION_KEY,
+  SessionStore,
+  type KeyValueStore,
+} from './session';
 
 class MemoryStore implements KeyValueStore {
   data = new Map<string, string>();
@@ -16,7 +24,9 @@ class MemoryStore implements KeyValueStore {
 }
 
 const login = (expires_in: number) => ({
-  access_token: 'tok', token_type: 'Bearer', expires_in,
+  access_token: 'tok',
+  token_type: 'Bearer',
+  expires_in,
   user: { id: '1', email: 'ana@x.com', name: 'Ana', created_at: '2026-01-01T00:00:00Z', last_login_at: null },
 });
 
@@ -53,9 +63,15 @@ test('garbage in storage is no session', () => {
 
 test('works without storage (private mode)', () => {
   const throwing: KeyValueStore = {
-    getItem: () => { throw new Error('denied'); },
-    setItem: () => { throw new Error('denied'); },
-    removeItem: () => { throw new Error('denied'); },
+    getItem: () => {
+      throw new Error('denied');
+    },
+    setItem: () => {
+      throw new Error('denied');
+    },
+    removeItem: () => {
+      throw new Error('denied');
+    },
   };
   const s = new SessionStore(throwing, () => 0);
   s.save(login(60));

@@ -24,7 +24,10 @@ test('one character at a time', () => {
   const p = new SseParser();
   const out = [];
   for (const ch of 'data: x\r\rdata:y\n\n') out.push(...p.push(ch));
-  assert.deepEqual(out.map((m) => m.data), ['x', 'y']);
+  assert.deepEqual(
+    out.map((m) => m.data),
+    ['x', 'y'],
+  );
 });
 
 test('comments (pings) and unknown fields are ignored; no data means no message', () => {
@@ -45,9 +48,24 @@ test('id and retry fields', () => {
 });
 
 test('backoff grows exponentially, is capped and jittered', () => {
-  assert.equal(backoffDelay(0, 1000, 30000, () => 0), 500);
-  assert.equal(backoffDelay(0, 1000, 30000, () => 1), 1000);
-  assert.equal(backoffDelay(3, 1000, 30000, () => 1), 8000);
-  assert.equal(backoffDelay(10, 1000, 30000, () => 1), 30000);
-  assert.equal(backoffDelay(10, 1000, 30000, () => 0), 15000);
+  assert.equal(
+    backoffDelay(0, 1000, 30000, () => 0),
+    500,
+  );
+  assert.equal(
+    backoffDelay(0, 1000, 30000, () => 1),
+    1000,
+  );
+  assert.equal(
+    backoffDelay(3, 1000, 30000, () => 1),
+    8000,
+  );
+  assert.equal(
+    backoffDelay(10, 1000, 30000, () => 1),
+    30000,
+  );
+  assert.equal(
+    backoffDelay(10, 1000, 30000, () => 0),
+    15000,
+  );
 });

@@ -73,7 +73,12 @@ export class SseParser {
 }
 
 /** Delay before reconnection attempt `attempt` (0-based): exponential, capped, with jitter. */
-export function backoffDelay(attempt: number, minMs = 1000, maxMs = 30_000, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  minMs = 1000,
+  maxMs = 30_000,
+  random: () => number = Math.random,
+): number {
   const base = Math.min(maxMs, minMs * 2 ** Math.max(0, attempt));
   // "equal jitter": between half and all of the base delay
   return Math.round(base / 2 + (random() * base) / 2);

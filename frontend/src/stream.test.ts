@@ -4,9 +4,20 @@ import { ApiError } from './api';
 import { decodeLiveMessage, LiveStream, type LiveMessage, type LiveStatus } from './stream';
 
 const eventJson = {
-  id: 'e9', source: 'hashtag', received_at: '2026-11-23T10:00:00Z', outcome: 'processed', error: null, event_type: null,
-  kind: null, dedup_key: null, duplicate_of: null, replay_of: null, customer_id: 'c1', customer_email: 'a@b.c',
-  order_id: null, latency_ms: 3,
+  id: 'e9',
+  source: 'hashtag',
+  received_at: '2026-11-23T10:00:00Z',
+  outcome: 'processed',
+  error: null,
+  event_type: null,
+  kind: null,
+  dedup_key: null,
+  duplicate_of: null,
+  replay_of: null,
+  customer_id: 'c1',
+  customer_email: 'a@b.c',
+  order_id: null,
+  latency_ms: 3,
 };
 
 function sseResponse(chunks: string[], keepOpen = false): Response {
@@ -29,7 +40,10 @@ const waitFor = async (cond: () => boolean, ms = 2000): Promise<void> => {
 };
 
 test('decodes known messages and ignores the rest', () => {
-  assert.equal(decodeLiveMessage({ event: 'webhook_event', data: JSON.stringify(eventJson), id: null })?.type, 'webhook_event');
+  assert.equal(
+    decodeLiveMessage({ event: 'webhook_event', data: JSON.stringify(eventJson), id: null })?.type,
+    'webhook_event',
+  );
   assert.equal(decodeLiveMessage({ event: 'webhook_event', data: '{"id":1}', id: null }), null);
   assert.equal(decodeLiveMessage({ event: 'webhook_event', data: 'not json', id: null }), null);
   assert.equal(decodeLiveMessage({ event: 'other', data: '{}', id: null }), null);
@@ -43,7 +57,9 @@ test('delivers messages split across chunks, and reconnects when the stream ends
     maxBackoffMs: 2,
     open: async () => {
       opens += 1;
-      return opens === 1 ? sseResponse([': ping\n\n', frame.slice(0, 10), frame.slice(10)]) : sseResponse([frame], true);
+      return opens === 1
+        ? sseResponse([': ping\n\n', frame.slice(0, 10), frame.slice(10)])
+        : sseResponse([frame], true);
     },
   });
   const got: LiveMessage[] = [];

@@ -7,9 +7,7 @@ import { decode } from './json';
 import { backoffDelay, SseParser, type SseMessage } from './sse';
 import { eventSummary, treatment, type EventSummary, type Treatment } from './types';
 
-export type LiveMessage =
-  | { type: 'webhook_event'; event: EventSummary }
-  | { type: 'treatment'; treatment: Treatment };
+export type LiveMessage = { type: 'webhook_event'; event: EventSummary } | { type: 'treatment'; treatment: Treatment };
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'stopped';
 

@@ -7,15 +7,42 @@ import { saveDownload } from '../csv';
 import { h, mount, type Child } from '../dom';
 import { errorMessage } from '../errors';
 import {
-  accessLabel, accessOf, enrollmentLabel, eventKindText, formatDate, formatDateTime, formatDateTimeSeconds, formatDocument,
-  formatMoney, formatPhone, formatRelative, installmentsLabel, isRetryable, orderStatusLabel, outcomeLabel,
-  paymentMethodLabel, sourceLabel, treatmentKindLabel, treatmentState, treatmentStateLabel,
+  accessLabel,
+  accessOf,
+  enrollmentLabel,
+  eventKindText,
+  formatDate,
+  formatDateTime,
+  formatDateTimeSeconds,
+  formatDocument,
+  formatMoney,
+  formatPhone,
+  formatRelative,
+  installmentsLabel,
+  isRetryable,
+  orderStatusLabel,
+  outcomeLabel,
+  paymentMethodLabel,
+  sourceLabel,
+  treatmentKindLabel,
+  treatmentState,
+  treatmentStateLabel,
 } from '../format';
 import { noteText, rejectionText } from '../labels';
 import { routeUrl } from '../router';
 import type { CustomerDetail, Enrollment, Order, TimelineItem, Treatment } from '../types';
 import {
-  badge, debounce, definitions, emptyState, errorState, lazyDetails, loadingState, notice, table, tableRow, withBusy,
+  badge,
+  debounce,
+  definitions,
+  emptyState,
+  errorState,
+  lazyDetails,
+  loadingState,
+  notice,
+  table,
+  tableRow,
+  withBusy,
   type Column,
 } from '../ui/common';
 import { eventDetailView, replayControl, retryButton, treatmentDetailView } from '../ui/records';
@@ -32,7 +59,11 @@ const ENROLLMENT_COLUMNS: Column<Enrollment>[] = [
 const ORDER_COLUMNS: Column<Order>[] = [
   { label: 'Data', cell: (o) => formatDateTime(o.created_at) },
   { label: 'Curso', cell: (o) => o.course_name ?? '—' },
-  { label: 'Valor', cell: (o) => h('span', { class: 'money' }, formatMoney(o.amount_cents, o.currency)), className: 'num' },
+  {
+    label: 'Valor',
+    cell: (o) => h('span', { class: 'money' }, formatMoney(o.amount_cents, o.currency)),
+    className: 'num',
+  },
   { label: 'Método', cell: (o) => paymentMethodLabel(o.payment_method) },
   { label: 'Parcelas', cell: (o) => installmentsLabel(o.installments) },
   { label: 'Status', cell: (o) => badge(orderStatusLabel(o.status)) },
@@ -51,12 +82,22 @@ function profile(d: CustomerDetail): HTMLElement {
       ['CPF', formatDocument(c.document)],
       ['Telefone', formatPhone(c.phone)],
       ['Cliente desde', formatDateTime(c.created_at)],
-      ['Última atividade', c.last_activity_at ? `${formatDateTime(c.last_activity_at)} (${formatRelative(c.last_activity_at)})` : '—'],
+      [
+        'Última atividade',
+        c.last_activity_at ? `${formatDateTime(c.last_activity_at)} (${formatRelative(c.last_activity_at)})` : '—',
+      ],
     ]),
   );
 }
 
-function listSection<T>(id: string, title: string, columns: Column<T>[], rows: T[], empty: string, extra?: Child): HTMLElement {
+function listSection<T>(
+  id: string,
+  title: string,
+  columns: Column<T>[],
+  rows: T[],
+  empty: string,
+  extra?: Child,
+): HTMLElement {
   let content: Child;
   if (rows.length) {
     const t = table(title, columns);
@@ -65,7 +106,12 @@ function listSection<T>(id: string, title: string, columns: Column<T>[], rows: T
   } else {
     content = emptyState(empty);
   }
-  return h('section', { class: 'panel', 'aria-labelledby': id }, h('div', { class: 'panel-head' }, h('h2', { id }, title), extra), content);
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': id },
+    h('div', { class: 'panel-head' }, h('h2', { id }, title), extra),
+    content,
+  );
 }
 
 /** Treatments that need attention: failed (retrying) or dead. */
@@ -79,16 +125,39 @@ function timelineEntry(api: ApiClient, item: TimelineItem, reload: () => void): 
     const outcome = outcomeLabel(e.outcome);
     const summary = [
       h('time', { datetime: item.at, class: 'tl-time' }, formatDateTimeSeconds(item.at)),
-      h('span', { class: 'tl-title' }, `Webhook ${sourceLabel(e.source).text}`, eventKindText(e) ? ` — ${eventKindText(e)}` : null),
+      h(
+        'span',
+        { class: 'tl-title' },
+        `Webhook ${sourceLabel(e.source).text}`,
+        eventKindText(e) ? ` — ${eventKindText(e)}` : null,
+      ),
       badge(outcome),
       e.error ? h('span', { class: 'tl-line text-bad' }, rejectionText(e.outcome, e.error)) : null,
       e.note ? h('span', { class: 'tl-line note' }, noteText(e.note)) : null,
     ];
-    const details = lazyDetails(summary, async () => {
-      const detail = await api.event(e.id);
-      return h('div', null, eventDetailView(detail), h('div', { class: 'actions' }, replayControl(api, e.id, reload)));
-    }, { class: 'tl-details' });
-    return h('li', { class: `tl-item tl-event tone-${outcome.tone}`, 'data-kind': 'event', 'data-outcome': e.outcome, 'data-id': e.id }, details);
+    const details = lazyDetails(
+      summary,
+      async () => {
+        const detail = await api.event(e.id);
+        return h(
+          'div',
+          null,
+          eventDetailView(detail),
+          h('div', { class: 'actions' }, replayControl(api, e.id, reload)),
+        );
+      },
+      { class: 'tl-details' },
+    );
+    return h(
+      'li',
+      {
+        class: `tl-item tl-event tone-${outcome.tone}`,
+        'data-kind': 'event',
+        'data-outcome': e.outcome,
+        'data-id': e.id,
+      },
+      details,
+    );
   }
   const t = item.treatment;
   const state = treatmentStateLabel(t);
@@ -103,11 +172,21 @@ function timelineEntry(api: ApiClient, item: TimelineItem, reload: () => void): 
     'details',
     { class: 'tl-details' },
     h('summary', null, summary),
-    h('div', { class: 'details-body' }, treatmentDetailView(t), h('div', { class: 'actions' }, retryButton(api, t, reload))),
+    h(
+      'div',
+      { class: 'details-body' },
+      treatmentDetailView(t),
+      h('div', { class: 'actions' }, retryButton(api, t, reload)),
+    ),
   );
   return h(
     'li',
-    { class: `tl-item tl-treatment tone-${state.tone}`, 'data-kind': t.kind, 'data-status': treatmentState(t), 'data-id': t.id },
+    {
+      class: `tl-item tl-treatment tone-${state.tone}`,
+      'data-kind': t.kind,
+      'data-status': treatmentState(t),
+      'data-id': t.id,
+    },
     details,
   );
 }
@@ -119,7 +198,11 @@ export const customerScreen: ScreenFactory = (ctx, route) => {
   const access = h('span', { class: 'head-badge' });
   const body = h('div', { class: 'customer-body' }, loadingState());
   const timelineList = h('ol', { class: 'timeline', 'aria-label': 'Linha do tempo, do mais antigo ao mais recente' });
-  const timelineArea = h('div', { 'aria-live': 'polite', 'aria-busy': 'true' }, loadingState('Carregando linha do tempo…'));
+  const timelineArea = h(
+    'div',
+    { 'aria-live': 'polite', 'aria-busy': 'true' },
+    loadingState('Carregando linha do tempo…'),
+  );
   const alerts = h('div', { class: 'alerts' });
   let email = '';
 
@@ -129,15 +212,28 @@ export const customerScreen: ScreenFactory = (ctx, route) => {
       (items) => {
         if (!life.alive) return;
         timelineArea.setAttribute('aria-busy', 'false');
-        const openIds = new Set(Array.from(timelineList.querySelectorAll('li[data-id]')).filter((li) => li.querySelector('details[open]')).map((li) => `${li.className}|${li.getAttribute('data-id')}`));
+        const openIds = new Set(
+          Array.from(timelineList.querySelectorAll('li[data-id]'))
+            .filter((li) => li.querySelector('details[open]'))
+            .map((li) => `${li.className}|${li.getAttribute('data-id')}`),
+        );
         timelineList.replaceChildren(...items.map((item) => timelineEntry(ctx.api, item, refresh)));
         // keep open what staff had opened
         for (const li of Array.from(timelineList.querySelectorAll('li[data-id]'))) {
-          if (openIds.has(`${li.className}|${li.getAttribute('data-id')}`)) li.querySelector('details')?.setAttribute('open', '');
+          if (openIds.has(`${li.className}|${li.getAttribute('data-id')}`))
+            li.querySelector('details')?.setAttribute('open', '');
         }
         mount(timelineArea, items.length ? timelineList : emptyState('Nenhum evento ou tratativa para este cliente.'));
         const failing = attention(items);
-        mount(alerts, failing.length ? notice(`${failing.length} tratativa(s) com falha: ${failing.map((t) => treatmentKindLabel(t.kind).text).join(', ')}. Veja na linha do tempo.`, 'bad') : null);
+        mount(
+          alerts,
+          failing.length
+            ? notice(
+                `${failing.length} tratativa(s) com falha: ${failing.map((t) => treatmentKindLabel(t.kind).text).join(', ')}. Veja na linha do tempo.`,
+                'bad',
+              )
+            : null,
+        );
       },
       (err: unknown) => {
         if (!life.alive) return;
@@ -157,15 +253,31 @@ export const customerScreen: ScreenFactory = (ctx, route) => {
         mount(access, badge(accessLabel(accessOf(d.enrollments))));
         const exportBtn = h('button', { type: 'button', class: 'btn btn-small' }, 'Exportar pedidos (CSV)');
         exportBtn.addEventListener('click', () => {
-          withBusy(exportBtn, 'Exportando…', () => ctx.api.ordersCsv({ q: email })).then(saveDownload, (err: unknown) => {
-            exportBtn.after(notice(errorMessage(err), 'bad'));
-          });
+          withBusy(exportBtn, 'Exportando…', () => ctx.api.ordersCsv({ q: email })).then(
+            saveDownload,
+            (err: unknown) => {
+              exportBtn.after(notice(errorMessage(err), 'bad'));
+            },
+          );
         });
         mount(
           body,
           profile(d),
-          listSection('sec-matriculas', 'Acesso aos cursos', ENROLLMENT_COLUMNS, d.enrollments, 'Nenhuma matrícula: este cliente nunca teve acesso liberado.'),
-          listSection('sec-pedidos', 'Pedidos', ORDER_COLUMNS, d.orders, 'Nenhum pedido registrado.', d.orders.length ? exportBtn : null),
+          listSection(
+            'sec-matriculas',
+            'Acesso aos cursos',
+            ENROLLMENT_COLUMNS,
+            d.enrollments,
+            'Nenhuma matrícula: este cliente nunca teve acesso liberado.',
+          ),
+          listSection(
+            'sec-pedidos',
+            'Pedidos',
+            ORDER_COLUMNS,
+            d.orders,
+            'Nenhum pedido registrado.',
+            d.orders.length ? exportBtn : null,
+          ),
         );
       },
       (err: unknown) => {
@@ -204,7 +316,11 @@ export const customerScreen: ScreenFactory = (ctx, route) => {
       'section',
       { class: 'panel', 'aria-labelledby': 'sec-linha' },
       h('div', { class: 'panel-head' }, h('h2', { id: 'sec-linha' }, 'Linha do tempo'), refreshBtn),
-      h('p', { class: 'muted small' }, 'Cada webhook recebido e cada tratativa, do mais antigo ao mais recente. Abra um item para ver o corpo recebido, a saída ou o erro.'),
+      h(
+        'p',
+        { class: 'muted small' },
+        'Cada webhook recebido e cada tratativa, do mais antigo ao mais recente. Abra um item para ver o corpo recebido, a saída ou o erro.',
+      ),
       timelineArea,
     ),
   );

@@ -1,14 +1,14 @@
 // /clientes?q=: search as you type (e-mail, nome, CPF), keyboard navigation, "Carregar mais",
 // CSV export of the current search.
 
-import type { Page } from '../types';
 import { saveDownload } from '../csv';
-import { h, mount } from '../dom';
+import { h } from '../dom';
 import { errorMessage } from '../errors';
 import { accessLabel, enrollmentLabel, formatDocument, formatNumber, formatRelative } from '../format';
 import { routeUrl } from '../router';
 import type { CustomerSummary } from '../types';
-import { badge, debounce, emptyState, errorState, field, loadingState, notice, withBusy } from '../ui/common';
+import { badge, debounce, emptyState, field, withBusy } from '../ui/common';
+import { domView, pagedList } from '../ui/paged-list';
 import { Lifecycle, type ScreenFactory } from './screen';
 
 export const SEARCH_DEBOUNCE_MS = 250;
@@ -77,11 +77,19 @@ function keyboardNavigation(input: HTMLInputElement, list: HTMLElement): void {
 export const customersScreen: ScreenFactory = (ctx, route) => {
   const life = new Lifecycle();
   const input = h('input', {
-    type: 'search', name: 'q', autocomplete: 'off', spellcheck: 'false', placeholder: 'ex.: maria@email.com ou 123.456.789-01',
+    type: 'search',
+    name: 'q',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    placeholder: 'ex.: maria@email.com ou 123.456.789-01',
     'aria-controls': 'resultados-clientes',
   });
   input.value = route.query.get('q') ?? '';
-  const searchField = field('Buscar por e-mail, nome ou CPF', input, 'Os resultados aparecem enquanto você digita. Use ↓ e ↑ para navegar e Enter para abrir.');
+  const searchField = field(
+    'Buscar por e-mail, nome ou CPF',
+    input,
+    'Os resultados aparecem enquanto você digita. Use ↓ e ↑ para navegar e Enter para abrir.',
+  );
   const status = h('p', { class: 'results-status', role: 'status', 'aria-live': 'polite' });
   const list = h('ul', { class: 'results', id: 'resultados-clientes', 'aria-label': 'Clientes encontrados' });
   const results = h('div', { class: 'results-area' });
@@ -91,61 +99,45 @@ export const customersScreen: ScreenFactory = (ctx, route) => {
   const exportStatus = h('span', { class: 'action-status', role: 'status' });
   keyboardNavigation(input, list);
 
-  let seq = 0;
-  let cursor: string | null = null;
-  let shown = 0;
-
-  const render = (page: Page<CustomerSummary>, append: boolean, q: string): void => {
-    if (!append) {
-      list.replaceChildren();
-      shown = 0;
-    }
-    list.append(...page.items.map(resultItem));
-    shown += page.items.length;
-    cursor = page.next_cursor;
-    more.hidden = !cursor;
-    if (shown === 0) {
-      mount(results, emptyState('Nenhum cliente encontrado', q ? 'Confira a grafia ou busque por outra parte do e-mail, do nome ou do CPF.' : 'Ainda não há clientes.'));
-      status.textContent = 'Nenhum cliente encontrado.';
-    } else {
-      mount(results, list);
-      const label = q ? `${formatNumber(shown)} cliente(s) para “${q}”` : `${formatNumber(shown)} cliente(s) com atividade recente`;
-      status.textContent = cursor ? `${label} — há mais.` : `${label}.`;
-    }
-  };
-
-  const search = (append = false): void => {
-    const q = input.value.trim();
-    const mine = ++seq;
-    if (!append) {
-      ctx.router.replaceQuery({ q });
-      cursor = null;
-      if (!list.isConnected) mount(results, loadingState('Buscando…'));
-      else list.setAttribute('aria-busy', 'true');
-      status.textContent = 'Buscando…';
-    }
-    const request = ctx.api.customers({ q, limit: PAGE_SIZE, cursor: append ? cursor : null });
-    const run = append ? withBusy(more, 'Carregando…', () => request) : request;
-    run.then(
-      (page) => {
-        if (!life.alive || mine !== seq) return;
-        list.removeAttribute('aria-busy');
-        render(page, append, q);
+  /** The search being shown: set when a fresh search starts, kept by "Carregar mais". */
+  let q = '';
+  const pages = pagedList<CustomerSummary>({
+    fetch: (cursor) => ctx.api.customers({ q, limit: PAGE_SIZE, cursor }),
+    key: (c) => c.id,
+    alive: () => life.alive,
+    wrapMore: (request) => withBusy(more, 'Carregando…', request),
+    view: domView({
+      area: results,
+      status,
+      more,
+      list,
+      items: list,
+      element: resultItem,
+      empty: () =>
+        emptyState(
+          'Nenhum cliente encontrado',
+          q ? 'Confira a grafia ou busque por outra parte do e-mail, do nome ou do CPF.' : 'Ainda não há clientes.',
+        ),
+      emptyText: 'Nenhum cliente encontrado.',
+      summary: (count, hasMore) => {
+        const label = q
+          ? `${formatNumber(count)} cliente(s) para “${q}”`
+          : `${formatNumber(count)} cliente(s) com atividade recente`;
+        return hasMore ? `${label} — há mais.` : `${label}.`;
       },
-      (err: unknown) => {
-        if (!life.alive || mine !== seq) return;
-        list.removeAttribute('aria-busy');
-        status.textContent = '';
-        if (append) results.append(notice(errorMessage(err), 'bad'));
-        else mount(results, errorState(err, () => search()));
-      },
-    );
+      loadingText: 'Buscando…',
+    }),
+  });
+  const search = (): void => {
+    q = input.value.trim();
+    ctx.router.replaceQuery({ q });
+    pages.reload();
   };
 
   const debounced = debounce(() => search(), SEARCH_DEBOUNCE_MS);
   life.add(debounced.cancel);
   input.addEventListener('input', debounced);
-  more.addEventListener('click', () => search(true));
+  more.addEventListener('click', () => pages.loadMore());
   exportBtn.addEventListener('click', () => {
     exportStatus.textContent = '';
     withBusy(exportBtn, 'Exportando…', () => ctx.api.customersCsv(input.value.trim())).then(
@@ -157,7 +149,11 @@ export const customersScreen: ScreenFactory = (ctx, route) => {
     );
   });
 
-  const form = h('form', { role: 'search', class: 'search-form', 'aria-label': 'Buscar clientes' }, searchField.wrapper);
+  const form = h(
+    'form',
+    { role: 'search', class: 'search-form', 'aria-label': 'Buscar clientes' },
+    searchField.wrapper,
+  );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     debounced.cancel();

@@ -11,13 +11,24 @@ import { liveIndicator } from '../ui/live';
 import { Lifecycle, type ScreenFactory } from './screen';
 
 function card(label: string, value: number, tone: Tone = 'muted', href?: string): HTMLElement {
-  const content: Child = [h('span', { class: 'card-value' }, formatNumber(value)), h('span', { class: 'card-label' }, label)];
+  const content: Child = [
+    h('span', { class: 'card-value' }, formatNumber(value)),
+    h('span', { class: 'card-label' }, label),
+  ];
   return h('li', { class: `card tone-${tone}` }, href ? h('a', { href }, content) : content);
 }
 
 /** Horizontal bars (HTML): label, count, share of the largest. */
-function breakdown(id: string, title: string, counts: Record<string, number>, label: (k: string) => { text: string; tone: Tone }, href: (k: string) => string): HTMLElement {
-  const entries = Object.entries(counts).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+function breakdown(
+  id: string,
+  title: string,
+  counts: Record<string, number>,
+  label: (k: string) => { text: string; tone: Tone },
+  href: (k: string) => string,
+): HTMLElement {
+  const entries = Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1]);
   const max = Math.max(1, ...entries.map(([, n]) => n));
   return h(
     'section',
@@ -63,8 +74,18 @@ function view(s: Stats): Child {
         card('Processados', t.processed, 'ok', routeUrl('events', {}, { resultado: 'processed' })),
         card('Rejeitados', t.rejected, t.rejected ? 'bad' : 'muted'),
         card('Tratativas concluídas', t.treatments_done, 'ok', routeUrl('treatments', {}, { status: 'done' })),
-        card('Tratativas pendentes', t.treatments_pending, t.treatments_pending ? 'warn' : 'muted', routeUrl('treatments', {}, { status: 'pending' })),
-        card('Falharam definitivamente', t.treatments_dead, t.treatments_dead ? 'bad' : 'muted', routeUrl('treatments', {}, { status: 'dead' })),
+        card(
+          'Tratativas pendentes',
+          t.treatments_pending,
+          t.treatments_pending ? 'warn' : 'muted',
+          routeUrl('treatments', {}, { status: 'pending' }),
+        ),
+        card(
+          'Falharam definitivamente',
+          t.treatments_dead,
+          t.treatments_dead ? 'bad' : 'muted',
+          routeUrl('treatments', {}, { status: 'dead' }),
+        ),
         card('Novos clientes', t.new_customers, 'info', routeUrl('customers')),
       ),
     ),
@@ -77,9 +98,15 @@ function view(s: Stats): Child {
     h(
       'div',
       { class: 'grid-2' },
-      breakdown('sec-resultado', 'Eventos por resultado', s.events_by_outcome, outcomeLabel, (k) => routeUrl('events', {}, { resultado: k })),
-      breakdown('sec-tipo', 'Tratativas por tipo', s.treatments_by_kind, treatmentKindLabel, (k) => routeUrl('treatments', {}, { tipo: k })),
-      breakdown('sec-status', 'Tratativas por status', s.treatments_by_status, statusLabel, (k) => routeUrl('treatments', {}, { status: k })),
+      breakdown('sec-resultado', 'Eventos por resultado', s.events_by_outcome, outcomeLabel, (k) =>
+        routeUrl('events', {}, { resultado: k }),
+      ),
+      breakdown('sec-tipo', 'Tratativas por tipo', s.treatments_by_kind, treatmentKindLabel, (k) =>
+        routeUrl('treatments', {}, { tipo: k }),
+      ),
+      breakdown('sec-status', 'Tratativas por status', s.treatments_by_status, statusLabel, (k) =>
+        routeUrl('treatments', {}, { status: k }),
+      ),
       h(
         'section',
         { class: 'panel', 'aria-labelledby': 'sec-totais' },
@@ -124,7 +151,11 @@ export const dashboardScreen: ScreenFactory = (ctx) => {
   const el = h(
     'section',
     { class: 'screen' },
-    h('div', { class: 'screen-head' }, h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, 'Painel'), live.el)),
+    h(
+      'div',
+      { class: 'screen-head' },
+      h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, 'Painel'), live.el),
+    ),
     area,
   );
   return { title: 'Painel', el, dispose: life.dispose };

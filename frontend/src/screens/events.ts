@@ -2,29 +2,59 @@
 // the raw payload per event and "Reprocessar" with an inline confirmation.
 
 import type { ApiClient } from '../api';
-import type { Page } from '../types';
 import { h, mount } from '../dom';
-import { errorMessage } from '../errors';
 import {
-  eventApiFilters, eventFiltersFromQuery, eventFiltersToQuery, eventMatches, type EventFilterState,
+  eventApiFilters,
+  eventFiltersFromQuery,
+  eventFiltersToQuery,
+  eventMatches,
+  type EventFilterState,
 } from '../filters';
-import { eventKindText, formatDateTimeSeconds, formatLatency, formatRelative, outcomeLabel, sourceLabel } from '../format';
+import {
+  eventKindText,
+  formatDateTimeSeconds,
+  formatLatency,
+  formatRelative,
+  outcomeLabel,
+  sourceLabel,
+} from '../format';
 import { noteText, rejectionText } from '../labels';
 import { OUTCOMES, SOURCES, type EventSummary } from '../types';
 import {
-  badge, debounce, emptyState, errorState, field, loadingState, notice, select, table, tableRow, withBusy, type Column,
+  badge,
+  debounce,
+  emptyState,
+  errorState,
+  field,
+  loadingState,
+  select,
+  table,
+  tableRow,
+  withBusy,
+  type Column,
 } from '../ui/common';
 import { liveIndicator } from '../ui/live';
+import { domView, pagedList } from '../ui/paged-list';
 import { customerLink, eventDetailView, replayControl } from '../ui/records';
 import { Lifecycle, type ScreenFactory } from './screen';
 
 const PAGE_SIZE = 50;
 
-function columns(api: ApiClient, toggle: (e: EventSummary, button: HTMLButtonElement) => void, prepend: (id: string) => void): Column<EventSummary>[] {
+function columns(
+  api: ApiClient,
+  toggle: (e: EventSummary, button: HTMLButtonElement) => void,
+  prepend: (id: string) => void,
+): Column<EventSummary>[] {
   return [
     {
       label: 'Recebido',
-      cell: (e) => h('span', null, h('time', { datetime: e.received_at }, formatDateTimeSeconds(e.received_at)), h('span', { class: 'muted small block' }, formatRelative(e.received_at))),
+      cell: (e) =>
+        h(
+          'span',
+          null,
+          h('time', { datetime: e.received_at }, formatDateTimeSeconds(e.received_at)),
+          h('span', { class: 'muted small block' }, formatRelative(e.received_at)),
+        ),
     },
     { label: 'Origem', cell: (e) => sourceLabel(e.source).text },
     {
@@ -41,9 +71,18 @@ function columns(api: ApiClient, toggle: (e: EventSummary, button: HTMLButtonEle
     {
       label: 'Ações',
       cell: (e) => {
-        const button = h('button', { type: 'button', class: 'btn btn-small btn-ghost', 'aria-expanded': 'false' }, 'Ver corpo');
+        const button = h(
+          'button',
+          { type: 'button', class: 'btn btn-small btn-ghost', 'aria-expanded': 'false' },
+          'Ver corpo',
+        );
         button.addEventListener('click', () => toggle(e, button));
-        return h('span', { class: 'actions' }, button, replayControl(api, e.id, (r) => prepend(r.event_id)));
+        return h(
+          'span',
+          { class: 'actions' },
+          button,
+          replayControl(api, e.id, (r) => prepend(r.event_id)),
+        );
       },
     },
   ];
@@ -56,8 +95,16 @@ export const eventsScreen: ScreenFactory = (ctx, route) => {
   life.add(live.dispose);
 
   // --- filters form
-  const source = select('origem', [['', 'Todas'], ...SOURCES.map((s): [string, string] => [s, sourceLabel(s).text])], filters.source);
-  const outcome = select('resultado', [['', 'Todos'], ...OUTCOMES.map((o): [string, string] => [o, outcomeLabel(o).text])], filters.outcome);
+  const source = select(
+    'origem',
+    [['', 'Todas'], ...SOURCES.map((s): [string, string] => [s, sourceLabel(s).text])],
+    filters.source,
+  );
+  const outcome = select(
+    'resultado',
+    [['', 'Todos'], ...OUTCOMES.map((o): [string, string] => [o, outcomeLabel(o).text])],
+    filters.outcome,
+  );
   const from = h('input', { type: 'date', name: 'de' });
   from.value = filters.from;
   const to = h('input', { type: 'date', name: 'ate' });
@@ -81,9 +128,6 @@ export const eventsScreen: ScreenFactory = (ctx, route) => {
   const area = h('div', { class: 'results-area' }, loadingState());
   const more = h('button', { type: 'button', class: 'btn' }, 'Carregar mais');
   more.hidden = true;
-  const shownIds = new Set<string>();
-  let cursor: string | null = null;
-  let seq = 0;
 
   const toggle = (e: EventSummary, button: HTMLButtonElement): void => {
     const row = button.closest('tr');
@@ -105,60 +149,40 @@ export const eventsScreen: ScreenFactory = (ctx, route) => {
   };
 
   function addNew(e: EventSummary): void {
-    if (shownIds.has(e.id) || !eventMatches(e, filters)) return;
-    shownIds.add(e.id);
-    body.prepend(tableRow(cols, e, { 'data-id': e.id, class: 'is-new' }));
-    if (!tableEl.isConnected) mount(area, tableEl);
+    if (!eventMatches(e, filters) || !list.prepend(e)) return;
     status.textContent = `Novo evento recebido: ${sourceLabel(e.source).text}, ${outcomeLabel(e.outcome).text}.`;
   }
   /** After a replay: fetch the new event and show it at the top (the stream may bring it too). */
   function prependById(id: string): void {
-    ctx.api.event(id).then((d) => life.alive && addNew(d), () => undefined);
+    ctx.api.event(id).then(
+      (d) => life.alive && addNew(d),
+      () => undefined,
+    );
   }
   const cols = columns(ctx.api, toggle, prependById);
   const { table: tableEl, body } = table('Eventos de webhook, do mais recente ao mais antigo', cols);
 
-  const render = (page: Page<EventSummary>, append: boolean): void => {
-    if (!append) {
-      body.replaceChildren();
-      shownIds.clear();
-    }
-    for (const e of page.items) {
-      if (shownIds.has(e.id)) continue;
-      shownIds.add(e.id);
-      body.append(tableRow(cols, e, { 'data-id': e.id }));
-    }
-    cursor = page.next_cursor;
-    more.hidden = !cursor;
-    if (shownIds.size === 0) {
-      mount(area, emptyState('Nenhum evento encontrado', 'Ajuste os filtros ou aguarde: novos webhooks aparecem aqui ao vivo.'));
-      status.textContent = 'Nenhum evento encontrado.';
-    } else {
-      mount(area, tableEl);
-      status.textContent = `${shownIds.size} evento(s)${cursor ? ' — há mais' : ''}.`;
-    }
-  };
-
-  const load = (append = false): void => {
-    const mine = ++seq;
-    if (!append) {
-      ctx.router.replaceQuery(eventFiltersToQuery(filters));
-      cursor = null;
-      if (!tableEl.isConnected) mount(area, loadingState());
-      status.textContent = 'Carregando…';
-    }
-    const request = ctx.api.events({ ...eventApiFilters(filters), limit: PAGE_SIZE, cursor: append ? cursor : null });
-    (append ? withBusy(more, 'Carregando…', () => request) : request).then(
-      (page) => {
-        if (life.alive && mine === seq) render(page, append);
-      },
-      (err: unknown) => {
-        if (!life.alive || mine !== seq) return;
-        status.textContent = '';
-        if (append) area.append(notice(errorMessage(err), 'bad'));
-        else mount(area, errorState(err, () => load()));
-      },
-    );
+  const list = pagedList<EventSummary>({
+    fetch: (cursor) => ctx.api.events({ ...eventApiFilters(filters), limit: PAGE_SIZE, cursor }),
+    key: (e) => e.id,
+    alive: () => life.alive,
+    wrapMore: (request) => withBusy(more, 'Carregando…', request),
+    view: domView({
+      area,
+      status,
+      more,
+      list: tableEl,
+      items: body,
+      element: (e) => tableRow(cols, e, { 'data-id': e.id }),
+      empty: () =>
+        emptyState('Nenhum evento encontrado', 'Ajuste os filtros ou aguarde: novos webhooks aparecem aqui ao vivo.'),
+      emptyText: 'Nenhum evento encontrado.',
+      summary: (count, hasMore) => `${count} evento(s)${hasMore ? ' — há mais' : ''}.`,
+    }),
+  });
+  const load = (): void => {
+    ctx.router.replaceQuery(eventFiltersToQuery(filters));
+    list.reload();
   };
 
   const apply = (): void => {
@@ -182,7 +206,7 @@ export const eventsScreen: ScreenFactory = (ctx, route) => {
     source.value = outcome.value = from.value = to.value = text.value = '';
     apply();
   });
-  more.addEventListener('click', () => load(true));
+  more.addEventListener('click', () => list.loadMore());
 
   life.add(
     ctx.stream.subscribe((m) => {
@@ -194,8 +218,16 @@ export const eventsScreen: ScreenFactory = (ctx, route) => {
   const el = h(
     'section',
     { class: 'screen' },
-    h('div', { class: 'screen-head' }, h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, 'Eventos'), live.el)),
-    h('p', { class: 'muted' }, 'Todos os webhooks recebidos, do mais recente ao mais antigo. Novos eventos aparecem no topo sem recarregar.'),
+    h(
+      'div',
+      { class: 'screen-head' },
+      h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, 'Eventos'), live.el),
+    ),
+    h(
+      'p',
+      { class: 'muted' },
+      'Todos os webhooks recebidos, do mais recente ao mais antigo. Novos eventos aparecem no topo sem recarregar.',
+    ),
     form,
     status,
     area,

@@ -65,7 +65,12 @@ export const loginScreen: ScreenFactory = (ctx, route) => {
     h('h1', { id: 'titulo-entrar', tabindex: '-1' }, 'Entrar'),
     h('p', { class: 'muted' }, 'Área da equipe de suporte.'),
     form,
-    h('p', { class: 'auth-switch' }, 'Ainda não tem conta? ', h('a', { href: routeUrl('signup') }, 'Cadastre-se com o token de convite')),
+    h(
+      'p',
+      { class: 'auth-switch' },
+      'Ainda não tem conta? ',
+      h('a', { href: routeUrl('signup') }, 'Cadastre-se com o token de convite'),
+    ),
   );
   return { title: 'Entrar', el, dispose: life.dispose };
 };

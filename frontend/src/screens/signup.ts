@@ -14,8 +14,20 @@ export const signupScreen: ScreenFactory = (ctx) => {
   const inputs = {
     email: h('input', { type: 'email', name: 'email', autocomplete: 'email', required: true, autofocus: true }),
     name: h('input', { type: 'text', name: 'name', autocomplete: 'name', required: true, maxlength: '200' }),
-    password: h('input', { type: 'password', name: 'password', autocomplete: 'new-password', required: true, minlength: String(MIN_PASSWORD) }),
-    invite_token: h('input', { type: 'text', name: 'invite_token', autocomplete: 'off', required: true, spellcheck: 'false' }),
+    password: h('input', {
+      type: 'password',
+      name: 'password',
+      autocomplete: 'new-password',
+      required: true,
+      minlength: String(MIN_PASSWORD),
+    }),
+    invite_token: h('input', {
+      type: 'text',
+      name: 'invite_token',
+      autocomplete: 'off',
+      required: true,
+      spellcheck: 'false',
+    }),
   };
   type Name = keyof typeof inputs;
   const fields: Record<Name, FieldParts> = {
@@ -38,7 +50,8 @@ export const signupScreen: ScreenFactory = (ctx) => {
     const errors: Partial<Record<Name, string>> = {};
     if (!/^[^\s@]+@[^\s@]+$/.test(inputs.email.value.trim())) errors.email = 'Informe um e-mail válido.';
     if (!inputs.name.value.trim()) errors.name = 'Informe seu nome.';
-    if (inputs.password.value.length < MIN_PASSWORD) errors.password = `A senha precisa ter pelo menos ${MIN_PASSWORD} caracteres.`;
+    if (inputs.password.value.length < MIN_PASSWORD)
+      errors.password = `A senha precisa ter pelo menos ${MIN_PASSWORD} caracteres.`;
     if (!inputs.invite_token.value.trim()) errors.invite_token = 'Informe o token de convite.';
     return errors;
   };
@@ -61,7 +74,12 @@ export const signupScreen: ScreenFactory = (ctx) => {
     submit.textContent = 'Criando conta…';
     const email = inputs.email.value.trim();
     ctx.api
-      .signup({ email, name: inputs.name.value.trim(), password: inputs.password.value, invite_token: inputs.invite_token.value.trim() })
+      .signup({
+        email,
+        name: inputs.name.value.trim(),
+        password: inputs.password.value,
+        invite_token: inputs.invite_token.value.trim(),
+      })
       .then(
         () => {
           if (!life.alive) return;
@@ -74,7 +92,8 @@ export const signupScreen: ScreenFactory = (ctx) => {
           submit.textContent = 'Criar conta';
           messages.replaceChildren(notice(errorMessage(err), 'bad'));
           const perField: Partial<Record<Name, string>> = fieldErrors(err);
-          if (err instanceof ApiError && err.code === 'invalid_invite_token') perField.invite_token = 'Token de convite inválido.';
+          if (err instanceof ApiError && err.code === 'invalid_invite_token')
+            perField.invite_token = 'Token de convite inválido.';
           if (err instanceof ApiError && err.code === 'email_taken') perField.email = 'Este e-mail já tem conta.';
           showErrors(perField);
         },

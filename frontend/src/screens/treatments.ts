@@ -2,21 +2,39 @@
 // text / period; "Tentar novamente" on failed and dead ones; CSV export of the current filters.
 
 import type { ApiClient } from '../api';
-import type { Page } from '../types';
 import { saveDownload } from '../csv';
-import { h, mount } from '../dom';
+import { h } from '../dom';
 import { errorMessage } from '../errors';
 import {
-  treatmentApiFilters, treatmentFiltersFromQuery, treatmentFiltersToQuery, treatmentMatches, type TreatmentFilterState,
+  treatmentApiFilters,
+  treatmentFiltersFromQuery,
+  treatmentFiltersToQuery,
+  treatmentMatches,
+  type TreatmentFilterState,
 } from '../filters';
 import {
-  formatDateTime, formatRelative, TREATMENT_STATUS_FILTER_LABEL, treatmentKindLabel, treatmentState, treatmentStateLabel,
+  formatDateTime,
+  formatRelative,
+  TREATMENT_STATUS_FILTER_LABEL,
+  treatmentKindLabel,
+  treatmentState,
+  treatmentStateLabel,
 } from '../format';
 import { TREATMENT_FILTER_STATUSES, TREATMENT_KINDS, type Treatment } from '../types';
 import {
-  badge, debounce, emptyState, errorState, field, loadingState, notice, select, table, tableRow, withBusy, type Column,
+  badge,
+  debounce,
+  emptyState,
+  field,
+  loadingState,
+  select,
+  table,
+  tableRow,
+  withBusy,
+  type Column,
 } from '../ui/common';
 import { liveIndicator } from '../ui/live';
+import { domView, pagedList } from '../ui/paged-list';
 import { customerLink, retryButton, treatmentDetailView } from '../ui/records';
 import { Lifecycle, type ScreenFactory } from './screen';
 
@@ -26,10 +44,22 @@ function columns(api: ApiClient, replace: (t: Treatment) => void): Column<Treatm
   return [
     {
       label: 'Criada',
-      cell: (t) => h('span', null, h('time', { datetime: t.created_at }, formatDateTime(t.created_at)), h('span', { class: 'muted small block' }, formatRelative(t.created_at))),
+      cell: (t) =>
+        h(
+          'span',
+          null,
+          h('time', { datetime: t.created_at }, formatDateTime(t.created_at)),
+          h('span', { class: 'muted small block' }, formatRelative(t.created_at)),
+        ),
     },
     { label: 'Tipo', cell: (t) => treatmentKindLabel(t.kind).text },
-    { label: 'Status', cell: (t) => [badge(treatmentStateLabel(t)), t.attempts > 1 ? h('span', { class: 'small muted block' }, `${t.attempts} tentativas`) : null] },
+    {
+      label: 'Status',
+      cell: (t) => [
+        badge(treatmentStateLabel(t)),
+        t.attempts > 1 ? h('span', { class: 'small muted block' }, `${t.attempts} tentativas`) : null,
+      ],
+    },
     { label: 'Cliente', cell: (t) => h('span', { class: 'break' }, customerLink(t.customer_id, t.customer_email)) },
     {
       label: 'Saída / erro',
@@ -37,7 +67,11 @@ function columns(api: ApiClient, replace: (t: Treatment) => void): Column<Treatm
         h(
           'details',
           { class: 'cell-details' },
-          h('summary', null, t.last_error ? h('span', { class: 'text-bad' }, t.last_error) : (t.output ?? 'Ainda sem saída')),
+          h(
+            'summary',
+            null,
+            t.last_error ? h('span', { class: 'text-bad' }, t.last_error) : (t.output ?? 'Ainda sem saída'),
+          ),
           treatmentDetailView(t),
         ),
     },
@@ -51,10 +85,17 @@ export const treatmentsScreen: ScreenFactory = (ctx, route) => {
   const live = liveIndicator(ctx.stream);
   life.add(live.dispose);
 
-  const kind = select('tipo', [['', 'Todos'], ...TREATMENT_KINDS.map((k): [string, string] => [k, treatmentKindLabel(k).text])], filters.kind);
+  const kind = select(
+    'tipo',
+    [['', 'Todos'], ...TREATMENT_KINDS.map((k): [string, string] => [k, treatmentKindLabel(k).text])],
+    filters.kind,
+  );
   const statusSel = select(
     'status',
-    [['', 'Todos'], ...TREATMENT_FILTER_STATUSES.map((s): [string, string] => [s, TREATMENT_STATUS_FILTER_LABEL[s] ?? s])],
+    [
+      ['', 'Todos'],
+      ...TREATMENT_FILTER_STATUSES.map((s): [string, string] => [s, TREATMENT_STATUS_FILTER_LABEL[s] ?? s]),
+    ],
     filters.status,
   );
   const text = h('input', { type: 'search', name: 'q', autocomplete: 'off', placeholder: 'e-mail do cliente' });
@@ -81,71 +122,38 @@ export const treatmentsScreen: ScreenFactory = (ctx, route) => {
   const area = h('div', { class: 'results-area' }, loadingState());
   const more = h('button', { type: 'button', class: 'btn' }, 'Carregar mais');
   more.hidden = true;
-  const rows = new Map<string, HTMLTableRowElement>();
-  let cursor: string | null = null;
-  let seq = 0;
 
+  const row = (t: Treatment): HTMLTableRowElement =>
+    tableRow(cols, t, { 'data-id': t.id, 'data-status': treatmentState(t) });
   /** Puts a newer version of a treatment in place (after a retry, or from the live stream). */
-  function replace(t: Treatment): void {
-    const row = rows.get(t.id);
-    if (!row) return;
-    const fresh = tableRow(cols, t, { 'data-id': t.id, 'data-status': treatmentState(t) });
-    row.replaceWith(fresh);
-    rows.set(t.id, fresh);
-  }
+  const replace = (t: Treatment): void => void list.replace(t);
   function onLive(t: Treatment): void {
-    if (rows.has(t.id)) return replace(t);
-    if (!treatmentMatches(t, filters)) return;
-    const row = tableRow(cols, t, { 'data-id': t.id, 'data-status': treatmentState(t), class: 'is-new' });
-    rows.set(t.id, row);
-    body.prepend(row);
-    if (!tableEl.isConnected) mount(area, tableEl);
+    if (list.replace(t) || !treatmentMatches(t, filters)) return;
+    list.prepend(t);
   }
   const cols = columns(ctx.api, replace);
   const { table: tableEl, body } = table('Tratativas, da mais recente à mais antiga', cols);
 
-  const render = (page: Page<Treatment>, append: boolean): void => {
-    if (!append) {
-      body.replaceChildren();
-      rows.clear();
-    }
-    for (const t of page.items) {
-      if (rows.has(t.id)) continue;
-      const row = tableRow(cols, t, { 'data-id': t.id, 'data-status': treatmentState(t) });
-      rows.set(t.id, row);
-      body.append(row);
-    }
-    cursor = page.next_cursor;
-    more.hidden = !cursor;
-    if (rows.size === 0) {
-      mount(area, emptyState('Nenhuma tratativa encontrada', 'Ajuste os filtros.'));
-      status.textContent = 'Nenhuma tratativa encontrada.';
-    } else {
-      mount(area, tableEl);
-      status.textContent = `${rows.size} tratativa(s)${cursor ? ' — há mais' : ''}.`;
-    }
-  };
-
-  const load = (append = false): void => {
-    const mine = ++seq;
-    if (!append) {
-      ctx.router.replaceQuery(treatmentFiltersToQuery(filters));
-      cursor = null;
-      if (!tableEl.isConnected) mount(area, loadingState());
-      status.textContent = 'Carregando…';
-    }
-    const request = ctx.api.treatments({ ...treatmentApiFilters(filters), limit: PAGE_SIZE, cursor: append ? cursor : null });
-    (append ? withBusy(more, 'Carregando…', () => request) : request).then(
-      (page) => {
-        if (life.alive && mine === seq) render(page, append);
-      },
-      (err: unknown) => {
-        if (!life.alive || mine !== seq) return;
-        status.textContent = '';
-        if (append) area.append(notice(errorMessage(err), 'bad'));
-        else mount(area, errorState(err, () => load()));
-      },
-    );
+  const list = pagedList<Treatment>({
+    fetch: (cursor) => ctx.api.treatments({ ...treatmentApiFilters(filters), limit: PAGE_SIZE, cursor }),
+    key: (t) => t.id,
+    alive: () => life.alive,
+    wrapMore: (request) => withBusy(more, 'Carregando…', request),
+    view: domView({
+      area,
+      status,
+      more,
+      list: tableEl,
+      items: body,
+      element: row,
+      empty: () => emptyState('Nenhuma tratativa encontrada', 'Ajuste os filtros.'),
+      emptyText: 'Nenhuma tratativa encontrada.',
+      summary: (count, hasMore) => `${count} tratativa(s)${hasMore ? ' — há mais' : ''}.`,
+    }),
+  });
+  const load = (): void => {
+    ctx.router.replaceQuery(treatmentFiltersToQuery(filters));
+    list.reload();
   };
 
   const apply = (): void => {
@@ -169,7 +177,7 @@ export const treatmentsScreen: ScreenFactory = (ctx, route) => {
     kind.value = statusSel.value = from.value = to.value = text.value = '';
     apply();
   });
-  more.addEventListener('click', () => load(true));
+  more.addEventListener('click', () => list.loadMore());
   exportBtn.addEventListener('click', () => {
     exportStatus.textContent = '';
     withBusy(exportBtn, 'Exportando…', () => ctx.api.treatmentsCsv(treatmentApiFilters(filters))).then(
@@ -196,7 +204,11 @@ export const treatmentsScreen: ScreenFactory = (ctx, route) => {
       h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, 'Tratativas'), live.el),
       h('div', { class: 'toolbar' }, exportBtn, exportStatus),
     ),
-    h('p', { class: 'muted' }, 'O que a Portaria decidiu fazer para cada cliente (liberar acesso, mensagens, revogar…) e como foi a execução.'),
+    h(
+      'p',
+      { class: 'muted' },
+      'O que a Portaria decidiu fazer para cada cliente (liberar acesso, mensagens, revogar…) e como foi a execução.',
+    ),
     form,
     status,
     area,

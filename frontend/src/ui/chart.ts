@@ -48,10 +48,20 @@ export function dailyChart(daily: DailyStat[], narrow = false): HTMLElement {
 
   const bars = daily.map((d, i) => {
     const x = PAD.left + i * slot + (slot - barW) / 2;
-    const parts: [number, string][] = [[d.processed, 'bar-processed'], [d.rejected, 'bar-rejected'], [otherEvents(d), 'bar-other']];
+    const parts: [number, string][] = [
+      [d.processed, 'bar-processed'],
+      [d.rejected, 'bar-rejected'],
+      [otherEvents(d), 'bar-other'],
+    ];
     let base = 0;
     const rects = parts.map(([value, cls]) => {
-      const rect = svg('rect', { x, y: y(base + value), width: barW, height: Math.max(0, y(base) - y(base + value)), class: cls });
+      const rect = svg('rect', {
+        x,
+        y: y(base + value),
+        width: barW,
+        height: Math.max(0, y(base) - y(base + value)),
+        class: cls,
+      });
       base += value;
       return rect;
     });
@@ -65,11 +75,15 @@ export function dailyChart(daily: DailyStat[], narrow = false): HTMLElement {
       // a transparent full-height target so the tooltip works on empty days too
       svg('rect', { x: PAD.left + i * slot, y: PAD.top, width: slot, height: plotH, class: 'hit' }),
       rects,
-      showDay ? svg('text', { x: x + barW / 2, y: H - 8, class: 'axis', 'text-anchor': 'middle' }, formatDay(d.day)) : null,
+      showDay
+        ? svg('text', { x: x + barW / 2, y: H - 8, class: 'axis', 'text-anchor': 'middle' }, formatDay(d.day))
+        : null,
     );
   });
 
-  const points = daily.map((d, i) => `${(PAD.left + i * slot + slot / 2).toFixed(1)},${y(d.treatments).toFixed(1)}`).join(' ');
+  const points = daily
+    .map((d, i) => `${(PAD.left + i * slot + slot / 2).toFixed(1)},${y(d.treatments).toFixed(1)}`)
+    .join(' ');
   const chart = svg(
     'svg',
     { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-labelledby': 'grafico-titulo' },
@@ -108,21 +122,31 @@ function dataTableOf(daily: DailyStat[]): HTMLElement {
     h(
       'table',
       { class: 'data-table compact' },
-      h('thead', null, h('tr', null, ['Dia', 'Eventos', 'Processados', 'Rejeitados', 'Tratativas'].map((t) => h('th', { scope: 'col' }, t)))),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          ['Dia', 'Eventos', 'Processados', 'Rejeitados', 'Tratativas'].map((t) => h('th', { scope: 'col' }, t)),
+        ),
+      ),
       h(
         'tbody',
         null,
-        [...daily].reverse().map((d) =>
-          h(
-            'tr',
-            null,
-            h('td', { 'data-label': 'Dia' }, formatDay(d.day, true)),
-            h('td', { 'data-label': 'Eventos' }, formatNumber(d.events)),
-            h('td', { 'data-label': 'Processados' }, formatNumber(d.processed)),
-            h('td', { 'data-label': 'Rejeitados' }, formatNumber(d.rejected)),
-            h('td', { 'data-label': 'Tratativas' }, formatNumber(d.treatments)),
+        [...daily]
+          .reverse()
+          .map((d) =>
+            h(
+              'tr',
+              null,
+              h('td', { 'data-label': 'Dia' }, formatDay(d.day, true)),
+              h('td', { 'data-label': 'Eventos' }, formatNumber(d.events)),
+              h('td', { 'data-label': 'Processados' }, formatNumber(d.processed)),
+              h('td', { 'data-label': 'Rejeitados' }, formatNumber(d.rejected)),
+              h('td', { 'data-label': 'Tratativas' }, formatNumber(d.treatments)),
+            ),
           ),
-        ),
       ),
     ),
   );

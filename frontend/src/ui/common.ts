@@ -10,7 +10,12 @@ export function badge(label: { text: string; tone: Tone }, extraClass = ''): HTM
 }
 
 export function loadingState(text = 'Carregando…'): HTMLElement {
-  return h('p', { class: 'state state-loading', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), text);
+  return h(
+    'p',
+    { class: 'state state-loading', role: 'status' },
+    h('span', { class: 'spinner', 'aria-hidden': 'true' }),
+    text,
+  );
 }
 
 export function errorState(err: unknown, retry?: () => void): HTMLElement {
@@ -23,7 +28,12 @@ export function errorState(err: unknown, retry?: () => void): HTMLElement {
 }
 
 export function emptyState(text: string, hint?: string): HTMLElement {
-  return h('div', { class: 'state state-empty', role: 'status' }, h('p', { class: 'state-title' }, text), hint ? h('p', null, hint) : null);
+  return h(
+    'div',
+    { class: 'state state-empty', role: 'status' },
+    h('p', { class: 'state-title' }, text),
+    hint ? h('p', null, hint) : null,
+  );
 }
 
 /** A notice line (success / error) that screen readers announce. */
@@ -62,7 +72,11 @@ export function setFieldError(parts: FieldParts, control: HTMLElement, message: 
 }
 
 export function select(name: string, options: [value: string, label: string][], value: string): HTMLSelectElement {
-  const el = h('select', { name }, options.map(([v, text]) => h('option', { value: v }, text)));
+  const el = h(
+    'select',
+    { name },
+    options.map(([v, text]) => h('option', { value: v }, text)),
+  );
   el.value = value;
   return el;
 }
@@ -74,13 +88,24 @@ export interface Column<T> {
 }
 
 /** A table whose cells carry data-label, so CSS can stack each row as a card on phones. */
-export function table<T>(caption: string, columns: Column<T>[]): { table: HTMLTableElement; body: HTMLTableSectionElement } {
+export function table<T>(
+  caption: string,
+  columns: Column<T>[],
+): { table: HTMLTableElement; body: HTMLTableSectionElement } {
   const body = h('tbody');
   const el = h(
     'table',
     { class: 'data-table' },
     h('caption', { class: 'visually-hidden' }, caption),
-    h('thead', null, h('tr', null, columns.map((c) => h('th', { scope: 'col', class: c.className }, c.label)))),
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        columns.map((c) => h('th', { scope: 'col', class: c.className }, c.label)),
+      ),
+    ),
     body,
   );
   return { table: el, body };
@@ -88,11 +113,21 @@ export function table<T>(caption: string, columns: Column<T>[]): { table: HTMLTa
 
 export function tableRow<T>(columns: Column<T>[], row: T, attrs: Record<string, string> = {}): HTMLTableRowElement {
   // One wrapper per cell: on phones the td is a two-column grid (label, value).
-  return h('tr', attrs, columns.map((c) => h('td', { 'data-label': c.label, class: c.className }, h('div', { class: 'cell' }, c.cell(row)))));
+  return h(
+    'tr',
+    attrs,
+    columns.map((c) =>
+      h('td', { 'data-label': c.label, class: c.className }, h('div', { class: 'cell' }, c.cell(row))),
+    ),
+  );
 }
 
 /** A <details> whose content is loaded the first time it is opened (and again after an error). */
-export function lazyDetails(summary: Child, load: () => Promise<Node>, attrs: Record<string, string> = {}): HTMLDetailsElement {
+export function lazyDetails(
+  summary: Child,
+  load: () => Promise<Node>,
+  attrs: Record<string, string> = {},
+): HTMLDetailsElement {
   const body = h('div', { class: 'details-body' });
   const details = h('details', attrs, h('summary', null, summary), body);
   let state: 'idle' | 'loading' | 'loaded' = 'idle';
@@ -133,10 +168,17 @@ export async function withBusy<T>(button: HTMLButtonElement, busyText: string, a
 
 /** A definition list from [term, description] pairs. */
 export function definitions(pairs: [string, Child][]): HTMLElement {
-  return h('dl', { class: 'defs' }, pairs.map(([term, desc]) => h('div', null, h('dt', null, term), h('dd', null, desc))));
+  return h(
+    'dl',
+    { class: 'defs' },
+    pairs.map(([term, desc]) => h('div', null, h('dt', null, term), h('dd', null, desc))),
+  );
 }
 
-export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: number): ((...args: A) => void) & { cancel(): void } {
+export function debounce<A extends unknown[]>(
+  fn: (...args: A) => void,
+  ms: number,
+): ((...args: A) => void) & { cancel(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const wrapped = (...args: A): void => {
     clearTimeout(timer);

@@ -12,11 +12,17 @@ const TEXT: Record<LiveStatus, string> = {
 
 export function liveIndicator(stream: LiveStream): { el: HTMLElement; dispose: () => void } {
   const text = h('span', { class: 'live-text' });
-  const el = h('span', { class: 'live', role: 'status', 'aria-live': 'polite' }, h('span', { class: 'live-dot', 'aria-hidden': 'true' }), text);
+  const el = h(
+    'span',
+    { class: 'live', role: 'status', 'aria-live': 'polite' },
+    h('span', { class: 'live-dot', 'aria-hidden': 'true' }),
+    text,
+  );
   const dispose = stream.onStatus((status) => {
     el.setAttribute('data-status', status);
     text.textContent = TEXT[status];
-    el.title = status === 'live' ? 'Novos eventos aparecem aqui sem recarregar a página' : 'Sem conexão ao vivo no momento';
+    el.title =
+      status === 'live' ? 'Novos eventos aparecem aqui sem recarregar a página' : 'Sem conexão ao vivo no momento';
   });
   return { el, dispose };
 }

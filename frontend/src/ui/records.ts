@@ -6,8 +6,16 @@ import type { ApiClient } from '../api';
 import { h, type Child } from '../dom';
 import { errorMessage } from '../errors';
 import {
-  eventKindText, formatDateTimeSeconds, formatLatency, formatNumber, isRetryable, outcomeLabel, prettyPayload, sourceLabel,
-  treatmentKindLabel, treatmentStateLabel,
+  eventKindText,
+  formatDateTimeSeconds,
+  formatLatency,
+  formatNumber,
+  isRetryable,
+  outcomeLabel,
+  prettyPayload,
+  sourceLabel,
+  treatmentKindLabel,
+  treatmentStateLabel,
 } from '../format';
 import { isKnownNote, isKnownReason, noteText, reasonText, rejectionText } from '../labels';
 import { routeUrl } from '../router';
@@ -30,7 +38,9 @@ export function eventDetailView(d: EventDetail): HTMLElement {
       ['Origem', sourceLabel(d.source).text],
       ['Recebido em', formatDateTimeSeconds(d.received_at)],
       ['Resultado', badge(outcomeLabel(d.outcome))],
-      ...(d.error ? [['Motivo', h('span', { class: 'text-bad' }, rejectionText(d.outcome, d.error))] as [string, Child]] : []),
+      ...(d.error
+        ? [['Motivo', h('span', { class: 'text-bad' }, rejectionText(d.outcome, d.error))] as [string, Child]]
+        : []),
       ...(d.note ? [['Observação', noteText(d.note)] as [string, Child]] : []),
       ...(eventKindText(d) ? [['Tipo', eventKindText(d)] as [string, Child]] : []),
       ...(d.duplicate_of ? [['Duplicado de', `#${d.duplicate_of}`] as [string, Child]] : []),
@@ -50,7 +60,11 @@ export function eventDetailView(d: EventDetail): HTMLElement {
           `O corpo foi apagado em ${formatDateTimeSeconds(d.raw_body_purged_at)} pela política de retenção; o registro e as decisões continuam aqui.`,
           'info',
         )
-      : h('pre', { class: 'payload', tabindex: '0', 'aria-label': 'Corpo do webhook' }, prettyPayload(d.body_json, d.raw_body)),
+      : h(
+          'pre',
+          { class: 'payload', tabindex: '0', 'aria-label': 'Corpo do webhook' },
+          prettyPayload(d.body_json, d.raw_body),
+        ),
     headers.length
       ? h(
           'details',
@@ -62,14 +76,23 @@ export function eventDetailView(d: EventDetail): HTMLElement {
     d.treatments.length
       ? [
           h('h4', null, 'Tratativas geradas'),
-          h('ul', { class: 'plain' }, d.treatments.map((t) => h('li', null, treatmentInline(t)))),
+          h(
+            'ul',
+            { class: 'plain' },
+            d.treatments.map((t) => h('li', null, treatmentInline(t))),
+          ),
         ]
       : null,
   );
 }
 
 function treatmentInline(t: Treatment): Child {
-  return [treatmentKindLabel(t.kind).text, ' ', badge(treatmentStateLabel(t)), t.output ? h('div', { class: 'output' }, t.output) : null];
+  return [
+    treatmentKindLabel(t.kind).text,
+    ' ',
+    badge(treatmentStateLabel(t)),
+    t.output ? h('div', { class: 'output' }, t.output) : null,
+  ];
 }
 
 export function treatmentDetailView(t: Treatment): HTMLElement {
@@ -104,7 +127,14 @@ export function technicalDetail(entries: [string, string | null | undefined][]):
     'details',
     { class: 'technical' },
     h('summary', null, 'Detalhe técnico'),
-    shown.map(([label, value]) => h('div', { class: 'technical-entry' }, h('span', { class: 'muted small' }, label), h('pre', { class: 'payload' }, value))),
+    shown.map(([label, value]) =>
+      h(
+        'div',
+        { class: 'technical-entry' },
+        h('span', { class: 'muted small' }, label),
+        h('pre', { class: 'payload' }, value),
+      ),
+    ),
   );
 }
 

@@ -36,7 +36,12 @@ export function appShell(onLogout: () => void): Shell {
     h(
       'header',
       { class: 'topbar' },
-      h('a', { class: 'brand', href: routeUrl('dashboard') }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 'P'), 'Portaria'),
+      h(
+        'a',
+        { class: 'brand', href: routeUrl('dashboard') },
+        h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 'P'),
+        'Portaria',
+      ),
       h('nav', { 'aria-label': 'Principal', class: 'nav' }, links),
       h('div', { class: 'user-box' }, user, logout),
     ),
@@ -64,7 +69,12 @@ export function publicShell(): { root: HTMLElement; main: HTMLElement } {
     'div',
     { class: 'public' },
     h('a', { class: 'skip-link', href: '#conteudo' }, 'Pular para o conteúdo'),
-    h('header', { class: 'public-brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 'P'), h('span', null, 'Portaria')),
+    h(
+      'header',
+      { class: 'public-brand' },
+      h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 'P'),
+      h('span', null, 'Portaria'),
+    ),
     main,
   );
   return { root, main };
