@@ -814,6 +814,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body did not arrive within `BODY_READ_TIMEOUT_MS` (`request_timeout`) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body over 64 KiB (`payload_too_large`) */
             413: {
                 headers: {
@@ -934,6 +943,15 @@ export interface operations {
             };
             /** @description Missing or wrong invite token */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body did not arrive within `BODY_READ_TIMEOUT_MS` (`request_timeout`) */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
