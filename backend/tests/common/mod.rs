@@ -168,6 +168,8 @@ macro_rules! app {
         actix_web::test::init_service(
             actix_web::App::new()
                 .wrap(actix_web::middleware::from_fn(portaria::security_headers::add))
+                .wrap(portaria::telemetry::tracing_logger())
+                .wrap(actix_web::middleware::from_fn(portaria::telemetry::request))
                 .configure(portaria::app::configure($state)),
         )
         .await
