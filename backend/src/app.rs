@@ -2,7 +2,7 @@
 
 use crate::error::{self, ApiError};
 use crate::state::AppState;
-use crate::{auth, frontend, health, ingest, openapi, staff};
+use crate::{auth, frontend, health, ingest, metrics, openapi, staff};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
@@ -22,6 +22,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::PathConfig::default().error_handler(error::path_error))
             .service(health::healthz)
             .service(health::readyz)
+            .service(metrics::metrics)
             .service(auth::handlers::signup)
             .service(auth::handlers::login)
             .service(auth::handlers::me)

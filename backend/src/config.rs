@@ -66,6 +66,8 @@ pub struct Config {
     pub default_course_name: String,
     pub login_max_failures: u32,
     pub login_lockout: Duration,
+    /// `METRICS_TOKEN`: when set, `GET /metrics` needs `Authorization: Bearer <token>`; unset, it is open.
+    pub metrics_token: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -145,6 +147,7 @@ impl Config {
             default_course_name: get("DEFAULT_COURSE_NAME").unwrap_or_else(|| "Curso principal".into()),
             login_max_failures: parse(&get, "LOGIN_MAX_FAILURES", 5u32, 1..=1000)?,
             login_lockout: Duration::from_secs(parse(&get, "LOGIN_LOCKOUT_SECONDS", 900u64, 1..=86_400)?),
+            metrics_token: get("METRICS_TOKEN"),
         })
     }
 

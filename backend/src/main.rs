@@ -1,4 +1,5 @@
 use portaria::config::{self, Config};
+use portaria::telemetry::{self, LogFormat};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: portaria <command>
@@ -14,7 +15,10 @@ commands:
 configuration comes from the environment: see README.md";
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    if let Err(message) = LogFormat::parse(std::env::var("LOG_FORMAT").ok().as_deref()).and_then(telemetry::init) {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
     let result = match command.as_str() {
         "serve" => Config::from_env()

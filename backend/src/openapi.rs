@@ -14,6 +14,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         crate::health::healthz,
         crate::health::readyz,
+        crate::metrics::metrics,
         crate::auth::handlers::signup,
         crate::auth::handlers::login,
         crate::auth::handlers::me,
@@ -36,6 +37,7 @@ use utoipa::{Modify, OpenApi};
     modifiers(&BearerAuth),
     tags(
         (name = "health", description = "Probes"),
+        (name = "metrics", description = "Prometheus metrics"),
         (name = "auth", description = "Staff accounts and sessions"),
         (name = "webhooks", description = "Payment platforms deliver their events here"),
         (name = "customers", description = "Search customers and see everything that happened to them"),

@@ -7,7 +7,7 @@ use crate::retention::Retention;
 use crate::state::AppState;
 use crate::treatments::executor::PrintExecutor;
 use crate::treatments::worker::{self, Worker};
-use crate::{app, body_deadline, db, maintenance, notify, security_headers};
+use crate::{app, body_deadline, db, maintenance, notify, security_headers, telemetry};
 use actix_web::{middleware, App, HttpServer};
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,15 +51,13 @@ pub async fn serve(config: Config) -> Result<(), String> {
         let state = state.clone();
         HttpServer::new(move || {
             App::new()
-                // The path only: query strings may carry webhook tokens and signatures.
-                .wrap(
-                    middleware::Logger::new(r#"%a "%{method}xi %U" %s %b %Dms"#)
-                        .custom_request_replace("method", |req| req.method().to_string())
-                        .exclude("/healthz"),
-                )
                 .wrap(app::cors(&cors_origins))
                 .wrap(middleware::from_fn(body_deadline::bound))
                 .wrap(middleware::from_fn(security_headers::add))
+                // The request's span, then (outermost) its id and its access line (path only: query
+                // strings may carry webhook tokens and signatures).
+                .wrap(telemetry::tracing_logger())
+                .wrap(middleware::from_fn(telemetry::request))
                 .configure(app::configure(state.clone()))
         })
     }

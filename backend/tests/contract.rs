@@ -105,6 +105,7 @@ async fn every_documented_status_is_reachable() {
     let witnesses: Vec<(&str, &str, u16, TestRequest)> = vec![
         ("GET", "/healthz", 200, TestRequest::get().uri("/healthz")),
         ("GET", "/readyz", 200, TestRequest::get().uri("/readyz")),
+        ("GET", "/metrics", 200, TestRequest::get().uri("/metrics")),
         ("POST", "/api/auth/signup", 201, signup("novo@example.com", "senha-boa-1", INVITE)),
         ("POST", "/api/auth/signup", 400, raw("/api/auth/signup", json_type, "{".into())),
         ("POST", "/api/auth/signup", 403, signup("outro@example.com", "senha-boa-1", "errado")),
@@ -186,6 +187,8 @@ async fn every_documented_status_is_reachable() {
     witnessed.insert(("POST".into(), "/api/auth/signup".into(), 408));
     witnessed.insert(("POST".into(), "/api/auth/login".into(), 408));
     witnessed.insert(("POST".into(), "/webhooks/{source}".into(), 429));
+    // With METRICS_TOKEN set (tests/observability.rs).
+    witnessed.insert(("GET".into(), "/metrics".into(), 401));
 
     let documented = documented();
     let undocumented: Vec<_> = witnessed.difference(&documented).collect();

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde_json::json;
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Why a request was turned away: its recorded outcome and the answer.
 #[derive(Debug, Clone)]
@@ -159,7 +159,7 @@ pub async fn receive(
     let started = Instant::now();
     let remote_addr = req.peer_addr().map(|a| a.ip().to_string());
     if let Err(wait) = state.rate_limit.check(&path, remote_addr.as_deref()) {
-        log_line(&record::pg_text(&path), "rate_limited", None, 429, started.elapsed().as_millis());
+        log_line(&record::pg_text(&path), "rate_limited", None, 429, started.elapsed(), None);
         return Err(ApiError::too_many_requests(
             format!("Too many webhook requests from this address; retry in {wait} s."),
             wait,
@@ -197,6 +197,7 @@ pub async fn receive(
 }
 
 /// Records and answers a screened request (shared with the staff's replay).
+#[tracing::instrument(name = "ingest", skip_all, fields(source = received.source.as_str(), replay_of = replay_of))]
 pub async fn handle(
     state: &AppState,
     received: Received,
@@ -206,7 +207,9 @@ pub async fn handle(
     started: Instant,
 ) -> Result<HttpResponse, ApiError> {
     let source = received.source.clone();
+    let span = tracing::Span::current();
     let result = db::run(&state.pool, move |conn| {
+        let _ingest = span.enter();
         Ok(match &screened {
             Err(rejection) => {
                 let id = record::record_rejection(
@@ -240,28 +243,44 @@ pub async fn handle(
         })
     })
     .await;
-    let latency = started.elapsed().as_millis();
+    let latency = started.elapsed();
     match result {
         Ok(Ok(answer)) => {
-            log_line(&source, answer.outcome.as_str(), Some(answer.event_id), 200, latency);
+            log_line(&source, answer.outcome.as_str(), Some(answer.event_id), 200, latency, replay_of);
             Ok(HttpResponse::Ok().json(answer))
         }
         Ok(Err((rejection, id))) => {
-            log_line(&source, rejection.outcome, Some(id), rejection.error.status.as_u16(), latency);
+            log_line(&source, rejection.outcome, Some(id), rejection.error.status.as_u16(), latency, replay_of);
             Err(rejection.error.with_details(json!({ "event_id": id })))
         }
         Err(e) => {
-            log_line(&source, "error", None, e.status.as_u16(), latency);
+            log_line(&source, "error", None, e.status.as_u16(), latency, replay_of);
             Err(e)
         }
     }
 }
 
-/// One structured line per webhook; never a secret or a payload.
-fn log_line(source: &str, outcome: &str, event_id: Option<i64>, status: u16, latency_ms: u128) {
-    let event = event_id.map(|id| id.to_string()).unwrap_or_else(|| "-".into());
-    log::info!(
+/// One structured line per webhook (a tracing event with fields); never a secret or a payload. Counts
+/// it in the metrics unless it is a staff replay.
+fn log_line(
+    source: &str,
+    outcome: &str,
+    event_id: Option<i64>,
+    status: u16,
+    latency: Duration,
+    replay_of: Option<i64>,
+) {
+    if replay_of.is_none() {
+        crate::metrics::webhook(source, outcome, latency);
+    }
+    tracing::info!(
         target: "portaria::webhook",
-        "webhook source={source:?} outcome={outcome} event_id={event} status={status} latency_ms={latency_ms}"
+        source,
+        outcome,
+        event_id,
+        status,
+        latency_ms = latency.as_secs_f64() * 1000.0,
+        replay_of,
+        "webhook"
     );
 }

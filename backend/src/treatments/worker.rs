@@ -12,7 +12,7 @@ use chrono::Utc;
 use diesel::pg::PgConnection;
 use diesel::QueryResult;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Clone)]
 pub struct Worker {
@@ -42,13 +42,24 @@ impl Worker {
                 log::info!("shutting down: released {} claimed treatment(s)", rest.len());
                 return Ok(n);
             }
+            let span =
+                tracing::info_span!("treatment", treatment_id = t.id, kind = t.kind.as_str(), attempt = t.attempts);
+            let _treatment = span.enter();
             let Some(kind) = TreatmentKind::parse(&t.kind) else {
+                crate::metrics::treatment(&t.kind, "dead", Duration::ZERO);
                 store::fail(&mut conn, t.id, t.attempts, &format!("unknown treatment kind {:?}", t.kind), 0)
                     .map_err(|e| e.to_string())?;
                 continue;
             };
             let job = Job { id: t.id, kind, attempt: t.attempts, payload: t.payload.clone() };
+            let started = Instant::now();
             let outcome = self.executor.execute(&job);
+            let result = match &outcome {
+                Ok(_) => "done",
+                Err(_) if t.attempts >= self.max_attempts => "dead",
+                Err(_) => "retry",
+            };
+            crate::metrics::treatment(&t.kind, result, started.elapsed());
             if let Err(error) = &outcome {
                 log::warn!("treatment {} ({}) attempt {} failed: {error}", t.id, t.kind, t.attempts);
             }

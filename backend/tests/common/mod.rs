@@ -169,6 +169,8 @@ macro_rules! app {
             actix_web::App::new()
                 .wrap(actix_web::middleware::from_fn(portaria::body_deadline::bound))
                 .wrap(actix_web::middleware::from_fn(portaria::security_headers::add))
+                .wrap(portaria::telemetry::tracing_logger())
+                .wrap(actix_web::middleware::from_fn(portaria::telemetry::request))
                 .configure(portaria::app::configure($state)),
         )
         .await
