@@ -22,3 +22,4 @@ pub mod shutdown;
 pub mod staff;
 pub mod state;
 pub mod treatments;
+pub mod vocabulary;

@@ -7,14 +7,16 @@ use super::{audit, treatments};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::ingest::event::{RequestParts, Source};
+use crate::ingest::event::{EventKind, RequestParts, Source};
 use crate::ingest::handler;
-use crate::ingest::process::{CourseDefaults, WebhookAnswer};
+use crate::ingest::process::{CourseDefaults, Outcome, WebhookAnswer};
 use crate::ingest::record::Received;
 use crate::ingest::sources;
 use crate::models::WebhookEvent;
+use crate::note::Note;
 use crate::schema::{customers, webhook_events};
 use crate::state::AppState;
+use crate::vocabulary::empty_as_none;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -30,11 +32,11 @@ pub struct EventRow {
     pub id: i64,
     pub source: String,
     pub received_at: DateTime<Utc>,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub error: Option<String>,
-    pub note: Option<String>,
+    pub note: Option<Note>,
     pub event_type: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<EventKind>,
     pub dedup_key: Option<String>,
     pub duplicate_of: Option<i64>,
     pub replay_of: Option<i64>,
@@ -71,9 +73,10 @@ pub struct EventFilter {
     /// hashtag, hotmart, kiwify, generic (or any name that was called)
     #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub source: Option<String>,
-    /// processed, duplicate, ignored, invalid_json, unauthorized, payload_too_large, unprocessable, unknown_source, error
-    #[param(nullable = false, pattern = r"^[^\x00]*$")]
-    pub outcome: Option<String>,
+    /// The outcome (empty: any).
+    #[param(nullable = false, inline)]
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub outcome: Option<Outcome>,
     /// Text contained in the raw body or the customer's e-mail.
     #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub q: Option<String>,
@@ -101,8 +104,8 @@ pub fn query(
     if let Some(source) = f.source.as_deref().filter(|s| !s.is_empty()) {
         q = q.filter(webhook_events::source.eq(source.to_string()));
     }
-    if let Some(outcome) = f.outcome.as_deref().filter(|s| !s.is_empty()) {
-        q = q.filter(webhook_events::outcome.eq(outcome.to_string()));
+    if let Some(outcome) = f.outcome {
+        q = q.filter(webhook_events::outcome.eq(outcome));
     }
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let pattern = format!("%{}%", like_escape(text));
@@ -229,7 +232,7 @@ pub async fn detail(
 /// Rebuilds the request of a recorded event, for a replay.
 fn rebuild(e: &WebhookEvent) -> Result<(Source, Received, RequestParts), ApiError> {
     let not_replayable = |why: &str| ApiError::conflict("not_replayable", why.to_string());
-    if matches!(e.outcome.as_str(), "unauthorized" | "unknown_source") {
+    if matches!(e.outcome, Outcome::Unauthorized | Outcome::UnknownSource) {
         return Err(not_replayable("This event was never authenticated; it cannot be replayed."));
     }
     if e.truncated {

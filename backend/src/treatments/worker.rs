@@ -3,7 +3,6 @@
 //! Any number of workers and replicas cooperate on one database.
 
 use super::executor::{Executor, Job};
-use super::rules::TreatmentKind;
 use super::{store, sweep};
 use crate::db::{self, Pool, PooledConn};
 use crate::notify::{self, Bus, Signal};
@@ -42,11 +41,7 @@ impl Worker {
                 log::info!("shutting down: released {} claimed treatment(s)", rest.len());
                 return Ok(n);
             }
-            let Some(kind) = TreatmentKind::parse(&t.kind) else {
-                store::fail(&mut conn, t.id, t.attempts, &format!("unknown treatment kind {:?}", t.kind), 0)
-                    .map_err(|e| e.to_string())?;
-                continue;
-            };
+            let kind = t.kind;
             let job = Job { id: t.id, kind, attempt: t.attempts, payload: t.payload.clone() };
             let outcome = self.executor.execute(&job);
             if let Err(error) = &outcome {
