@@ -127,6 +127,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::Vocabulary;
+    use crate::error::ErrorCode;
     use crate::ingest::event::{EventKind, Source};
     use crate::ingest::process::Outcome;
     use crate::note::Note;
@@ -169,6 +170,7 @@ mod tests {
         agree::<EnrollmentStatus>(&["enrollments.status"]);
         agree::<TreatmentKind>(&["treatments.kind"]);
         agree::<TreatmentStatus>(&["treatments.status"]);
+        agree::<ErrorCode>(&[]);
         assert_eq!(CHECKS.matches("ADD CONSTRAINT").count(), 9, "a constrained column no test covers");
     }
 

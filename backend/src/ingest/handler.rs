@@ -6,6 +6,7 @@ use super::record::{self, Received};
 use super::sources;
 use crate::config::SourceSecrets;
 use crate::db;
+use crate::error::ErrorCode;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 use actix_web::{post, web, HttpRequest, HttpResponse};
@@ -42,7 +43,7 @@ pub fn enabled_source(name: &str, secrets: &SourceSecrets) -> Result<(Source, St
         (Some(source), Some(secret)) => Ok((source, secret)),
         _ => Err(Rejection::new(
             Outcome::UnknownSource,
-            ApiError::not_found("unknown_source", format!("No webhook source named {name:?} is enabled here.")),
+            ApiError::not_found(ErrorCode::UnknownSource, format!("No webhook source named {name:?} is enabled here.")),
         )),
     }
 }
@@ -67,7 +68,7 @@ pub fn screen(
             AuthError::Missing(m) => format!("Missing credentials: {m}"),
             AuthError::Invalid(m) => format!("Invalid credentials: {m}"),
         };
-        Rejection::new(Outcome::Unauthorized, ApiError::unauthorized("unauthorized", message))
+        Rejection::new(Outcome::Unauthorized, ApiError::unauthorized(ErrorCode::Unauthorized, message))
     })?;
     sources::parse(source, &received.body, parts).map_err(parse_rejection)
 }
@@ -77,10 +78,10 @@ pub fn parse_rejection(e: ParseError) -> Rejection {
     match e {
         ParseError::InvalidJson(m) => Rejection::new(
             Outcome::InvalidJson,
-            ApiError::bad_request("invalid_json", format!("The body is not valid JSON: {m}")),
+            ApiError::bad_request(ErrorCode::InvalidJson, format!("The body is not valid JSON: {m}")),
         ),
         ParseError::Unprocessable(m) => {
-            Rejection::new(Outcome::Unprocessable, ApiError::unprocessable("unprocessable", m))
+            Rejection::new(Outcome::Unprocessable, ApiError::unprocessable(ErrorCode::Unprocessable, m))
         }
     }
 }

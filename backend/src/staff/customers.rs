@@ -6,6 +6,7 @@ use super::pagination::{self, like_escape, RankedPageParams};
 use super::views::*;
 use crate::auth::AuthUser;
 use crate::db;
+use crate::error::ErrorCode;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::models::{Customer, Enrollment, Order, Treatment};
 use crate::schema::{courses, customers, enrollments, orders, treatments, webhook_events};
@@ -265,7 +266,7 @@ pub fn find(conn: &mut PgConnection, id: i64) -> ApiResult<Customer> {
         .select(Customer::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| ApiError::not_found("not_found", format!("No customer with id {id}.")))
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, format!("No customer with id {id}.")))
 }
 
 /// A customer's profile, enrollments (access state) and orders.

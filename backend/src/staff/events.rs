@@ -6,6 +6,7 @@ use super::views::*;
 use super::{audit, treatments};
 use crate::auth::AuthUser;
 use crate::db;
+use crate::error::ErrorCode;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ingest::event::{EventKind, RequestParts, Source};
 use crate::ingest::handler;
@@ -165,7 +166,7 @@ pub fn load(conn: &mut PgConnection, id: i64) -> ApiResult<WebhookEvent> {
         .select(WebhookEvent::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| ApiError::not_found("not_found", format!("No event with id {id}.")))
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, format!("No event with id {id}.")))
 }
 
 /// One event with its raw body, kept headers (secrets masked) and the treatments it caused.
@@ -211,7 +212,7 @@ pub async fn detail(
             ))
             .first(conn)
             .optional()?
-            .ok_or_else(|| ApiError::not_found("not_found", format!("No event with id {id}.")))?;
+            .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, format!("No event with id {id}.")))?;
         let caused = treatments::of_event(conn, id)?;
         let body_json = serde_json::from_str::<Value>(&raw_body).ok();
         Ok(web::Json(EventDetail {
@@ -231,7 +232,7 @@ pub async fn detail(
 
 /// Rebuilds the request of a recorded event, for a replay.
 fn rebuild(e: &WebhookEvent) -> Result<(Source, Received, RequestParts), ApiError> {
-    let not_replayable = |why: &str| ApiError::conflict("not_replayable", why.to_string());
+    let not_replayable = |why: &str| ApiError::conflict(ErrorCode::NotReplayable, why.to_string());
     if matches!(e.outcome, Outcome::Unauthorized | Outcome::UnknownSource) {
         return Err(not_replayable("This event was never authenticated; it cannot be replayed."));
     }
@@ -311,5 +312,6 @@ fn rejected_again(e: ApiError) -> ApiError {
     if let Value::Object(map) = &mut details {
         map.insert("code".into(), json!(e.code));
     }
-    ApiError::conflict("replay_rejected", format!("The replay was rejected again: {}", e.message)).with_details(details)
+    ApiError::conflict(ErrorCode::ReplayRejected, format!("The replay was rejected again: {}", e.message))
+        .with_details(details)
 }

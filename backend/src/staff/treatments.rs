@@ -6,6 +6,7 @@ use super::pagination::{self, like_escape, PageParams};
 use super::views::*;
 use crate::auth::AuthUser;
 use crate::db;
+use crate::error::ErrorCode;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::models::Treatment;
 use crate::notify::{self, Signal};
@@ -69,7 +70,7 @@ pub fn query(
         Some(status) => {
             let status = TreatmentStatus::parse(status).ok_or_else(|| {
                 ApiError::bad_request(
-                    "invalid_query",
+                    ErrorCode::InvalidQuery,
                     format!(
                         "Unknown treatment status {status:?}; expected one of: {}.",
                         status_filter_values().join(", ")
@@ -114,7 +115,7 @@ pub fn view(conn: &mut PgConnection, id: i64) -> ApiResult<TreatmentView> {
         .first(conn)
         .optional()?;
     row.map(|(t, email, course)| TreatmentView::new(t, email, course))
-        .ok_or_else(|| ApiError::not_found("not_found", format!("No treatment with id {id}.")))
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, format!("No treatment with id {id}.")))
 }
 
 /// Treatments, newest first.
@@ -198,10 +199,10 @@ pub async fn retry(
                 .for_update()
                 .first(conn)
                 .optional()?
-                .ok_or_else(|| ApiError::not_found("not_found", format!("No treatment with id {id}.")))?;
+                .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, format!("No treatment with id {id}.")))?;
             if !retryable(t.status, t.last_error.as_deref()) {
                 return Err(ApiError::conflict(
-                    "not_retryable",
+                    ErrorCode::NotRetryable,
                     format!("Only failed or dead treatments can be retried; this one is {}.", t.status),
                 ));
             }
