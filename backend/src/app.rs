@@ -1,5 +1,6 @@
 //! The HTTP application: every route, the extractor configuration and the fallbacks.
 
+use crate::error::ErrorCode;
 use crate::error::{self, ApiError};
 use crate::state::AppState;
 use crate::{auth, frontend, health, ingest, metrics, openapi, staff};
@@ -60,7 +61,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
 }
 
 async fn api_not_found() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found("not_found", "No such API route."))
+    Err(ApiError::not_found(ErrorCode::NotFound, "No such API route."))
 }
 
 /// Every path of the OpenAPI document with its methods (upper case, sorted). The document is
@@ -85,7 +86,7 @@ pub fn allowed_methods(document: &utoipa::openapi::OpenApi) -> Vec<(String, Vec<
 fn method_not_allowed(req: &HttpRequest, allow: &str) -> HttpResponse {
     let error = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         format!("{} is not allowed here; use {allow}.", req.method()),
     )
     .with_details(json!({ "allow": allow.split(", ").collect::<Vec<_>>() }));

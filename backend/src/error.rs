@@ -5,13 +5,46 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::Value;
-use std::borrow::Cow;
 use utoipa::ToSchema;
+
+crate::vocabulary! {
+    /// The stable machine-readable code of an error answer (`error.code`); the staff app maps each to
+    /// Brazilian-Portuguese text (frontend/src/errors.ts). Declared with `vocabulary!` for one list and
+    /// its serde names; it is never stored.
+    pub enum ErrorCode {
+        DatabaseUnavailable = "database_unavailable",
+        EmailTaken = "email_taken",
+        InvalidBody = "invalid_body",
+        InvalidCredentials = "invalid_credentials",
+        InvalidCursor = "invalid_cursor",
+        InvalidInviteToken = "invalid_invite_token",
+        InvalidJson = "invalid_json",
+        InvalidQuery = "invalid_query",
+        InvalidToken = "invalid_token",
+        MigrationsPending = "migrations_pending",
+        MissingToken = "missing_token",
+        NotFound = "not_found",
+        NotReplayable = "not_replayable",
+        NotRetryable = "not_retryable",
+        PayloadTooLarge = "payload_too_large",
+        ReplayRejected = "replay_rejected",
+        RequestTimeout = "request_timeout",
+        TokenExpired = "token_expired",
+        TooManyRequests = "too_many_requests",
+        Unauthorized = "unauthorized",
+        UnknownSource = "unknown_source",
+        Unprocessable = "unprocessable",
+        ValidationFailed = "validation_failed",
+        InternalError = "internal_error",
+        UnsupportedMediaType = "unsupported_media_type",
+        MethodNotAllowed = "method_not_allowed",
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: Cow<'static, str>,
+    pub code: ErrorCode,
     pub message: String,
     pub details: Option<Value>,
     pub retry_after: Option<u64>,
@@ -26,8 +59,7 @@ pub struct ErrorBody {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code, e.g. `invalid_credentials`.
-    #[schema(example = "invalid_credentials")]
-    pub code: String,
+    pub code: ErrorCode,
     /// Human-readable explanation.
     pub message: String,
     /// Extra structured information (field errors, the original event, ...).
@@ -38,43 +70,43 @@ pub struct ErrorDetail {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> ApiError {
-        ApiError { status, code: code.into(), message: message.into(), details: None, retry_after: None }
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into(), details: None, retry_after: None }
     }
     pub fn with_details(mut self, details: Value) -> ApiError {
         self.details = Some(details);
         self
     }
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, message)
     }
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn unauthorized(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, code, message)
     }
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn forbidden(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, code, message)
     }
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn not_found(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, code, message)
     }
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::CONFLICT, code, message)
     }
     pub fn request_timeout(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", message)
+        ApiError::new(StatusCode::REQUEST_TIMEOUT, ErrorCode::RequestTimeout, message)
     }
     pub fn payload_too_large(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, message)
     }
-    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn unprocessable(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
     pub fn too_many_requests(message: impl Into<String>, retry_after_secs: u64) -> ApiError {
-        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message);
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests, message);
         e.retry_after = Some(retry_after_secs.max(1));
         e
     }
-    pub fn service_unavailable(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn service_unavailable(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
     }
     /// An unexpected failure: the cause is logged, the client gets a generic message.
@@ -82,18 +114,14 @@ impl ApiError {
         log::error!("internal error: {cause}");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ErrorCode::InternalError,
             "Something went wrong on our side; please retry.",
         )
     }
 
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
-            error: ErrorDetail {
-                code: self.code.to_string(),
-                message: self.message.clone(),
-                details: self.details.clone(),
-            },
+            error: ErrorDetail { code: self.code, message: self.message.clone(), details: self.details.clone() },
         }
     }
 }
@@ -132,20 +160,21 @@ pub const DATABASE_RETRY_AFTER_SECS: u64 = 5;
 impl ApiError {
     /// The database could not be reached (or the connection died): 503 with `Retry-After`.
     pub fn database_unavailable() -> ApiError {
-        let mut e = ApiError::service_unavailable("database_unavailable", "The database is unavailable; please retry.");
+        let mut e =
+            ApiError::service_unavailable(ErrorCode::DatabaseUnavailable, "The database is unavailable; please retry.");
         e.retry_after = Some(DATABASE_RETRY_AFTER_SECS);
         e
     }
 
     pub fn is_database_unavailable(&self) -> bool {
-        self.status == StatusCode::SERVICE_UNAVAILABLE && self.code == "database_unavailable"
+        self.status == StatusCode::SERVICE_UNAVAILABLE && self.code == ErrorCode::DatabaseUnavailable
     }
 }
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> ApiError {
         match e {
-            diesel::result::Error::NotFound => ApiError::not_found("not_found", "Not found."),
+            diesel::result::Error::NotFound => ApiError::not_found(ErrorCode::NotFound, "Not found."),
             e if crate::db::is_connection_failure(&e) => {
                 log::warn!("database connection failure: {e}");
                 ApiError::database_unavailable()
@@ -177,30 +206,30 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -
         }
         J::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "Send the body as JSON with Content-Type: application/json.",
         ),
         J::Payload(e) if crate::body_deadline::is_timeout(e) => {
             ApiError::request_timeout("The request body did not arrive in time.")
         }
         J::Deserialize(e) if e.is_data() => ApiError::unprocessable(
-            "validation_failed",
+            ErrorCode::ValidationFailed,
             format!("The JSON body does not have the expected fields: {e}"),
         ),
-        J::Deserialize(e) => ApiError::bad_request("invalid_json", format!("The body is not valid JSON: {e}")),
-        other => ApiError::bad_request("invalid_body", format!("The request body could not be read: {other}")),
+        J::Deserialize(e) => ApiError::bad_request(ErrorCode::InvalidJson, format!("The body is not valid JSON: {e}")),
+        other => ApiError::bad_request(ErrorCode::InvalidBody, format!("The request body could not be read: {other}")),
     };
     api.into()
 }
 
 /// actix's query-string extractor errors, in our shape.
 pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::bad_request("invalid_query", format!("Invalid query parameters: {err}")).into()
+    ApiError::bad_request(ErrorCode::InvalidQuery, format!("Invalid query parameters: {err}")).into()
 }
 
 /// actix's path extractor errors (e.g. a non-numeric id): the resource does not exist.
 pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::not_found("not_found", format!("No such resource: {err}")).into()
+    ApiError::not_found(ErrorCode::NotFound, format!("No such resource: {err}")).into()
 }
 
 #[cfg(test)]

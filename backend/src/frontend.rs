@@ -1,6 +1,7 @@
 //! Serves the built single-page app: static files, and `index.html` for any other non-API path
 //! so that deep links and reloads work with the history API.
 
+use crate::error::ErrorCode;
 use actix_files::{Files, NamedFile};
 use actix_web::dev::{fn_service, ServiceRequest, ServiceResponse};
 use actix_web::web;
@@ -22,7 +23,7 @@ pub fn configure(dir: PathBuf) -> impl FnOnce(&mut web::ServiceConfig) {
                 async move {
                     let (req, _) = req.into_parts();
                     if looks_like_asset(req.path()) {
-                        let res = crate::error::ApiError::not_found("not_found", "No such file.");
+                        let res = crate::error::ApiError::not_found(ErrorCode::NotFound, "No such file.");
                         return Ok(ServiceResponse::from_err(res, req));
                     }
                     let file = NamedFile::open(&index)?;

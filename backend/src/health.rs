@@ -1,6 +1,7 @@
 //! Liveness and readiness probes.
 
 use crate::db;
+use crate::error::ErrorCode;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 use actix_web::{get, web};
@@ -32,13 +33,15 @@ pub async fn healthz() -> web::Json<Health> {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Health>> {
     db::run(&state.pool, |conn| {
-        diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("1"))
-            .execute(conn)
-            .map_err(|e| ApiError::service_unavailable("database_unavailable", format!("Database unreachable: {e}")))?;
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("1")).execute(conn).map_err(|e| {
+            ApiError::service_unavailable(ErrorCode::DatabaseUnavailable, format!("Database unreachable: {e}"))
+        })?;
         match db::has_pending_migrations(conn) {
             Ok(false) => Ok(web::Json(Health { status: "ready".into() })),
-            Ok(true) => Err(ApiError::service_unavailable("migrations_pending", "Database migrations are pending.")),
-            Err(e) => Err(ApiError::service_unavailable("database_unavailable", e)),
+            Ok(true) => {
+                Err(ApiError::service_unavailable(ErrorCode::MigrationsPending, "Database migrations are pending."))
+            }
+            Err(e) => Err(ApiError::service_unavailable(ErrorCode::DatabaseUnavailable, e)),
         }
     })
     .await

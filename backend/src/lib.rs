@@ -25,3 +25,4 @@ pub mod staff;
 pub mod state;
 pub mod telemetry;
 pub mod treatments;
+pub mod vocabulary;

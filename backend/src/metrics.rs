@@ -4,6 +4,7 @@
 //! Protection: open unless `METRICS_TOKEN` is set, then `Authorization: Bearer <METRICS_TOKEN>`.
 
 use crate::db::Pool;
+use crate::error::ErrorCode;
 use crate::error::{ApiError, ErrorBody};
 use crate::ingest::event::Source;
 use crate::state::AppState;
@@ -211,7 +212,7 @@ fn authorized(req: &HttpRequest, token: Option<&str>) -> bool {
 pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     if !authorized(&req, state.config.metrics_token.as_deref()) {
         return Err(ApiError::unauthorized(
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "This endpoint needs Authorization: Bearer <METRICS_TOKEN>.",
         ));
     }

@@ -1,6 +1,11 @@
 //! Rows of the domain tables, as diesel reads them.
 
+use crate::ingest::event::{EventKind, Source};
+use crate::ingest::process::Outcome;
+use crate::note::Note;
 use crate::schema::*;
+use crate::treatments::rules::{EnrollmentStatus, OrderStatus, TreatmentKind};
+use crate::treatments::store::TreatmentStatus;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
@@ -32,11 +37,11 @@ pub struct Course {
 #[diesel(table_name = orders)]
 pub struct Order {
     pub id: i64,
-    pub source: String,
+    pub source: Source,
     pub external_id: String,
     pub customer_id: i64,
     pub course_id: Option<i64>,
-    pub status: String,
+    pub status: OrderStatus,
     pub amount_cents: Option<i64>,
     pub currency: Option<String>,
     pub payment_method: Option<String>,
@@ -52,7 +57,7 @@ pub struct Enrollment {
     pub customer_id: i64,
     pub course_id: i64,
     pub order_id: Option<i64>,
-    pub status: String,
+    pub status: EnrollmentStatus,
     pub granted_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -71,17 +76,17 @@ pub struct WebhookEvent {
     pub raw_body: String,
     pub body_size: i32,
     pub truncated: bool,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub error: Option<String>,
     pub dedup_key: Option<String>,
     pub duplicate_of: Option<i64>,
     pub event_type: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<EventKind>,
     pub customer_id: Option<i64>,
     pub order_id: Option<i64>,
     pub replay_of: Option<i64>,
     pub latency_ms: Option<i32>,
-    pub note: Option<String>,
+    pub note: Option<Note>,
     pub raw_body_purged_at: Option<DateTime<Utc>>,
 }
 
@@ -89,8 +94,8 @@ pub struct WebhookEvent {
 #[diesel(table_name = treatments)]
 pub struct Treatment {
     pub id: i64,
-    pub kind: String,
-    pub status: String,
+    pub kind: TreatmentKind,
+    pub status: TreatmentStatus,
     pub attempts: i32,
     pub run_at: DateTime<Utc>,
     pub lease_until: Option<DateTime<Utc>>,

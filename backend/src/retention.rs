@@ -3,22 +3,10 @@
 //! `raw_body_purged_at` set. The row, its headers (secrets masked), outcome, links and every decision
 //! and treatment are kept.
 
+use crate::ingest::process::Outcome;
 use crate::schema::webhook_events;
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
-
-/// Outcomes of requests that were turned away.
-pub const REJECTED: &[&str] = &[
-    "unauthorized",
-    "invalid_json",
-    "unprocessable",
-    "payload_too_large",
-    "unknown_source",
-    "request_timeout",
-    "error",
-];
-/// Outcomes of accepted requests.
-pub const ACCEPTED: &[&str] = &["processed", "duplicate", "ignored"];
 
 /// Rows per statement, so that a first run on a large table never holds long locks.
 const BATCH: i64 = 1000;
@@ -32,7 +20,9 @@ pub struct Retention {
 /// Empties the raw bodies past their retention; returns how many were purged.
 pub fn purge(conn: &mut PgConnection, retention: Retention, now: DateTime<Utc>) -> QueryResult<usize> {
     let mut purged = 0;
-    for (days, outcomes) in [(retention.rejected_days, REJECTED), (retention.accepted_days, ACCEPTED)] {
+    for (days, outcomes) in
+        [(retention.rejected_days, &Outcome::REJECTED[..]), (retention.accepted_days, &Outcome::ACCEPTED[..])]
+    {
         let Some(days) = days else { continue };
         let cutoff = now - Duration::days(i64::from(days));
         loop {
@@ -48,7 +38,7 @@ pub fn purge(conn: &mut PgConnection, retention: Retention, now: DateTime<Utc>) 
 
 fn purge_batch(
     conn: &mut PgConnection,
-    outcomes: &[&str],
+    outcomes: &[Outcome],
     cutoff: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> QueryResult<usize> {

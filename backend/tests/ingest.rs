@@ -57,7 +57,7 @@ async fn simulator_approval_then_refund_end_to_end() {
     let done = worker(&state, Arc::new(PrintExecutor)).drain().unwrap();
     assert_eq!(done, 2);
     let outputs: Vec<(String, Option<String>)> =
-        all_treatments(&db).into_iter().map(|t| (t.status, t.output)).collect();
+        all_treatments(&db).into_iter().map(|t| (t.status.to_string(), t.output)).collect();
     assert_eq!(
         outputs,
         [
@@ -88,8 +88,8 @@ async fn simulator_approval_then_refund_end_to_end() {
     assert!(evs
         .iter()
         .all(|e| e.outcome == "processed" && e.latency_ms.is_some() && e.customer_id == Some(customer_id)));
-    assert_eq!(evs[0].kind.as_deref(), Some("approved"));
-    assert_eq!(evs[1].kind.as_deref(), Some("refunded"));
+    assert_eq!(evs[0].kind.map(|v| v.as_str()), Some("approved"));
+    assert_eq!(evs[1].kind.map(|v| v.as_str()), Some("refunded"));
 }
 
 #[actix_web::test]
@@ -265,7 +265,7 @@ async fn out_of_order_refund_then_approval_grants_nothing() {
     let status: String = orders::table.select(orders::status).first(&mut db.conn()).unwrap();
     assert_eq!(status, "refunded");
     let ev = events(&db);
-    assert_eq!(ev[1].note.as_deref(), Some("approval_after_reversal"));
+    assert_eq!(ev[1].note.map(|v| v.as_str()), Some("approval_after_reversal"));
 }
 
 #[actix_web::test]

@@ -33,7 +33,7 @@ fn course(conn: &mut PgConnection) -> i64 {
 fn pending(conn: &mut PgConnection, customer_id: i64, n: usize, kind: TreatmentKind) -> Vec<i64> {
     let rows: Vec<NewTreatment<'_>> = (0..n)
         .map(|i| NewTreatment {
-            kind: kind.as_str(),
+            kind,
             run_at: Utc::now() - Duration::seconds(1),
             reason: Some("test"),
             payload: json!({"email": format!("cliente{i}@example.com")}),
@@ -189,7 +189,7 @@ fn the_sweep_does_not_double_a_scheduled_revoke() {
     store::insert(
         &mut conn,
         &[NewTreatment {
-            kind: "revoke_access",
+            kind: TreatmentKind::RevokeAccess,
             run_at: end,
             reason: Some("subscription canceled"),
             payload: json!({"email": "assinante@example.com"}),

@@ -301,6 +301,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics (text exposition format 0.0.4). Open unless `METRICS_TOKEN` is set; then it
+         *     needs `Authorization: Bearer <METRICS_TOKEN>` (not a staff JWT). See docs/OPERATIONS.md.
+         */
+        get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/readyz": {
         parameters: {
             query?: never;
@@ -349,8 +369,8 @@ export interface components {
             course_name: string;
             /** Format: date-time */
             expires_at?: string | null;
-            /** @description `active`, `revoked` or `expired` */
-            status: string;
+            /** @description `expired` also when an `active` enrollment's end has passed. */
+            status: components["schemas"]["EnrollmentStatus"];
         };
         CustomerDetail: {
             customer: components["schemas"]["CustomerView"];
@@ -398,6 +418,8 @@ export interface components {
             /** Format: int64 */
             treatments: number;
         };
+        /** @enum {string} */
+        EnrollmentStatus: "active" | "revoked" | "expired";
         EnrollmentView: {
             /** Format: int64 */
             course_id: number;
@@ -412,19 +434,23 @@ export interface components {
             order_id?: number | null;
             /** Format: date-time */
             revoked_at?: string | null;
-            /** @description `active`, `revoked` or `expired` */
-            status: string;
+            /** @description `expired` also when an `active` enrollment's end has passed. */
+            status: components["schemas"]["EnrollmentStatus"];
         };
         /** @description The JSON body of every error answer. */
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
         };
+        /**
+         * @description The stable machine-readable code of an error answer (`error.code`); the staff app maps each to
+         *     Brazilian-Portuguese text (frontend/src/errors.ts). Declared with `vocabulary!` for one list and
+         *     its serde names; it is never stored.
+         * @enum {string}
+         */
+        ErrorCode: "database_unavailable" | "email_taken" | "invalid_body" | "invalid_credentials" | "invalid_cursor" | "invalid_invite_token" | "invalid_json" | "invalid_query" | "invalid_token" | "migrations_pending" | "missing_token" | "not_found" | "not_replayable" | "not_retryable" | "payload_too_large" | "replay_rejected" | "request_timeout" | "token_expired" | "too_many_requests" | "unauthorized" | "unknown_source" | "unprocessable" | "validation_failed" | "internal_error" | "unsupported_media_type" | "method_not_allowed";
         ErrorDetail: {
-            /**
-             * @description Stable machine-readable code, e.g. `invalid_credentials`.
-             * @example invalid_credentials
-             */
-            code: string;
+            /** @description Stable machine-readable code, e.g. `invalid_credentials`. */
+            code: components["schemas"]["ErrorCode"];
             /** @description Extra structured information (field errors, the original event, ...). */
             details?: Record<string, never> | null;
             /** @description Human-readable explanation. */
@@ -451,6 +477,11 @@ export interface components {
             treatments: components["schemas"]["TreatmentView"][];
             truncated: boolean;
         };
+        /**
+         * @description What happened to the payment, normalised across providers.
+         * @enum {string}
+         */
+        EventKind: "approved" | "refused" | "refunded" | "chargeback" | "waiting_payment" | "expired" | "canceled" | "subscription_canceled" | "renewed" | "ignored";
         EventSummary: {
             customer_email?: string | null;
             /** Format: int64 */
@@ -463,23 +494,18 @@ export interface components {
             event_type?: string | null;
             /** Format: int64 */
             id: number;
-            /** @description The normalised kind (approved, refunded, ...). */
-            kind?: string | null;
+            kind?: components["schemas"]["EventKind"] | null;
             /** Format: int32 */
             latency_ms?: number | null;
-            /** @description Why less than usual happened (e.g. an approval after a refund). */
-            note?: string | null;
+            note?: components["schemas"]["Note"] | null;
             /** Format: int64 */
             order_id?: number | null;
-            /**
-             * @description processed, duplicate, ignored, invalid_json, unauthorized, payload_too_large, unprocessable,
-             *     unknown_source, error
-             */
-            outcome: string;
+            outcome: components["schemas"]["Outcome"];
             /** Format: date-time */
             received_at: string;
             /** Format: int64 */
             replay_of?: number | null;
+            /** @description The URL's `{source}` as called (an unknown name is recorded too, with outcome `unknown_source`). */
             source: string;
         };
         Health: {
@@ -492,6 +518,11 @@ export interface components {
         };
         /** @enum {string} */
         Note: "approval_after_reversal" | "order_already_approved" | "access_already_active" | "access_renewed" | "renewal_after_reversal" | "no_active_access_to_end" | "not_acted_upon" | "order_already_reversed" | "refund_before_approval" | "access_not_active" | "no_access_to_revoke" | "order_already_paid" | "order_already_in_state" | "already_received" | "purchase_complete" | "dispute_opened" | "payment_late" | "cart_abandoned" | "subscription_changed" | "members_area_activity" | "shipping_event";
+        /**
+         * @description The state of one order (a provider's purchase / transaction).
+         * @enum {string}
+         */
+        OrderStatus: "new" | "waiting_payment" | "approved" | "refused" | "refunded" | "chargeback" | "expired" | "canceled";
         OrderView: {
             /**
              * Format: int64
@@ -508,13 +539,17 @@ export interface components {
             /** Format: int32 */
             installments?: number | null;
             payment_method?: string | null;
-            source: string;
-            status: string;
+            source: components["schemas"]["Source"];
+            status: components["schemas"]["OrderStatus"];
             /** Format: date-time */
             updated_at: string;
         };
-        /** @enum {string} */
-        Outcome: "processed" | "duplicate" | "ignored";
+        /**
+         * @description What became of a webhook request (`webhook_events.outcome`). A 200 answer is `processed`,
+         *     `duplicate` or `ignored`; the others are recorded for requests turned away.
+         * @enum {string}
+         */
+        Outcome: "processed" | "duplicate" | "ignored" | "unauthorized" | "invalid_json" | "unprocessable" | "payload_too_large" | "unknown_source" | "request_timeout" | "error";
         /** @description A page of a keyset-paginated list. */
         Page_CustomerSummary: {
             items: {
@@ -549,23 +584,18 @@ export interface components {
                 event_type?: string | null;
                 /** Format: int64 */
                 id: number;
-                /** @description The normalised kind (approved, refunded, ...). */
-                kind?: string | null;
+                kind?: components["schemas"]["EventKind"] | null;
                 /** Format: int32 */
                 latency_ms?: number | null;
-                /** @description Why less than usual happened (e.g. an approval after a refund). */
-                note?: string | null;
+                note?: components["schemas"]["Note"] | null;
                 /** Format: int64 */
                 order_id?: number | null;
-                /**
-                 * @description processed, duplicate, ignored, invalid_json, unauthorized, payload_too_large, unprocessable,
-                 *     unknown_source, error
-                 */
-                outcome: string;
+                outcome: components["schemas"]["Outcome"];
                 /** Format: date-time */
                 received_at: string;
                 /** Format: int64 */
                 replay_of?: number | null;
+                /** @description The URL's `{source}` as called (an unknown name is recorded too, with outcome `unknown_source`). */
                 source: string;
             }[];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
@@ -590,19 +620,14 @@ export interface components {
                 event_id?: number | null;
                 /** Format: int64 */
                 id: number;
-                /**
-                 * @description grant_access, welcome_message, refused_message, payment_pending_message,
-                 *     payment_expired_message, revoke_access, refund_message, extend_access, canceled_message
-                 */
-                kind: string;
+                kind: components["schemas"]["TreatmentKind"];
                 last_error?: string | null;
                 /** @description What the executor did, e.g. `Liberar acesso do e-mail: fulano@email.com`. */
                 output?: string | null;
                 reason?: string | null;
                 /** Format: date-time */
                 run_at: string;
-                /** @description pending, running, done, dead, canceled */
-                status: string;
+                status: components["schemas"]["TreatmentStatus"];
                 /** Format: date-time */
                 updated_at: string;
             }[];
@@ -697,14 +722,22 @@ export interface components {
             /** Format: int64 */
             treatments: number;
         };
+        /**
+         * @description What Portaria does for a customer.
+         * @enum {string}
+         */
+        TreatmentKind: "grant_access" | "welcome_message" | "refused_message" | "payment_pending_message" | "payment_expired_message" | "revoke_access" | "refund_message" | "extend_access" | "canceled_message";
         TreatmentRef: {
             /** Format: int64 */
             id: number;
-            /** @example grant_access */
-            kind: string;
-            /** @example pending */
-            status: string;
+            kind: components["schemas"]["TreatmentKind"];
+            status: components["schemas"]["TreatmentStatus"];
         };
+        /**
+         * @description Where a treatment is in the outbox (`treatments.status`).
+         * @enum {string}
+         */
+        TreatmentStatus: "pending" | "running" | "done" | "dead" | "canceled";
         TreatmentView: {
             /** Format: int32 */
             attempts: number;
@@ -722,19 +755,14 @@ export interface components {
             event_id?: number | null;
             /** Format: int64 */
             id: number;
-            /**
-             * @description grant_access, welcome_message, refused_message, payment_pending_message,
-             *     payment_expired_message, revoke_access, refund_message, extend_access, canceled_message
-             */
-            kind: string;
+            kind: components["schemas"]["TreatmentKind"];
             last_error?: string | null;
             /** @description What the executor did, e.g. `Liberar acesso do e-mail: fulano@email.com`. */
             output?: string | null;
             reason?: string | null;
             /** Format: date-time */
             run_at: string;
-            /** @description pending, running, done, dead, canceled */
-            status: string;
+            status: components["schemas"]["TreatmentStatus"];
             /** Format: date-time */
             updated_at: string;
         };
@@ -1165,8 +1193,8 @@ export interface operations {
             query?: {
                 /** @description hashtag, hotmart, kiwify, generic (or any name that was called) */
                 source?: string;
-                /** @description processed, duplicate, ignored, invalid_json, unauthorized, payload_too_large, unprocessable, unknown_source, error */
-                outcome?: string;
+                /** @description The outcome (empty: any). */
+                outcome?: "processed" | "duplicate" | "ignored" | "unauthorized" | "invalid_json" | "unprocessable" | "payload_too_large" | "unknown_source" | "request_timeout" | "error";
                 /** @description Text contained in the raw body or the customer's e-mail. */
                 q?: string;
                 from?: string;
@@ -1384,10 +1412,10 @@ export interface operations {
             query?: {
                 /** @description Part of the customer's e-mail, or the order's external id. */
                 q?: string;
-                /** @description hashtag, hotmart, kiwify, generic */
-                source?: string;
-                /** @description waiting_payment, approved, refused, refunded, chargeback, expired, canceled */
-                status?: string;
+                /** @description The source (empty: any). */
+                source?: "hashtag" | "hotmart" | "kiwify" | "generic";
+                /** @description The order's status (empty: any). */
+                status?: "new" | "waiting_payment" | "approved" | "refused" | "refunded" | "chargeback" | "expired" | "canceled";
                 from?: string;
                 to?: string;
             };
@@ -1440,13 +1468,9 @@ export interface operations {
             query?: {
                 /** @description Part of the customer's e-mail. */
                 q?: string;
-                /**
-                 * @description grant_access, welcome_message, refused_message, payment_pending_message, payment_expired_message,
-                 *     revoke_access, refund_message, extend_access, canceled_message
-                 */
-                kind?: string;
-                /** @description pending, running, done, dead, canceled, or `failed` (pending after a failed attempt) */
-                status?: string;
+                /** @description The kind of treatment (empty: any). */
+                kind?: "grant_access" | "welcome_message" | "refused_message" | "payment_pending_message" | "payment_expired_message" | "revoke_access" | "refund_message" | "extend_access" | "canceled_message";
+                status?: "pending" | "running" | "done" | "dead" | "canceled" | "failed";
                 from?: string;
                 to?: string;
             };
@@ -1566,13 +1590,9 @@ export interface operations {
             query?: {
                 /** @description Part of the customer's e-mail. */
                 q?: string;
-                /**
-                 * @description grant_access, welcome_message, refused_message, payment_pending_message, payment_expired_message,
-                 *     revoke_access, refund_message, extend_access, canceled_message
-                 */
-                kind?: string;
-                /** @description pending, running, done, dead, canceled, or `failed` (pending after a failed attempt) */
-                status?: string;
+                /** @description The kind of treatment (empty: any). */
+                kind?: "grant_access" | "welcome_message" | "refused_message" | "payment_pending_message" | "payment_expired_message" | "revoke_access" | "refund_message" | "extend_access" | "canceled_message";
+                status?: "pending" | "running" | "done" | "dead" | "canceled" | "failed";
                 from?: string;
                 to?: string;
                 /** @description How many items, 1 to 100 (default 20). */
@@ -1699,6 +1719,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every metric, in the Prometheus text format */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description `METRICS_TOKEN` is set and the request does not carry it (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

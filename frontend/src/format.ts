@@ -220,6 +220,7 @@ const ORDER_STATUS: Record<string, Label> = {
   refunded: { text: 'Reembolsado', tone: 'warn' },
   reembolsado: { text: 'Reembolsado', tone: 'warn' },
   chargeback: { text: 'Chargeback', tone: 'bad' },
+  new: { text: 'Novo', tone: 'info' },
   pending: { text: 'Pendente', tone: 'info' },
   waiting_payment: { text: 'Aguardando pagamento', tone: 'info' },
   expired: { text: 'Expirado', tone: 'muted' },
@@ -253,6 +254,8 @@ const EVENT_KIND: Record<string, string> = {
   cancelled: 'Cancelado',
   renewed: 'Renovado',
   extended: 'Acesso estendido',
+  subscription_canceled: 'Assinatura cancelada',
+  ignored: 'Ignorado',
 };
 
 /** "Aprovado", or "Aprovado · PURCHASE_APPROVED" when the source's own name says something else. */

@@ -2,6 +2,7 @@
 
 use super::jwt::{self, TokenError};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{http::header, web, FromRequest, HttpRequest};
@@ -19,18 +20,19 @@ impl AuthUser {
         let state =
             req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::internal("AppState missing from the app"))?;
         let token = bearer_token(req).ok_or_else(|| {
-            ApiError::unauthorized("missing_token", "Sign in first: send Authorization: Bearer <access_token>.")
+            ApiError::unauthorized(ErrorCode::MissingToken, "Sign in first: send Authorization: Bearer <access_token>.")
         })?;
         let claims = jwt::verify(token, &state.config.jwt_secret).map_err(|e| match e {
-            TokenError::Expired => ApiError::unauthorized("token_expired", "Your session has expired; sign in again."),
+            TokenError::Expired => {
+                ApiError::unauthorized(ErrorCode::TokenExpired, "Your session has expired; sign in again.")
+            }
             TokenError::Invalid => {
-                ApiError::unauthorized("invalid_token", "The access token is invalid; sign in again.")
+                ApiError::unauthorized(ErrorCode::InvalidToken, "The access token is invalid; sign in again.")
             }
         })?;
-        let id = claims
-            .sub
-            .parse()
-            .map_err(|_| ApiError::unauthorized("invalid_token", "The access token is invalid; sign in again."))?;
+        let id = claims.sub.parse().map_err(|_| {
+            ApiError::unauthorized(ErrorCode::InvalidToken, "The access token is invalid; sign in again.")
+        })?;
         Ok(AuthUser { id, email: claims.email })
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{constant_time_eq, jwt, password, users, validation, AuthUser};
 use crate::db;
+use crate::error::ErrorCode;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -63,7 +64,7 @@ pub async fn signup(state: web::Data<AppState>, body: web::Json<SignupRequest>) 
         .as_deref()
         .is_some_and(|t| constant_time_eq(t.as_bytes(), state.config.signup_token.as_bytes()));
     if !invited {
-        return Err(ApiError::forbidden("invalid_invite_token", "A valid invite token is required to sign up."));
+        return Err(ApiError::forbidden(ErrorCode::InvalidInviteToken, "A valid invite token is required to sign up."));
     }
     let valid = validation::validate_signup(&body.email, &body.name, &body.password)?;
     let cost = state.config.bcrypt_cost;
@@ -71,7 +72,7 @@ pub async fn signup(state: web::Data<AppState>, body: web::Json<SignupRequest>) 
         let hash = password::hash(&body.password, cost)?;
         users::insert(conn, &valid.email, &valid.name, &hash).map_err(|e| {
             if db::is_unique_violation(&e) {
-                ApiError::conflict("email_taken", "An account with this e-mail already exists.")
+                ApiError::conflict(ErrorCode::EmailTaken, "An account with this e-mail already exists.")
             } else {
                 e.into()
             }
@@ -132,7 +133,7 @@ pub async fn login(
     let Some(user) = user else {
         state.throttle.record_failure(&keys, Instant::now());
         log::warn!("failed staff login from {ip}");
-        return Err(ApiError::unauthorized("invalid_credentials", "Wrong e-mail or password."));
+        return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials, "Wrong e-mail or password."));
     };
     state.throttle.record_success(&keys[..1]);
     let ttl = state.config.jwt_ttl.as_secs() as i64;
@@ -159,5 +160,5 @@ pub async fn login(
 pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<UserView>> {
     let user = db::run(&state.pool, move |conn| Ok(users::find(conn, auth.id)?)).await?;
     user.map(|u| web::Json(u.into()))
-        .ok_or_else(|| ApiError::unauthorized("invalid_token", "This account no longer exists; sign in again."))
+        .ok_or_else(|| ApiError::unauthorized(ErrorCode::InvalidToken, "This account no longer exists; sign in again."))
 }

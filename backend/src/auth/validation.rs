@@ -1,6 +1,7 @@
 //! Sign-up input rules, as plain functions.
 
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use serde_json::json;
 
 pub const MIN_PASSWORD_LEN: usize = 8;
@@ -44,7 +45,7 @@ pub fn validate_signup(email: &str, name: &str, password: &str) -> Result<ValidS
     }
     match normalized {
         Some(email) if fields.is_empty() => Ok(ValidSignup { email, name: name.to_string() }),
-        _ => Err(ApiError::unprocessable("validation_failed", "Some fields are invalid.")
+        _ => Err(ApiError::unprocessable(ErrorCode::ValidationFailed, "Some fields are invalid.")
             .with_details(json!({ "fields": fields }))),
     }
 }

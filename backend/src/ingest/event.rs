@@ -4,75 +4,42 @@ use crate::note::Note;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use utoipa::ToSchema;
 
-/// The webhook sources Portaria accepts (`POST /webhooks/{source}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    /// The course-checkout simulator of the original spec (flat JSON, shared token).
-    Hashtag,
-    /// Hotmart webhook v2.0.0 (`X-HOTMART-HOTTOK`).
-    Hotmart,
-    /// Kiwify sales webhook (`?signature=` HMAC-SHA1 of the raw body).
-    Kiwify,
-    /// Portaria's own documented JSON, signed with Standard Webhooks.
-    Generic,
+crate::vocabulary! {
+    /// The webhook sources Portaria accepts (`POST /webhooks/{source}`).
+    pub enum Source {
+        /// The course-checkout simulator of the original spec (flat JSON, shared token).
+        Hashtag = "hashtag",
+        /// Hotmart webhook v2.0.0 (`X-HOTMART-HOTTOK`).
+        Hotmart = "hotmart",
+        /// Kiwify sales webhook (`?signature=` HMAC-SHA1 of the raw body).
+        Kiwify = "kiwify",
+        /// Portaria's own documented JSON, signed with Standard Webhooks.
+        Generic = "generic",
+    }
 }
 
 impl Source {
-    pub const ALL: [Source; 4] = [Source::Hashtag, Source::Hotmart, Source::Kiwify, Source::Generic];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Hashtag => "hashtag",
-            Source::Hotmart => "hotmart",
-            Source::Kiwify => "kiwify",
-            Source::Generic => "generic",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Source> {
-        Source::ALL.into_iter().find(|s| s.as_str() == name)
-    }
-
     /// Whether the source identifies orders. The simulator does not: its refunds are customer-level.
     pub fn has_order_ids(self) -> bool {
         self != Source::Hashtag
     }
 }
 
-/// What happened to the payment, normalised across providers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    Approved,
-    Refused,
-    Refunded,
-    Chargeback,
-    WaitingPayment,
-    Expired,
-    Canceled,
-    SubscriptionCanceled,
-    Renewed,
-    /// Deliberately not acted upon (cart abandonment, members-area events, "complete", ...).
-    Ignored,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Approved => "approved",
-            EventKind::Refused => "refused",
-            EventKind::Refunded => "refunded",
-            EventKind::Chargeback => "chargeback",
-            EventKind::WaitingPayment => "waiting_payment",
-            EventKind::Expired => "expired",
-            EventKind::Canceled => "canceled",
-            EventKind::SubscriptionCanceled => "subscription_canceled",
-            EventKind::Renewed => "renewed",
-            EventKind::Ignored => "ignored",
-        }
+crate::vocabulary! {
+    /// What happened to the payment, normalised across providers.
+    pub enum EventKind {
+        Approved = "approved",
+        Refused = "refused",
+        Refunded = "refunded",
+        Chargeback = "chargeback",
+        WaitingPayment = "waiting_payment",
+        Expired = "expired",
+        Canceled = "canceled",
+        SubscriptionCanceled = "subscription_canceled",
+        Renewed = "renewed",
+        /// Deliberately not acted upon (cart abandonment, members-area events, "complete", ...).
+        Ignored = "ignored",
     }
 }
 

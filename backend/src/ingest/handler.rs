@@ -1,10 +1,11 @@
 //! `POST /webhooks/{source}`: thin HTTP glue around `screen` (pure checks) and `process::ingest`.
 
 use super::event::{AuthError, ParseError, Parsed, RequestParts, Source};
-use super::process::{self, CourseDefaults, WebhookAnswer};
+use super::process::{self, CourseDefaults, Outcome, WebhookAnswer};
 use super::record::{self, Received};
 use super::sources;
 use crate::config::SourceSecrets;
+use crate::error::ErrorCode;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 use crate::{body_deadline, db};
@@ -18,12 +19,12 @@ use std::time::{Duration, Instant};
 /// Why a request was turned away: its recorded outcome and the answer.
 #[derive(Debug, Clone)]
 pub struct Rejection {
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     pub error: ApiError,
 }
 
 impl Rejection {
-    fn new(outcome: &'static str, error: ApiError) -> Rejection {
+    fn new(outcome: Outcome, error: ApiError) -> Rejection {
         Rejection { outcome, error }
     }
 }
@@ -41,8 +42,8 @@ pub fn enabled_source(name: &str, secrets: &SourceSecrets) -> Result<(Source, St
     match (source, secret) {
         (Some(source), Some(secret)) => Ok((source, secret)),
         _ => Err(Rejection::new(
-            "unknown_source",
-            ApiError::not_found("unknown_source", format!("No webhook source named {name:?} is enabled here.")),
+            Outcome::UnknownSource,
+            ApiError::not_found(ErrorCode::UnknownSource, format!("No webhook source named {name:?} is enabled here.")),
         )),
     }
 }
@@ -58,7 +59,7 @@ pub fn screen(
 ) -> Result<Parsed, Rejection> {
     if received.truncated {
         return Err(Rejection::new(
-            "payload_too_large",
+            Outcome::PayloadTooLarge,
             ApiError::payload_too_large(format!("The body is larger than {limit} bytes.")),
         ));
     }
@@ -67,7 +68,7 @@ pub fn screen(
             AuthError::Missing(m) => format!("Missing credentials: {m}"),
             AuthError::Invalid(m) => format!("Invalid credentials: {m}"),
         };
-        Rejection::new("unauthorized", ApiError::unauthorized("unauthorized", message))
+        Rejection::new(Outcome::Unauthorized, ApiError::unauthorized(ErrorCode::Unauthorized, message))
     })?;
     sources::parse(source, &received.body, parts).map_err(parse_rejection)
 }
@@ -76,10 +77,12 @@ pub fn screen(
 pub fn parse_rejection(e: ParseError) -> Rejection {
     match e {
         ParseError::InvalidJson(m) => Rejection::new(
-            "invalid_json",
-            ApiError::bad_request("invalid_json", format!("The body is not valid JSON: {m}")),
+            Outcome::InvalidJson,
+            ApiError::bad_request(ErrorCode::InvalidJson, format!("The body is not valid JSON: {m}")),
         ),
-        ParseError::Unprocessable(m) => Rejection::new("unprocessable", ApiError::unprocessable("unprocessable", m)),
+        ParseError::Unprocessable(m) => {
+            Rejection::new(Outcome::Unprocessable, ApiError::unprocessable(ErrorCode::Unprocessable, m))
+        }
     }
 }
 
@@ -184,7 +187,7 @@ pub async fn receive(
     if body.timed_out {
         let seconds = state.config.body_read_timeout.as_secs_f64();
         let rejection = Rejection::new(
-            "request_timeout",
+            Outcome::RequestTimeout,
             ApiError::request_timeout(format!("The body did not arrive within {seconds} s.")),
         );
         let defaults = CourseDefaults { default_course_name: state.config.default_course_name.clone() };
@@ -232,7 +235,7 @@ pub async fn handle(
                     let _ = record::record_rejection(
                         conn,
                         &received,
-                        "error",
+                        Outcome::Error,
                         &error,
                         replay_of,
                         process::elapsed_ms(started),
@@ -250,11 +253,18 @@ pub async fn handle(
             Ok(HttpResponse::Ok().json(answer))
         }
         Ok(Err((rejection, id))) => {
-            log_line(&source, rejection.outcome, Some(id), rejection.error.status.as_u16(), latency, replay_of);
+            log_line(
+                &source,
+                rejection.outcome.as_str(),
+                Some(id),
+                rejection.error.status.as_u16(),
+                latency,
+                replay_of,
+            );
             Err(rejection.error.with_details(json!({ "event_id": id })))
         }
         Err(e) => {
-            log_line(&source, "error", None, e.status.as_u16(), latency, replay_of);
+            log_line(&source, Outcome::Error.as_str(), None, e.status.as_u16(), latency, replay_of);
             Err(e)
         }
     }

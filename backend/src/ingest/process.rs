@@ -7,8 +7,10 @@ use crate::models::{Course, Customer, Enrollment, Order};
 use crate::note::Note;
 use crate::notify::{self, Signal};
 use crate::schema::{courses, customers, enrollments, orders, product_courses, webhook_events};
-use crate::treatments::rules::{self, EnrollmentChange, EnrollmentState, EnrollmentStatus, OrderStatus, Situation};
-use crate::treatments::store::{self, NewTreatment};
+use crate::treatments::rules::{
+    self, EnrollmentChange, EnrollmentState, EnrollmentStatus, OrderStatus, Situation, TreatmentKind,
+};
+use crate::treatments::store::{self, NewTreatment, TreatmentStatus};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -16,34 +18,58 @@ use serde_json::json;
 use std::time::Instant;
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// New event: customer, order, enrollment and treatments recorded.
-    Processed,
-    /// Already received (same source and business key): nothing new was done.
-    Duplicate,
-    /// Recognised, deliberately not acted upon (cart abandonment, members-area events, ...).
-    Ignored,
+crate::vocabulary! {
+    /// What became of a webhook request (`webhook_events.outcome`). A 200 answer is `processed`,
+    /// `duplicate` or `ignored`; the others are recorded for requests turned away.
+    pub enum Outcome {
+        /// New event: customer, order, enrollment and treatments recorded.
+        Processed = "processed",
+        /// Already received (same source and business key): nothing new was done.
+        Duplicate = "duplicate",
+        /// Recognised, deliberately not acted upon (cart abandonment, members-area events, ...).
+        Ignored = "ignored",
+        /// Missing or invalid credentials (401).
+        Unauthorized = "unauthorized",
+        /// The body is not JSON (400).
+        InvalidJson = "invalid_json",
+        /// JSON without what is needed (422).
+        Unprocessable = "unprocessable",
+        /// The body is over the limit (413).
+        PayloadTooLarge = "payload_too_large",
+        /// No source of that name is enabled here (404).
+        UnknownSource = "unknown_source",
+        /// The body did not arrive in time (408).
+        RequestTimeout = "request_timeout",
+        /// An internal failure while ingesting (500); nothing of it was kept but this record.
+        Error = "error",
+    }
 }
 
 impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Processed => "processed",
-            Outcome::Duplicate => "duplicate",
-            Outcome::Ignored => "ignored",
-        }
+    /// Outcomes of accepted requests (answered 200).
+    pub const ACCEPTED: [Outcome; 3] = [Outcome::Processed, Outcome::Duplicate, Outcome::Ignored];
+    /// Outcomes of requests that were turned away.
+    pub const REJECTED: [Outcome; 7] = [
+        Outcome::Unauthorized,
+        Outcome::InvalidJson,
+        Outcome::Unprocessable,
+        Outcome::PayloadTooLarge,
+        Outcome::UnknownSource,
+        Outcome::RequestTimeout,
+        Outcome::Error,
+    ];
+
+    /// Whether the request was accepted (answered 200).
+    pub fn is_accepted(self) -> bool {
+        Outcome::ACCEPTED.contains(&self)
     }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TreatmentRef {
     pub id: i64,
-    #[schema(example = "grant_access")]
-    pub kind: String,
-    #[schema(example = "pending")]
-    pub status: String,
+    pub kind: TreatmentKind,
+    pub status: TreatmentStatus,
 }
 
 /// The answer to an accepted webhook (and to a replay).
@@ -120,10 +146,10 @@ fn record_duplicate(
         .select((w::id, w::customer_id))
         .first(conn)?;
     let row = NewEvent {
-        outcome: Outcome::Duplicate.as_str(),
+        outcome: Outcome::Duplicate,
         duplicate_of: Some(original),
         customer_id,
-        note: Some(Note::AlreadyReceived.as_str()),
+        note: Some(Note::AlreadyReceived),
         ..row
     };
     let event_id = diesel::insert_into(w::webhook_events).values(row).returning(w::id).get_result(conn)?;
@@ -154,12 +180,12 @@ fn ingest_ignored(
     let row = || NewEvent {
         dedup_key: ignored.dedup_key.as_deref(),
         event_type: Some(&ignored.event_type),
-        kind: Some(EventKind::Ignored.as_str()),
+        kind: Some(EventKind::Ignored),
         customer_id,
         replay_of,
-        note: Some(ignored.reason.as_str()),
+        note: Some(ignored.reason),
         latency_ms: Some(elapsed_ms(started)),
-        ..NewEvent::from_received(received, Outcome::Ignored.as_str())
+        ..NewEvent::from_received(received, Outcome::Ignored)
     };
     let event_id = match &ignored.dedup_key {
         Some(key) => match insert_original(conn, row())? {
@@ -192,10 +218,10 @@ fn ingest_event(
     let row = || NewEvent {
         dedup_key: Some(&event.dedup_key),
         event_type: Some(&event.event_type),
-        kind: Some(event.kind.as_str()),
+        kind: Some(event.kind),
         replay_of,
         latency_ms: Some(elapsed_ms(started)),
-        ..NewEvent::from_received(received, Outcome::Processed.as_str())
+        ..NewEvent::from_received(received, Outcome::Processed)
     };
     let Some(event_id) = insert_original(conn, row())? else {
         return record_duplicate(conn, received, event.source.as_str(), &event.dedup_key, row());
@@ -217,10 +243,8 @@ fn ingest_event(
 
     let decision = rules::decide(&Situation {
         kind: event.kind,
-        order: order.as_ref().and_then(|o| OrderStatus::parse(&o.status)),
-        enrollment: enrollment.as_ref().and_then(|e| {
-            EnrollmentStatus::parse(&e.status).map(|status| EnrollmentState { status, expires_at: e.expires_at })
-        }),
+        order: order.as_ref().map(|o| o.status).filter(|s| *s != OrderStatus::New),
+        enrollment: enrollment.as_ref().map(|e| EnrollmentState { status: e.status, expires_at: e.expires_at }),
         access_days: course.access_days,
         access_until: event.access_until,
         has_order_ids: event.source.has_order_ids(),
@@ -229,7 +253,7 @@ fn ingest_event(
 
     if let (Some(order), Some(status)) = (&order, decision.order_status) {
         diesel::update(orders::table.find(order.id))
-            .set((orders::status.eq(status.as_str()), orders::updated_at.eq(now)))
+            .set((orders::status.eq(status), orders::updated_at.eq(now)))
             .execute(conn)?;
     }
     let order_id = order.as_ref().map(|o| o.id);
@@ -245,7 +269,7 @@ fn ingest_event(
         .treatments
         .iter()
         .map(|p| NewTreatment {
-            kind: p.kind.as_str(),
+            kind: p.kind,
             run_at: p.run_at.unwrap_or(now),
             reason: Some(p.reason),
             payload: payload.clone(),
@@ -324,7 +348,7 @@ fn resolve_course(
     let mapped = |conn: &mut PgConnection| {
         product_courses::table
             .inner_join(courses::table)
-            .filter(product_courses::source.eq(source.as_str()))
+            .filter(product_courses::source.eq(source))
             .filter(product_courses::external_product_id.eq(&product.external_id))
             .select(Course::as_select())
             .first::<Course>(conn)
@@ -338,7 +362,7 @@ fn resolve_course(
     let course = ensure_course(conn, &slug, &name)?;
     diesel::insert_into(product_courses::table)
         .values((
-            product_courses::source.eq(source.as_str()),
+            product_courses::source.eq(source),
             product_courses::external_product_id.eq(&product.external_id),
             product_courses::product_name.eq(&product.name),
             product_courses::course_id.eq(course.id),
@@ -382,11 +406,11 @@ pub fn slugify(s: &str) -> String {
 #[derive(Insertable)]
 #[diesel(table_name = orders)]
 struct NewOrder<'a> {
-    source: &'a str,
+    source: Source,
     external_id: &'a str,
     customer_id: i64,
     course_id: i64,
-    status: &'a str,
+    status: OrderStatus,
     amount_cents: Option<i64>,
     currency: Option<&'a str>,
     payment_method: Option<&'a str>,
@@ -414,11 +438,11 @@ fn lock_order(
 ) -> QueryResult<Order> {
     let info = event.order.as_ref().expect("caller checked");
     let row = NewOrder {
-        source: event.source.as_str(),
+        source: event.source,
         external_id: &info.external_id,
         customer_id,
         course_id,
-        status: "new",
+        status: OrderStatus::New,
         amount_cents: info.amount_cents,
         currency: info.currency.as_deref(),
         payment_method: info.payment_method.as_deref(),
@@ -451,7 +475,7 @@ fn apply_enrollment(
     now: DateTime<Utc>,
 ) -> QueryResult<Option<DateTime<Utc>>> {
     use enrollments::dsl as e;
-    let active = EnrollmentStatus::Active.as_str();
+    let active = EnrollmentStatus::Active;
     match (change, current) {
         (EnrollmentChange::Unchanged, cur) => Ok(cur.and_then(|c| c.expires_at)),
         (EnrollmentChange::Activate { expires_at }, None) => {
@@ -488,7 +512,7 @@ fn apply_enrollment(
         }
         (EnrollmentChange::Revoke, Some(cur)) => {
             diesel::update(e::enrollments.find(cur.id))
-                .set((e::status.eq(EnrollmentStatus::Revoked.as_str()), e::revoked_at.eq(now), e::updated_at.eq(now)))
+                .set((e::status.eq(EnrollmentStatus::Revoked), e::revoked_at.eq(now), e::updated_at.eq(now)))
                 .execute(conn)?;
             Ok(cur.expires_at)
         }

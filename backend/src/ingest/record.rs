@@ -1,5 +1,8 @@
 //! What was received, kept as it came (secrets masked), and the recording of rejected requests.
 
+use super::event::EventKind;
+use super::process::Outcome;
+use crate::note::Note;
 use crate::schema::webhook_events;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -100,7 +103,7 @@ pub fn mask_body_secrets(body: &str) -> String {
     }
 }
 
-#[derive(Insertable, Default)]
+#[derive(Insertable)]
 #[diesel(table_name = webhook_events)]
 pub struct NewEvent<'a> {
     pub source: &'a str,
@@ -110,21 +113,21 @@ pub struct NewEvent<'a> {
     pub raw_body: String,
     pub body_size: i32,
     pub truncated: bool,
-    pub outcome: &'a str,
+    pub outcome: Outcome,
     pub error: Option<&'a str>,
     pub dedup_key: Option<&'a str>,
     pub duplicate_of: Option<i64>,
     pub event_type: Option<&'a str>,
-    pub kind: Option<&'a str>,
+    pub kind: Option<EventKind>,
     pub customer_id: Option<i64>,
     pub order_id: Option<i64>,
     pub replay_of: Option<i64>,
     pub latency_ms: Option<i32>,
-    pub note: Option<&'a str>,
+    pub note: Option<Note>,
 }
 
 impl<'a> NewEvent<'a> {
-    pub fn from_received(r: &'a Received, outcome: &'a str) -> NewEvent<'a> {
+    pub fn from_received(r: &'a Received, outcome: Outcome) -> NewEvent<'a> {
         NewEvent {
             source: &r.source,
             received_at: r.received_at,
@@ -134,7 +137,16 @@ impl<'a> NewEvent<'a> {
             body_size: i32::try_from(r.body_size).unwrap_or(i32::MAX),
             truncated: r.truncated,
             outcome,
-            ..NewEvent::default()
+            error: None,
+            dedup_key: None,
+            duplicate_of: None,
+            event_type: None,
+            kind: None,
+            customer_id: None,
+            order_id: None,
+            replay_of: None,
+            latency_ms: None,
+            note: None,
         }
     }
 }
@@ -143,7 +155,7 @@ impl<'a> NewEvent<'a> {
 pub fn record_rejection(
     conn: &mut PgConnection,
     received: &Received,
-    outcome: &str,
+    outcome: Outcome,
     error: &str,
     replay_of: Option<i64>,
     latency_ms: i32,

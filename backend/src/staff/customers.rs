@@ -6,10 +6,12 @@ use super::pagination::{self, like_escape, RankedPageParams};
 use super::views::*;
 use crate::auth::AuthUser;
 use crate::db;
+use crate::error::ErrorCode;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::models::{Customer, Enrollment, Order, Treatment};
 use crate::schema::{courses, customers, enrollments, orders, treatments, webhook_events};
 use crate::state::AppState;
+use crate::treatments::rules::EnrollmentStatus;
 use actix_web::{get, web};
 use chrono::Utc;
 use diesel::prelude::*;
@@ -177,7 +179,7 @@ fn badges(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<HashMap<i64, Vec<
         map.entry(e.customer_id).or_default().push(AccessBadge {
             course_id: e.course_id,
             course_name,
-            status: effective_status(&e.status, e.expires_at),
+            status: effective_status(e.status, e.expires_at),
             expires_at: e.expires_at,
         });
     }
@@ -185,19 +187,19 @@ fn badges(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<HashMap<i64, Vec<
 }
 
 /// An active enrollment whose time has passed reads as expired even before the sweep runs.
-pub fn effective_status(status: &str, expires_at: Option<chrono::DateTime<Utc>>) -> String {
+pub fn effective_status(status: EnrollmentStatus, expires_at: Option<chrono::DateTime<Utc>>) -> EnrollmentStatus {
     match expires_at {
-        Some(t) if status == "active" && t <= Utc::now() => "expired".into(),
-        _ => status.into(),
+        Some(t) if status == EnrollmentStatus::Active && t <= Utc::now() => EnrollmentStatus::Expired,
+        _ => status,
     }
 }
 
 /// The overall access state of a customer from their enrollments.
 pub fn overall_access(badges: &[AccessBadge]) -> String {
-    ["active", "expired", "revoked"]
+    [EnrollmentStatus::Active, EnrollmentStatus::Expired, EnrollmentStatus::Revoked]
         .into_iter()
         .find(|s| badges.iter().any(|b| b.status == *s))
-        .unwrap_or("none")
+        .map_or("none", EnrollmentStatus::as_str)
         .to_string()
 }
 
@@ -264,7 +266,7 @@ pub fn find(conn: &mut PgConnection, id: i64) -> ApiResult<Customer> {
         .select(Customer::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| ApiError::not_found("not_found", format!("No customer with id {id}.")))
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, format!("No customer with id {id}.")))
 }
 
 /// A customer's profile, enrollments (access state) and orders.
@@ -315,7 +317,7 @@ pub async fn detail(
             enrollments: enrollments
                 .into_iter()
                 .map(|(e, course_name)| EnrollmentView {
-                    status: effective_status(&e.status, e.expires_at),
+                    status: effective_status(e.status, e.expires_at),
                     id: e.id,
                     course_id: e.course_id,
                     course_name,
@@ -412,7 +414,12 @@ mod tests {
 
     #[test]
     fn overall_access_prefers_active() {
-        let b = |s: &str| AccessBadge { course_id: 1, course_name: "c".into(), status: s.into(), expires_at: None };
+        let b = |s: &str| AccessBadge {
+            course_id: 1,
+            course_name: "c".into(),
+            status: EnrollmentStatus::parse(s).unwrap(),
+            expires_at: None,
+        };
         assert_eq!(overall_access(&[]), "none");
         assert_eq!(overall_access(&[b("revoked"), b("active")]), "active");
         assert_eq!(overall_access(&[b("revoked"), b("expired")]), "expired");

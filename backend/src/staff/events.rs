@@ -6,15 +6,18 @@ use super::views::*;
 use super::{audit, treatments};
 use crate::auth::AuthUser;
 use crate::db;
+use crate::error::ErrorCode;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::ingest::event::{RequestParts, Source};
+use crate::ingest::event::{EventKind, RequestParts, Source};
 use crate::ingest::handler;
-use crate::ingest::process::{CourseDefaults, WebhookAnswer};
+use crate::ingest::process::{CourseDefaults, Outcome, WebhookAnswer};
 use crate::ingest::record::Received;
 use crate::ingest::sources;
 use crate::models::WebhookEvent;
+use crate::note::Note;
 use crate::schema::{customers, webhook_events};
 use crate::state::AppState;
+use crate::vocabulary::empty_as_none;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -30,11 +33,11 @@ pub struct EventRow {
     pub id: i64,
     pub source: String,
     pub received_at: DateTime<Utc>,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub error: Option<String>,
-    pub note: Option<String>,
+    pub note: Option<Note>,
     pub event_type: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<EventKind>,
     pub dedup_key: Option<String>,
     pub duplicate_of: Option<i64>,
     pub replay_of: Option<i64>,
@@ -71,9 +74,10 @@ pub struct EventFilter {
     /// hashtag, hotmart, kiwify, generic (or any name that was called)
     #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub source: Option<String>,
-    /// processed, duplicate, ignored, invalid_json, unauthorized, payload_too_large, unprocessable, unknown_source, error
-    #[param(nullable = false, pattern = r"^[^\x00]*$")]
-    pub outcome: Option<String>,
+    /// The outcome (empty: any).
+    #[param(nullable = false, inline)]
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub outcome: Option<Outcome>,
     /// Text contained in the raw body or the customer's e-mail.
     #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub q: Option<String>,
@@ -101,8 +105,8 @@ pub fn query(
     if let Some(source) = f.source.as_deref().filter(|s| !s.is_empty()) {
         q = q.filter(webhook_events::source.eq(source.to_string()));
     }
-    if let Some(outcome) = f.outcome.as_deref().filter(|s| !s.is_empty()) {
-        q = q.filter(webhook_events::outcome.eq(outcome.to_string()));
+    if let Some(outcome) = f.outcome {
+        q = q.filter(webhook_events::outcome.eq(outcome));
     }
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let pattern = format!("%{}%", like_escape(text));
@@ -162,7 +166,7 @@ pub fn load(conn: &mut PgConnection, id: i64) -> ApiResult<WebhookEvent> {
         .select(WebhookEvent::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| ApiError::not_found("not_found", format!("No event with id {id}.")))
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, format!("No event with id {id}.")))
 }
 
 /// One event with its raw body, kept headers (secrets masked) and the treatments it caused.
@@ -208,7 +212,7 @@ pub async fn detail(
             ))
             .first(conn)
             .optional()?
-            .ok_or_else(|| ApiError::not_found("not_found", format!("No event with id {id}.")))?;
+            .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, format!("No event with id {id}.")))?;
         let caused = treatments::of_event(conn, id)?;
         let body_json = serde_json::from_str::<Value>(&raw_body).ok();
         Ok(web::Json(EventDetail {
@@ -228,8 +232,8 @@ pub async fn detail(
 
 /// Rebuilds the request of a recorded event, for a replay.
 fn rebuild(e: &WebhookEvent) -> Result<(Source, Received, RequestParts), ApiError> {
-    let not_replayable = |why: &str| ApiError::conflict("not_replayable", why.to_string());
-    if matches!(e.outcome.as_str(), "unauthorized" | "unknown_source") {
+    let not_replayable = |why: &str| ApiError::conflict(ErrorCode::NotReplayable, why.to_string());
+    if matches!(e.outcome, Outcome::Unauthorized | Outcome::UnknownSource) {
         return Err(not_replayable("This event was never authenticated; it cannot be replayed."));
     }
     if e.truncated {
@@ -308,5 +312,6 @@ fn rejected_again(e: ApiError) -> ApiError {
     if let Value::Object(map) = &mut details {
         map.insert("code".into(), json!(e.code));
     }
-    ApiError::conflict("replay_rejected", format!("The replay was rejected again: {}", e.message)).with_details(details)
+    ApiError::conflict(ErrorCode::ReplayRejected, format!("The replay was rejected again: {}", e.message))
+        .with_details(details)
 }

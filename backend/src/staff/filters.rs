@@ -1,5 +1,6 @@
 //! Shared query filters: the query-string extractor of the staff API, and periods.
 
+use crate::error::ErrorCode;
 use crate::error::{self, ApiError};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
@@ -41,7 +42,7 @@ impl<T: DeserializeOwned> FromRequest for StaffQuery<T> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         if let Some(name) = nul_parameter(req.query_string()) {
             let message = format!("The query parameter {name:?} contains a NUL character.");
-            return ready(Err(ApiError::bad_request("invalid_query", message).into()));
+            return ready(Err(ApiError::bad_request(ErrorCode::InvalidQuery, message).into()));
         }
         ready(
             web::Query::<T>::from_query(req.query_string())
@@ -86,8 +87,9 @@ pub fn parse_to(s: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
 /// `format: date-time`): no surrounding spaces, no empty value, `T` between date and time.
 fn parse(s: Option<&str>, end_of_day: bool) -> Result<Option<DateTime<Utc>>, ApiError> {
     let Some(s) = s else { return Ok(None) };
-    let invalid =
-        || ApiError::bad_request("invalid_query", format!("{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time."));
+    let invalid = || {
+        ApiError::bad_request(ErrorCode::InvalidQuery, format!("{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time."))
+    };
     if !(s.is_char_boundary(10) && is_date_shape(&s[..10])) {
         return Err(invalid());
     }

@@ -5,6 +5,7 @@
 //! so the OpenAPI document can describe exactly which cursors are accepted.
 
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -39,7 +40,9 @@ pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
     match requested {
         None => Ok(DEFAULT_LIMIT),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::bad_request("invalid_query", format!("limit must be between 1 and {MAX_LIMIT}."))),
+        Some(_) => {
+            Err(ApiError::bad_request(ErrorCode::InvalidQuery, format!("limit must be between 1 and {MAX_LIMIT}.")))
+        }
     }
 }
 
@@ -50,7 +53,7 @@ pub fn encode(parts: &[i64]) -> String {
 
 /// Decodes a cursor of `n` parts, each 1 to 18 decimal digits.
 pub fn decode(cursor: &str, n: usize) -> Result<Vec<i64>, ApiError> {
-    let invalid = || ApiError::bad_request("invalid_cursor", "The cursor is not one this API gave out.");
+    let invalid = || ApiError::bad_request(ErrorCode::InvalidCursor, "The cursor is not one this API gave out.");
     let number = |part: &str| {
         let digits = (1..=18).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit());
         digits.then(|| part.parse::<i64>().ok()).flatten()

@@ -8,9 +8,12 @@ use super::treatments::{self as treat, TreatmentFilter};
 use crate::auth::AuthUser;
 use crate::db::Pool;
 use crate::error::{ApiResult, ErrorBody};
+use crate::ingest::event::Source;
 use crate::models::Order;
 use crate::schema::{courses, customers, orders};
 use crate::state::AppState;
+use crate::treatments::rules::OrderStatus;
+use crate::vocabulary::empty_as_none;
 use actix_web::web::Bytes;
 use actix_web::{get, web, HttpResponse};
 use diesel::prelude::*;
@@ -146,8 +149,8 @@ pub async fn treatments_csv(
             .map(|t| {
                 csv::record(&[
                     t.id.to_string(),
-                    t.kind.clone(),
-                    t.status.clone(),
+                    t.kind.to_string(),
+                    t.status.to_string(),
                     t.customer_email.clone(),
                     opt(&t.course_name),
                     t.attempts.to_string(),
@@ -185,12 +188,14 @@ pub struct OrderFilter {
     /// Part of the customer's e-mail, or the order's external id.
     #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub q: Option<String>,
-    /// hashtag, hotmart, kiwify, generic
-    #[param(nullable = false, pattern = r"^[^\x00]*$")]
-    pub source: Option<String>,
-    /// waiting_payment, approved, refused, refunded, chargeback, expired, canceled
-    #[param(nullable = false, pattern = r"^[^\x00]*$")]
-    pub status: Option<String>,
+    /// The source (empty: any).
+    #[param(nullable = false, inline)]
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub source: Option<Source>,
+    /// The order's status (empty: any).
+    #[param(nullable = false, inline)]
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub status: Option<OrderStatus>,
     /// Created from this time (RFC 3339) or date (YYYY-MM-DD), inclusive.
     #[param(nullable = false, schema_with = from_schema)]
     pub from: Option<String>,
@@ -230,11 +235,11 @@ pub async fn orders_csv(
             let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
             q = q.filter(customers::email.like(pattern).or(orders::external_id.eq(text.to_string())));
         }
-        if let Some(source) = f.source.as_deref().filter(|s| !s.is_empty()) {
-            q = q.filter(orders::source.eq(source.to_string()));
+        if let Some(source) = f.source {
+            q = q.filter(orders::source.eq(source));
         }
-        if let Some(status) = f.status.as_deref().filter(|s| !s.is_empty()) {
-            q = q.filter(orders::status.eq(status.to_string()));
+        if let Some(status) = f.status {
+            q = q.filter(orders::status.eq(status));
         }
         if let Some(from) = from {
             q = q.filter(orders::created_at.ge(from));
@@ -253,12 +258,12 @@ pub async fn orders_csv(
             .map(|(o, email, name, course)| {
                 csv::record(&[
                     o.id.to_string(),
-                    o.source.clone(),
+                    o.source.to_string(),
                     o.external_id.clone(),
                     email.clone(),
                     opt(name),
                     opt(course),
-                    o.status.clone(),
+                    o.status.to_string(),
                     opt(&o.amount_cents),
                     opt(&o.currency),
                     opt(&o.payment_method),

@@ -3,8 +3,11 @@
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::{ApiResult, ErrorBody};
+use crate::ingest::process::Outcome;
 use crate::schema::{customers, enrollments, treatments, webhook_events};
 use crate::state::AppState;
+use crate::treatments::rules::{EnrollmentStatus, TreatmentKind};
+use crate::treatments::store::TreatmentStatus;
 use actix_web::{get, web};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use diesel::dsl::{count_star, sql};
@@ -22,8 +25,6 @@ diesel::define_sql_function! {
 /// The dashboard's time zone: days start at midnight in Brazil.
 pub const TIMEZONE: &str = "America/Sao_Paulo";
 const DAYS: u64 = 30;
-const REJECTED: [&str; 7] =
-    ["invalid_json", "unauthorized", "payload_too_large", "unprocessable", "unknown_source", "error", "rejected"];
 
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct Today {
@@ -59,18 +60,13 @@ pub struct Stats {
     pub today: Today,
     pub totals: Totals,
     /// Events of the last 30 days per outcome.
-    pub events_by_outcome: BTreeMap<String, i64>,
+    pub events_by_outcome: BTreeMap<Outcome, i64>,
     /// Treatments of the last 30 days per kind.
-    pub treatments_by_kind: BTreeMap<String, i64>,
+    pub treatments_by_kind: BTreeMap<TreatmentKind, i64>,
     /// Treatments of the last 30 days per status.
-    pub treatments_by_status: BTreeMap<String, i64>,
+    pub treatments_by_status: BTreeMap<TreatmentStatus, i64>,
     /// The last 30 days, oldest first, every day present.
     pub daily: Vec<Day>,
-}
-
-/// Whether an outcome counts as a rejection.
-pub fn is_rejected(outcome: &str) -> bool {
-    REJECTED.contains(&outcome)
 }
 
 /// Folds per-day counts (labelled `all`, `processed` or `rejected`) into the 30-day series
@@ -115,7 +111,7 @@ fn compute(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Stats> {
         .group_by(event_day())
         .select((event_day(), count_star()))
         .load(conn)?;
-    let of = |conn: &mut PgConnection, outcomes: &[&str]| -> QueryResult<Vec<(NaiveDate, i64)>> {
+    let of = |conn: &mut PgConnection, outcomes: &[Outcome]| -> QueryResult<Vec<(NaiveDate, i64)>> {
         webhook_events::table
             .filter(webhook_events::received_at.ge(since))
             .filter(webhook_events::outcome.eq_any(outcomes.to_vec()))
@@ -128,10 +124,10 @@ fn compute(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Stats> {
     };
     // (day, "all" | "processed" | "rejected", count)
     let events: Vec<(NaiveDate, String, i64)> = label(all, "all")
-        .chain(label(of(conn, &["processed"])?, "processed"))
-        .chain(label(of(conn, &REJECTED)?, "rejected"))
+        .chain(label(of(conn, &[Outcome::Processed])?, "processed"))
+        .chain(label(of(conn, &Outcome::REJECTED)?, "rejected"))
         .collect();
-    let outcomes: Vec<(String, i64)> = webhook_events::table
+    let outcomes: Vec<(Outcome, i64)> = webhook_events::table
         .filter(webhook_events::received_at.ge(since))
         .group_by(webhook_events::outcome)
         .select((webhook_events::outcome, count_star()))
@@ -142,12 +138,12 @@ fn compute(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Stats> {
         .group_by(treatment_day())
         .select((treatment_day(), count_star()))
         .load(conn)?;
-    let by_kind_status: Vec<(String, String, i64)> = treatments::table
+    let by_kind_status: Vec<(TreatmentKind, TreatmentStatus, i64)> = treatments::table
         .filter(treatments::created_at.ge(since))
         .group_by((treatments::kind, treatments::status))
         .select((treatments::kind, treatments::status, count_star()))
         .load(conn)?;
-    let treatments_today: Vec<(String, i64)> = treatments::table
+    let treatments_today: Vec<(TreatmentStatus, i64)> = treatments::table
         .filter(portaria_day(treatments::created_at, tz()).eq(today))
         .group_by(treatments::status)
         .select((treatments::status, count_star()))
@@ -155,7 +151,7 @@ fn compute(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Stats> {
     let new_customers: i64 =
         customers::table.filter(portaria_day(customers::created_at, tz()).eq(today)).count().get_result(conn)?;
 
-    let events_by_outcome: BTreeMap<String, i64> = outcomes.into_iter().collect();
+    let events_by_outcome: BTreeMap<Outcome, i64> = outcomes.into_iter().collect();
     let mut t = Today { new_customers, ..Today::default() };
     for (day, label, n) in &events {
         if *day == today {
@@ -166,10 +162,11 @@ fn compute(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Stats> {
             }
         }
     }
-    let today_by_status: HashMap<String, i64> = treatments_today.into_iter().collect();
-    t.treatments_done = today_by_status.get("done").copied().unwrap_or(0);
-    t.treatments_pending = ["pending", "running"].iter().filter_map(|s| today_by_status.get(*s)).sum();
-    t.treatments_dead = today_by_status.get("dead").copied().unwrap_or(0);
+    let today_by_status: HashMap<TreatmentStatus, i64> = treatments_today.into_iter().collect();
+    let today_of = |s: TreatmentStatus| today_by_status.get(&s).copied().unwrap_or(0);
+    t.treatments_done = today_of(TreatmentStatus::Done);
+    t.treatments_pending = today_of(TreatmentStatus::Pending) + today_of(TreatmentStatus::Running);
+    t.treatments_dead = today_of(TreatmentStatus::Dead);
 
     let mut treatments_by_kind = BTreeMap::new();
     let mut treatments_by_status = BTreeMap::new();
@@ -179,7 +176,10 @@ fn compute(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Stats> {
     }
     let totals = Totals {
         customers: customers::table.count().get_result(conn)?,
-        active_enrollments: enrollments::table.filter(enrollments::status.eq("active")).count().get_result(conn)?,
+        active_enrollments: enrollments::table
+            .filter(enrollments::status.eq(EnrollmentStatus::Active))
+            .count()
+            .get_result(conn)?,
         events: webhook_events::table.count().get_result(conn)?,
         treatments: treatments::table.count().get_result(conn)?,
     };

@@ -6,12 +6,15 @@ use super::pagination::{self, like_escape, PageParams};
 use super::views::*;
 use crate::auth::AuthUser;
 use crate::db;
+use crate::error::ErrorCode;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::models::Treatment;
 use crate::notify::{self, Signal};
 use crate::schema::{courses, customers, treatments};
 use crate::state::AppState;
-use crate::treatments::store;
+use crate::treatments::rules::TreatmentKind;
+use crate::treatments::store::TreatmentStatus;
+use crate::vocabulary::empty_as_none;
 use actix_web::{get, post, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -25,12 +28,12 @@ pub struct TreatmentFilter {
     /// Part of the customer's e-mail.
     #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub q: Option<String>,
-    /// grant_access, welcome_message, refused_message, payment_pending_message, payment_expired_message,
-    /// revoke_access, refund_message, extend_access, canceled_message
-    #[param(nullable = false, pattern = r"^[^\x00]*$")]
-    pub kind: Option<String>,
-    /// pending, running, done, dead, canceled, or `failed` (pending after a failed attempt)
-    #[param(nullable = false, pattern = r"^[^\x00]*$")]
+    /// The kind of treatment (empty: any).
+    #[param(nullable = false, inline)]
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub kind: Option<TreatmentKind>,
+    /// A status, or `failed` (pending after a failed attempt); empty: any.
+    #[param(nullable = false, schema_with = status_filter_schema)]
     pub status: Option<String>,
     /// Created from this time (RFC 3339) or date (YYYY-MM-DD), inclusive.
     #[param(nullable = false, schema_with = from_schema)]
@@ -57,14 +60,25 @@ pub fn query(
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         q = q.filter(customers::email.like(format!("%{}%", like_escape(&text.to_lowercase()))));
     }
-    if let Some(kind) = f.kind.as_deref().filter(|s| !s.is_empty()) {
-        q = q.filter(treatments::kind.eq(kind.to_string()));
+    if let Some(kind) = f.kind {
+        q = q.filter(treatments::kind.eq(kind));
     }
     match f.status.as_deref().filter(|s| !s.is_empty()) {
-        Some("failed") => {
-            q = q.filter(treatments::status.eq(store::PENDING)).filter(treatments::last_error.is_not_null())
+        Some(FAILED) => {
+            q = q.filter(treatments::status.eq(TreatmentStatus::Pending)).filter(treatments::last_error.is_not_null())
         }
-        Some(status) => q = q.filter(treatments::status.eq(status.to_string())),
+        Some(status) => {
+            let status = TreatmentStatus::parse(status).ok_or_else(|| {
+                ApiError::bad_request(
+                    ErrorCode::InvalidQuery,
+                    format!(
+                        "Unknown treatment status {status:?}; expected one of: {}.",
+                        status_filter_values().join(", ")
+                    ),
+                )
+            })?;
+            q = q.filter(treatments::status.eq(status));
+        }
         None => {}
     }
     if let Some(from) = from {
@@ -101,7 +115,7 @@ pub fn view(conn: &mut PgConnection, id: i64) -> ApiResult<TreatmentView> {
         .first(conn)
         .optional()?;
     row.map(|(t, email, course)| TreatmentView::new(t, email, course))
-        .ok_or_else(|| ApiError::not_found("not_found", format!("No treatment with id {id}.")))
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, format!("No treatment with id {id}.")))
 }
 
 /// Treatments, newest first.
@@ -136,8 +150,24 @@ pub async fn list(
 }
 
 /// Whether staff may send a treatment back to the queue: dead, or pending after a failure.
-pub fn retryable(status: &str, last_error: Option<&str>) -> bool {
-    status == store::DEAD || (status == store::PENDING && last_error.is_some())
+pub fn retryable(status: TreatmentStatus, last_error: Option<&str>) -> bool {
+    status == TreatmentStatus::Dead || (status == TreatmentStatus::Pending && last_error.is_some())
+}
+
+/// The `status` filter's pseudo-value: pending after a failed attempt.
+const FAILED: &str = "failed";
+
+/// The values of the `status` filter: every treatment status, and `failed`.
+fn status_filter_values() -> Vec<&'static str> {
+    TreatmentStatus::ALL.iter().map(|s| s.as_str()).chain([FAILED]).collect()
+}
+
+fn status_filter_schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(status_filter_values()))
+        .description(Some("A status, or `failed` (pending after a failed attempt)."))
+        .into()
 }
 
 /// Sends a failed or dead treatment back to pending, to run now with a fresh set of attempts.
@@ -169,17 +199,17 @@ pub async fn retry(
                 .for_update()
                 .first(conn)
                 .optional()?
-                .ok_or_else(|| ApiError::not_found("not_found", format!("No treatment with id {id}.")))?;
-            if !retryable(&t.status, t.last_error.as_deref()) {
+                .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, format!("No treatment with id {id}.")))?;
+            if !retryable(t.status, t.last_error.as_deref()) {
                 return Err(ApiError::conflict(
-                    "not_retryable",
+                    ErrorCode::NotRetryable,
                     format!("Only failed or dead treatments can be retried; this one is {}.", t.status),
                 ));
             }
             let now = Utc::now();
             diesel::update(treatments::table.find(id))
                 .set((
-                    treatments::status.eq(store::PENDING),
+                    treatments::status.eq(TreatmentStatus::Pending),
                     treatments::run_at.eq(now),
                     treatments::attempts.eq(0),
                     treatments::lease_until.eq(None::<DateTime<Utc>>),
@@ -206,12 +236,13 @@ mod tests {
     #[test]
     fn what_can_be_retried() {
         use super::retryable;
-        assert!(retryable("dead", Some("x")));
-        assert!(retryable("dead", None));
-        assert!(retryable("pending", Some("timeout")));
-        assert!(!retryable("pending", None));
-        assert!(!retryable("done", None));
-        assert!(!retryable("running", Some("x")));
-        assert!(!retryable("canceled", Some("x")));
+        use super::TreatmentStatus::*;
+        assert!(retryable(Dead, Some("x")));
+        assert!(retryable(Dead, None));
+        assert!(retryable(Pending, Some("timeout")));
+        assert!(!retryable(Pending, None));
+        assert!(!retryable(Done, None));
+        assert!(!retryable(Running, Some("x")));
+        assert!(!retryable(Canceled, Some("x")));
     }
 }

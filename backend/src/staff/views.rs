@@ -1,6 +1,11 @@
 //! What the staff API returns: JSON views of the domain rows.
 
+use crate::ingest::event::{EventKind, Source};
+use crate::ingest::process::Outcome;
 use crate::models::Treatment;
+use crate::note::Note;
+use crate::treatments::rules::{EnrollmentStatus, OrderStatus, TreatmentKind};
+use crate::treatments::store::TreatmentStatus;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -19,8 +24,8 @@ pub struct Page<T> {
 pub struct AccessBadge {
     pub course_id: i64,
     pub course_name: String,
-    /// `active`, `revoked` or `expired`
-    pub status: String,
+    /// `expired` also when an `active` enrollment's end has passed.
+    pub status: EnrollmentStatus,
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -55,8 +60,8 @@ pub struct EnrollmentView {
     pub id: i64,
     pub course_id: i64,
     pub course_name: String,
-    /// `active`, `revoked` or `expired`
-    pub status: String,
+    /// `expired` also when an `active` enrollment's end has passed.
+    pub status: EnrollmentStatus,
     pub granted_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -66,9 +71,9 @@ pub struct EnrollmentView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderView {
     pub id: i64,
-    pub source: String,
+    pub source: Source,
     pub external_id: String,
-    pub status: String,
+    pub status: OrderStatus,
     /// Integer cents.
     pub amount_cents: Option<i64>,
     pub currency: Option<String>,
@@ -89,18 +94,17 @@ pub struct CustomerDetail {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EventSummary {
     pub id: i64,
+    /// The URL's `{source}` as called (an unknown name is recorded too, with outcome `unknown_source`).
     pub source: String,
     pub received_at: DateTime<Utc>,
-    /// processed, duplicate, ignored, invalid_json, unauthorized, payload_too_large, unprocessable,
-    /// unknown_source, error
-    pub outcome: String,
+    pub outcome: Outcome,
     pub error: Option<String>,
     /// Why less than usual happened (e.g. an approval after a refund).
-    pub note: Option<String>,
+    pub note: Option<Note>,
     /// The provider's event name, verbatim.
     pub event_type: Option<String>,
-    /// The normalised kind (approved, refunded, ...).
-    pub kind: Option<String>,
+    /// The normalised kind.
+    pub kind: Option<EventKind>,
     pub dedup_key: Option<String>,
     pub duplicate_of: Option<i64>,
     pub replay_of: Option<i64>,
@@ -134,11 +138,8 @@ pub struct EventDetail {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TreatmentView {
     pub id: i64,
-    /// grant_access, welcome_message, refused_message, payment_pending_message,
-    /// payment_expired_message, revoke_access, refund_message, extend_access, canceled_message
-    pub kind: String,
-    /// pending, running, done, dead, canceled
-    pub status: String,
+    pub kind: TreatmentKind,
+    pub status: TreatmentStatus,
     pub attempts: i32,
     pub run_at: DateTime<Utc>,
     /// What the executor did, e.g. `Liberar acesso do e-mail: fulano@email.com`.

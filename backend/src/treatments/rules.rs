@@ -4,66 +4,34 @@
 use crate::ingest::event::EventKind;
 use crate::note::Note;
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-/// The state of one order (a provider's purchase / transaction).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    WaitingPayment,
-    Approved,
-    Refused,
-    Refunded,
-    Chargeback,
-    Expired,
-    Canceled,
+crate::vocabulary! {
+    /// The state of one order (a provider's purchase / transaction).
+    pub enum OrderStatus {
+        /// Created by the event being ingested, before the rules decide (stays so when they change nothing).
+        New = "new",
+        WaitingPayment = "waiting_payment",
+        Approved = "approved",
+        Refused = "refused",
+        Refunded = "refunded",
+        Chargeback = "chargeback",
+        Expired = "expired",
+        Canceled = "canceled",
+    }
 }
 
 impl OrderStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::WaitingPayment => "waiting_payment",
-            OrderStatus::Approved => "approved",
-            OrderStatus::Refused => "refused",
-            OrderStatus::Refunded => "refunded",
-            OrderStatus::Chargeback => "chargeback",
-            OrderStatus::Expired => "expired",
-            OrderStatus::Canceled => "canceled",
-        }
-    }
-    pub fn parse(s: &str) -> Option<OrderStatus> {
-        use OrderStatus::*;
-        [WaitingPayment, Approved, Refused, Refunded, Chargeback, Expired, Canceled]
-            .into_iter()
-            .find(|o| o.as_str() == s)
-    }
     /// Money went back to the customer: nothing may grant access on this order again.
     pub fn is_reversed(self) -> bool {
         matches!(self, OrderStatus::Refunded | OrderStatus::Chargeback)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EnrollmentStatus {
-    Active,
-    Revoked,
-    Expired,
-}
-
-impl EnrollmentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EnrollmentStatus::Active => "active",
-            EnrollmentStatus::Revoked => "revoked",
-            EnrollmentStatus::Expired => "expired",
-        }
-    }
-    pub fn parse(s: &str) -> Option<EnrollmentStatus> {
-        [EnrollmentStatus::Active, EnrollmentStatus::Revoked, EnrollmentStatus::Expired]
-            .into_iter()
-            .find(|e| e.as_str() == s)
+crate::vocabulary! {
+    pub enum EnrollmentStatus {
+        Active = "active",
+        Revoked = "revoked",
+        Expired = "expired",
     }
 }
 
@@ -80,48 +48,18 @@ impl EnrollmentState {
     }
 }
 
-/// What Portaria does for a customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TreatmentKind {
-    GrantAccess,
-    WelcomeMessage,
-    RefusedMessage,
-    PaymentPendingMessage,
-    PaymentExpiredMessage,
-    RevokeAccess,
-    RefundMessage,
-    ExtendAccess,
-    CanceledMessage,
-}
-
-impl TreatmentKind {
-    pub const ALL: [TreatmentKind; 9] = [
-        TreatmentKind::GrantAccess,
-        TreatmentKind::WelcomeMessage,
-        TreatmentKind::RefusedMessage,
-        TreatmentKind::PaymentPendingMessage,
-        TreatmentKind::PaymentExpiredMessage,
-        TreatmentKind::RevokeAccess,
-        TreatmentKind::RefundMessage,
-        TreatmentKind::ExtendAccess,
-        TreatmentKind::CanceledMessage,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TreatmentKind::GrantAccess => "grant_access",
-            TreatmentKind::WelcomeMessage => "welcome_message",
-            TreatmentKind::RefusedMessage => "refused_message",
-            TreatmentKind::PaymentPendingMessage => "payment_pending_message",
-            TreatmentKind::PaymentExpiredMessage => "payment_expired_message",
-            TreatmentKind::RevokeAccess => "revoke_access",
-            TreatmentKind::RefundMessage => "refund_message",
-            TreatmentKind::ExtendAccess => "extend_access",
-            TreatmentKind::CanceledMessage => "canceled_message",
-        }
-    }
-    pub fn parse(s: &str) -> Option<TreatmentKind> {
-        TreatmentKind::ALL.into_iter().find(|k| k.as_str() == s)
+crate::vocabulary! {
+    /// What Portaria does for a customer.
+    pub enum TreatmentKind {
+        GrantAccess = "grant_access",
+        WelcomeMessage = "welcome_message",
+        RefusedMessage = "refused_message",
+        PaymentPendingMessage = "payment_pending_message",
+        PaymentExpiredMessage = "payment_expired_message",
+        RevokeAccess = "revoke_access",
+        RefundMessage = "refund_message",
+        ExtendAccess = "extend_access",
+        CanceledMessage = "canceled_message",
     }
 }
 

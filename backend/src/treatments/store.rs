@@ -1,21 +1,32 @@
 //! The treatments outbox in PostgreSQL: insert, claim (SKIP LOCKED + lease), complete, fail, retry.
 
+use super::rules::TreatmentKind;
 use crate::models::Treatment;
 use crate::schema::treatments;
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
 
-pub const PENDING: &str = "pending";
-pub const RUNNING: &str = "running";
-pub const DONE: &str = "done";
-pub const DEAD: &str = "dead";
-pub const CANCELED: &str = "canceled";
+crate::vocabulary! {
+    /// Where a treatment is in the outbox (`treatments.status`).
+    pub enum TreatmentStatus {
+        /// Waiting for its time (`run_at`), or for a retry after a failed attempt (`last_error` set).
+        Pending = "pending",
+        /// Claimed by a worker, under a lease.
+        Running = "running",
+        /// Carried out.
+        Done = "done",
+        /// Failed `WORKER_MAX_ATTEMPTS` times: given up until a staff member retries it.
+        Dead = "dead",
+        /// Made moot before it ran (a scheduled revocation after access was bought again).
+        Canceled = "canceled",
+    }
+}
 
 #[derive(Insertable)]
 #[diesel(table_name = treatments)]
 pub struct NewTreatment<'a> {
-    pub kind: &'a str,
+    pub kind: TreatmentKind,
     pub run_at: DateTime<Utc>,
     pub reason: Option<&'a str>,
     pub payload: Value,
@@ -40,7 +51,8 @@ pub fn claim(conn: &mut PgConnection, limit: i64, lease: Duration, now: DateTime
         let due: Vec<i64> = t::treatments
             .select(t::id)
             .filter(
-                (t::status.eq(PENDING).and(t::run_at.le(now))).or(t::status.eq(RUNNING).and(t::lease_until.lt(now))),
+                (t::status.eq(TreatmentStatus::Pending).and(t::run_at.le(now)))
+                    .or(t::status.eq(TreatmentStatus::Running).and(t::lease_until.lt(now))),
             )
             .order(t::run_at.asc())
             .limit(limit)
@@ -52,7 +64,7 @@ pub fn claim(conn: &mut PgConnection, limit: i64, lease: Duration, now: DateTime
         }
         diesel::update(t::treatments.filter(t::id.eq_any(&due)))
             .set((
-                t::status.eq(RUNNING),
+                t::status.eq(TreatmentStatus::Running),
                 t::lease_until.eq(now + lease),
                 t::attempts.eq(t::attempts + 1),
                 t::updated_at.eq(now),
@@ -66,31 +78,41 @@ pub fn claim(conn: &mut PgConnection, limit: i64, lease: Duration, now: DateTime
 pub fn complete(conn: &mut PgConnection, id: i64, attempts: i32, output: &str) -> QueryResult<bool> {
     use treatments::dsl as t;
     let now = Utc::now();
-    diesel::update(t::treatments.filter(t::id.eq(id)).filter(t::status.eq(RUNNING)).filter(t::attempts.eq(attempts)))
-        .set((
-            t::status.eq(DONE),
-            t::output.eq(output),
-            t::lease_until.eq(None::<DateTime<Utc>>),
-            t::done_at.eq(now),
-            t::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .map(|n| n == 1)
+    diesel::update(
+        t::treatments
+            .filter(t::id.eq(id))
+            .filter(t::status.eq(TreatmentStatus::Running))
+            .filter(t::attempts.eq(attempts)),
+    )
+    .set((
+        t::status.eq(TreatmentStatus::Done),
+        t::output.eq(output),
+        t::lease_until.eq(None::<DateTime<Utc>>),
+        t::done_at.eq(now),
+        t::updated_at.eq(now),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
 }
 
 /// Hands a claimed treatment back untouched (the process is stopping before it started it): pending
 /// again, due now, and the claim's attempt not counted. Fenced by `attempts` like `complete`.
 pub fn release(conn: &mut PgConnection, id: i64, attempts: i32) -> QueryResult<bool> {
     use treatments::dsl as t;
-    diesel::update(t::treatments.filter(t::id.eq(id)).filter(t::status.eq(RUNNING)).filter(t::attempts.eq(attempts)))
-        .set((
-            t::status.eq(PENDING),
-            t::attempts.eq(attempts - 1),
-            t::lease_until.eq(None::<DateTime<Utc>>),
-            t::updated_at.eq(Utc::now()),
-        ))
-        .execute(conn)
-        .map(|n| n == 1)
+    diesel::update(
+        t::treatments
+            .filter(t::id.eq(id))
+            .filter(t::status.eq(TreatmentStatus::Running))
+            .filter(t::attempts.eq(attempts)),
+    )
+    .set((
+        t::status.eq(TreatmentStatus::Pending),
+        t::attempts.eq(attempts - 1),
+        t::lease_until.eq(None::<DateTime<Utc>>),
+        t::updated_at.eq(Utc::now()),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
 }
 
 /// Exponential backoff with ±20 % jitter: 5 s, 10 s, 20 s, ... capped at one hour.
@@ -104,17 +126,26 @@ pub fn backoff(attempts: i32) -> Duration {
 pub fn fail(conn: &mut PgConnection, id: i64, attempts: i32, error: &str, max_attempts: i32) -> QueryResult<bool> {
     use treatments::dsl as t;
     let now = Utc::now();
-    let (status, run_at) = if attempts >= max_attempts { (DEAD, now) } else { (PENDING, now + backoff(attempts)) };
-    diesel::update(t::treatments.filter(t::id.eq(id)).filter(t::status.eq(RUNNING)).filter(t::attempts.eq(attempts)))
-        .set((
-            t::status.eq(status),
-            t::run_at.eq(run_at),
-            t::last_error.eq(error),
-            t::lease_until.eq(None::<DateTime<Utc>>),
-            t::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .map(|n| n == 1)
+    let (status, run_at) = if attempts >= max_attempts {
+        (TreatmentStatus::Dead, now)
+    } else {
+        (TreatmentStatus::Pending, now + backoff(attempts))
+    };
+    diesel::update(
+        t::treatments
+            .filter(t::id.eq(id))
+            .filter(t::status.eq(TreatmentStatus::Running))
+            .filter(t::attempts.eq(attempts)),
+    )
+    .set((
+        t::status.eq(status),
+        t::run_at.eq(run_at),
+        t::last_error.eq(error),
+        t::lease_until.eq(None::<DateTime<Utc>>),
+        t::updated_at.eq(now),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
 }
 
 /// Cancels revocations scheduled for the future (access was bought again); returns their ids.
@@ -129,11 +160,15 @@ pub fn cancel_scheduled_revokes(
         t::treatments
             .filter(t::customer_id.eq(customer_id))
             .filter(t::course_id.eq(course_id))
-            .filter(t::kind.eq(super::rules::TreatmentKind::RevokeAccess.as_str()))
-            .filter(t::status.eq(PENDING))
+            .filter(t::kind.eq(TreatmentKind::RevokeAccess))
+            .filter(t::status.eq(TreatmentStatus::Pending))
             .filter(t::run_at.gt(now)),
     )
-    .set((t::status.eq(CANCELED), t::last_error.eq("canceled: access bought again"), t::updated_at.eq(now)))
+    .set((
+        t::status.eq(TreatmentStatus::Canceled),
+        t::last_error.eq("canceled: access bought again"),
+        t::updated_at.eq(now),
+    ))
     .returning(t::id)
     .get_results(conn)
 }

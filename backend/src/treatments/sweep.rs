@@ -26,7 +26,7 @@ struct Due {
 pub fn revoke_expired(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Vec<i64>> {
     conn.transaction(|conn| {
         let locked: Vec<i64> = enrollments::table
-            .filter(enrollments::status.eq(EnrollmentStatus::Active.as_str()))
+            .filter(enrollments::status.eq(EnrollmentStatus::Active))
             .filter(enrollments::expires_at.le(now))
             .select(enrollments::id)
             .limit(500)
@@ -52,7 +52,7 @@ pub fn revoke_expired(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResul
         for Due { id, customer_id, course_id, order_id, granted_at, email, name, course } in due {
             diesel::update(enrollments::table.find(id))
                 .set((
-                    enrollments::status.eq(EnrollmentStatus::Expired.as_str()),
+                    enrollments::status.eq(EnrollmentStatus::Expired),
                     enrollments::revoked_at.eq(now),
                     enrollments::updated_at.eq(now),
                 ))
@@ -60,8 +60,8 @@ pub fn revoke_expired(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResul
             let already_revoking: i64 = treatments::table
                 .filter(treatments::customer_id.eq(customer_id))
                 .filter(treatments::course_id.eq(course_id))
-                .filter(treatments::kind.eq(TreatmentKind::RevokeAccess.as_str()))
-                .filter(treatments::status.ne(store::CANCELED))
+                .filter(treatments::kind.eq(TreatmentKind::RevokeAccess))
+                .filter(treatments::status.ne(store::TreatmentStatus::Canceled))
                 .filter(treatments::created_at.ge(granted_at.unwrap_or(now)))
                 .count()
                 .get_result(conn)?;
@@ -69,7 +69,7 @@ pub fn revoke_expired(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResul
                 let inserted = store::insert(
                     conn,
                     &[NewTreatment {
-                        kind: TreatmentKind::RevokeAccess.as_str(),
+                        kind: TreatmentKind::RevokeAccess,
                         run_at: now,
                         reason: Some("expired"),
                         payload: json!({"email": email, "name": name, "course": course}),

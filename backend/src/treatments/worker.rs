@@ -3,7 +3,6 @@
 //! Any number of workers and replicas cooperate on one database.
 
 use super::executor::{Executor, Job};
-use super::rules::TreatmentKind;
 use super::{store, sweep};
 use crate::db::{self, Pool, PooledConn};
 use crate::notify::{self, Bus, Signal};
@@ -45,12 +44,7 @@ impl Worker {
             let span =
                 tracing::info_span!("treatment", treatment_id = t.id, kind = t.kind.as_str(), attempt = t.attempts);
             let _treatment = span.enter();
-            let Some(kind) = TreatmentKind::parse(&t.kind) else {
-                crate::metrics::treatment(&t.kind, "dead", Duration::ZERO);
-                store::fail(&mut conn, t.id, t.attempts, &format!("unknown treatment kind {:?}", t.kind), 0)
-                    .map_err(|e| e.to_string())?;
-                continue;
-            };
+            let kind = t.kind;
             let job = Job { id: t.id, kind, attempt: t.attempts, payload: t.payload.clone() };
             let started = Instant::now();
             let outcome = self.executor.execute(&job);
@@ -59,7 +53,7 @@ impl Worker {
                 Err(_) if t.attempts >= self.max_attempts => "dead",
                 Err(_) => "retry",
             };
-            crate::metrics::treatment(&t.kind, result, started.elapsed());
+            crate::metrics::treatment(t.kind.as_str(), result, started.elapsed());
             if let Err(error) = &outcome {
                 log::warn!("treatment {} ({}) attempt {} failed: {error}", t.id, t.kind, t.attempts);
             }

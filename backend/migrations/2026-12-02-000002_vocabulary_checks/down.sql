@@ -1,0 +1,9 @@
+ALTER TABLE treatments DROP CONSTRAINT treatments_status_check;
+ALTER TABLE treatments DROP CONSTRAINT treatments_kind_check;
+ALTER TABLE enrollments DROP CONSTRAINT enrollments_status_check;
+ALTER TABLE product_courses DROP CONSTRAINT product_courses_source_check;
+ALTER TABLE orders DROP CONSTRAINT orders_status_check;
+ALTER TABLE orders DROP CONSTRAINT orders_source_check;
+ALTER TABLE webhook_events DROP CONSTRAINT webhook_events_note_check;
+ALTER TABLE webhook_events DROP CONSTRAINT webhook_events_kind_check;
+ALTER TABLE webhook_events DROP CONSTRAINT webhook_events_outcome_check;
