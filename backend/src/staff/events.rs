@@ -160,6 +160,17 @@ pub async fn list(
     .await
 }
 
+/// One event's summary (the live stream's frame), `None` when it is gone.
+pub fn summary(conn: &mut PgConnection, id: i64) -> ApiResult<Option<EventSummary>> {
+    let row: Option<(EventRow, Option<String>)> = webhook_events::table
+        .left_join(customers::table)
+        .filter(webhook_events::id.eq(id))
+        .select((EventRow::as_select(), customers::email.nullable()))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(e, email)| e.view(email)))
+}
+
 pub fn load(conn: &mut PgConnection, id: i64) -> ApiResult<WebhookEvent> {
     webhook_events::table
         .find(id)

@@ -1,18 +1,15 @@
 //! `GET /api/stream`: Server-Sent Events of new webhook events and treatment changes. Signals come
 //! from PostgreSQL LISTEN/NOTIFY, so an event received by any replica reaches every stream.
 
-use super::events::EventRow;
 use super::treatments as treat;
 use super::views::{EventSummary, TreatmentView};
 use crate::auth::AuthUser;
 use crate::db::Pool;
 use crate::error::{ApiError, ErrorBody};
 use crate::notify::Signal;
-use crate::schema::{customers, webhook_events};
 use crate::state::AppState;
 use actix_web::web::Bytes;
 use actix_web::{get, web, HttpResponse};
-use diesel::prelude::*;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -25,13 +22,7 @@ pub fn frame(event: &str, id: &str, data: &serde_json::Value) -> String {
 
 fn load_event(pool: &Pool, id: i64) -> Result<Option<EventSummary>, ApiError> {
     let mut conn = pool.get()?;
-    let row: Option<(EventRow, Option<String>)> = webhook_events::table
-        .left_join(customers::table)
-        .filter(webhook_events::id.eq(id))
-        .select((EventRow::as_select(), customers::email.nullable()))
-        .first(&mut **conn)
-        .optional()?;
-    Ok(row.map(|(e, email)| e.view(email)))
+    super::events::summary(&mut conn, id)
 }
 
 fn load_treatment(pool: &Pool, id: i64) -> Result<Option<TreatmentView>, ApiError> {
