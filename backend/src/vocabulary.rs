@@ -107,17 +107,15 @@ macro_rules! vocabulary {
     };
 }
 
-/// For optional query filters: an absent or empty parameter is no filter; any other value must be
-/// one of the vocabulary's (else serde fails, which the staff API answers with 400 `invalid_query`).
-pub fn empty_as_none<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+/// For optional query filters: an absent parameter is no filter; a present one (empty included, as
+/// the OpenAPI `enum` says) must be one of the vocabulary's values, else serde fails, which the staff API
+/// answers with 400 `invalid_query`.
+pub fn known_value<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Vocabulary,
 {
     let Some(s) = Option::<String>::deserialize(deserializer)? else { return Ok(None) };
-    if s.is_empty() {
-        return Ok(None);
-    }
     T::parse(&s).map(Some).ok_or_else(|| {
         let expected: Vec<&str> = T::all().iter().map(|v| v.as_str()).collect();
         serde::de::Error::custom(format!("unknown value {s:?}, expected one of: {}", expected.join(", ")))
@@ -183,15 +181,15 @@ mod tests {
 
     #[derive(serde::Deserialize)]
     struct Filter {
-        #[serde(default, deserialize_with = "super::empty_as_none")]
+        #[serde(default, deserialize_with = "super::known_value")]
         outcome: Option<Outcome>,
     }
 
     #[test]
-    fn filters_take_an_empty_value_as_none_and_refuse_unknown_ones() {
+    fn filters_take_an_absent_value_as_none_and_refuse_empty_or_unknown_ones() {
         let parse = |q: &str| actix_web::web::Query::<Filter>::from_query(q).map(|f| f.into_inner().outcome);
         assert_eq!(parse("").unwrap(), None);
-        assert_eq!(parse("outcome=").unwrap(), None);
+        assert!(parse("outcome=").is_err());
         assert_eq!(parse("outcome=duplicate").unwrap(), Some(Outcome::Duplicate));
         let e = parse("outcome=rejected").unwrap_err().to_string();
         assert!(e.contains("rejected") && e.contains("request_timeout"), "{e}");

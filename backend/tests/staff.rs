@@ -190,7 +190,7 @@ async fn a_nul_character_in_any_query_parameter_is_400_invalid_query() {
 }
 
 #[actix_web::test]
-async fn filters_refuse_values_outside_their_vocabulary_and_take_empty_as_any() {
+async fn filters_refuse_values_outside_their_vocabulary_empty_included() {
     let db = TestDb::new();
     let app = app!(db.state());
     let token = staff_token(&app).await;
@@ -205,6 +205,12 @@ async fn filters_refuse_values_outside_their_vocabulary_and_take_empty_as_any() 
         ("/api/reports/treatments.csv?status=finished", "finished"),
         ("/api/reports/orders.csv?source=paypal", "paypal"),
         ("/api/reports/orders.csv?status=paid", "paid"),
+        // present but empty is not "any": the OpenAPI enum does not list it (the app leaves it out)
+        ("/api/events?outcome=", ""),
+        ("/api/treatments?kind=", ""),
+        ("/api/treatments?status=", ""),
+        ("/api/reports/treatments.csv?kind=", ""),
+        ("/api/reports/orders.csv?source=", ""),
     ];
     for (uri, value) in refused {
         let (status, body) = call_json!(&app, get(uri, &token));
@@ -213,16 +219,15 @@ async fn filters_refuse_values_outside_their_vocabulary_and_take_empty_as_any() 
     }
     for (uri, items) in [
         ("/api/events?outcome=processed", 1),
-        ("/api/events?outcome=", 1),
         ("/api/events?outcome=unknown_source", 0),
         ("/api/treatments?kind=grant_access&status=pending", 1),
-        ("/api/treatments?kind=&status=", 2),
+        ("/api/treatments", 2),
         ("/api/treatments?status=failed", 0),
     ] {
         let (status, body) = call_json!(&app, get(uri, &token));
         assert_eq!((status, body["items"].as_array().map(Vec::len)), (StatusCode::OK, Some(items)), "{uri}: {body}");
     }
-    for uri in ["/api/reports/orders.csv?source=hashtag&status=approved", "/api/reports/orders.csv?source=&status="] {
+    for uri in ["/api/reports/orders.csv?source=hashtag&status=approved", "/api/reports/orders.csv"] {
         let res = test::call_service(&app, get(uri, &token).to_request()).await;
         assert_eq!(res.status(), StatusCode::OK, "{uri}");
     }

@@ -1193,7 +1193,7 @@ export interface operations {
             query?: {
                 /** @description hashtag, hotmart, kiwify, generic (or any name that was called) */
                 source?: string;
-                /** @description The outcome (empty: any). */
+                /** @description The outcome . */
                 outcome?: "processed" | "duplicate" | "ignored" | "unauthorized" | "invalid_json" | "unprocessable" | "payload_too_large" | "unknown_source" | "request_timeout" | "error";
                 /** @description Text contained in the raw body or the customer's e-mail. */
                 q?: string;
@@ -1412,9 +1412,9 @@ export interface operations {
             query?: {
                 /** @description Part of the customer's e-mail, or the order's external id. */
                 q?: string;
-                /** @description The source (empty: any). */
+                /** @description The source . */
                 source?: "hashtag" | "hotmart" | "kiwify" | "generic";
-                /** @description The order's status (empty: any). */
+                /** @description The order's status . */
                 status?: "new" | "waiting_payment" | "approved" | "refused" | "refunded" | "chargeback" | "expired" | "canceled";
                 from?: string;
                 to?: string;
@@ -1468,7 +1468,7 @@ export interface operations {
             query?: {
                 /** @description Part of the customer's e-mail. */
                 q?: string;
-                /** @description The kind of treatment (empty: any). */
+                /** @description The kind of treatment . */
                 kind?: "grant_access" | "welcome_message" | "refused_message" | "payment_pending_message" | "payment_expired_message" | "revoke_access" | "refund_message" | "extend_access" | "canceled_message";
                 status?: "pending" | "running" | "done" | "dead" | "canceled" | "failed";
                 from?: string;
@@ -1590,7 +1590,7 @@ export interface operations {
             query?: {
                 /** @description Part of the customer's e-mail. */
                 q?: string;
-                /** @description The kind of treatment (empty: any). */
+                /** @description The kind of treatment . */
                 kind?: "grant_access" | "welcome_message" | "refused_message" | "payment_pending_message" | "payment_expired_message" | "revoke_access" | "refund_message" | "extend_access" | "canceled_message";
                 status?: "pending" | "running" | "done" | "dead" | "canceled" | "failed";
                 from?: string;

@@ -17,7 +17,7 @@ use crate::models::WebhookEvent;
 use crate::note::Note;
 use crate::schema::{customers, webhook_events};
 use crate::state::AppState;
-use crate::vocabulary::empty_as_none;
+use crate::vocabulary::known_value;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -74,9 +74,9 @@ pub struct EventFilter {
     /// hashtag, hotmart, kiwify, generic (or any name that was called)
     #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub source: Option<String>,
-    /// The outcome (empty: any).
+    /// The outcome .
     #[param(nullable = false, inline)]
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "known_value")]
     pub outcome: Option<Outcome>,
     /// Text contained in the raw body or the customer's e-mail.
     #[param(nullable = false, pattern = r"^[^\x00]*$")]

@@ -13,7 +13,7 @@ use crate::models::Order;
 use crate::schema::{courses, customers, orders};
 use crate::state::AppState;
 use crate::treatments::rules::OrderStatus;
-use crate::vocabulary::empty_as_none;
+use crate::vocabulary::known_value;
 use actix_web::web::Bytes;
 use actix_web::{get, web, HttpResponse};
 use diesel::prelude::*;
@@ -188,13 +188,13 @@ pub struct OrderFilter {
     /// Part of the customer's e-mail, or the order's external id.
     #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub q: Option<String>,
-    /// The source (empty: any).
+    /// The source .
     #[param(nullable = false, inline)]
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "known_value")]
     pub source: Option<Source>,
-    /// The order's status (empty: any).
+    /// The order's status .
     #[param(nullable = false, inline)]
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "known_value")]
     pub status: Option<OrderStatus>,
     /// Created from this time (RFC 3339) or date (YYYY-MM-DD), inclusive.
     #[param(nullable = false, schema_with = from_schema)]

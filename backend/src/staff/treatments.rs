@@ -14,7 +14,7 @@ use crate::schema::{courses, customers, treatments};
 use crate::state::AppState;
 use crate::treatments::rules::TreatmentKind;
 use crate::treatments::store::TreatmentStatus;
-use crate::vocabulary::empty_as_none;
+use crate::vocabulary::known_value;
 use actix_web::{get, post, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -28,11 +28,11 @@ pub struct TreatmentFilter {
     /// Part of the customer's e-mail.
     #[param(nullable = false, pattern = r"^[^\x00]*$")]
     pub q: Option<String>,
-    /// The kind of treatment (empty: any).
+    /// The kind of treatment .
     #[param(nullable = false, inline)]
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "known_value")]
     pub kind: Option<TreatmentKind>,
-    /// A status, or `failed` (pending after a failed attempt); empty: any.
+    /// A status, or `failed` (pending after a failed attempt).
     #[param(nullable = false, schema_with = status_filter_schema)]
     pub status: Option<String>,
     /// Created from this time (RFC 3339) or date (YYYY-MM-DD), inclusive.
@@ -63,7 +63,7 @@ pub fn query(
     if let Some(kind) = f.kind {
         q = q.filter(treatments::kind.eq(kind));
     }
-    match f.status.as_deref().filter(|s| !s.is_empty()) {
+    match f.status.as_deref() {
         Some(FAILED) => {
             q = q.filter(treatments::status.eq(TreatmentStatus::Pending)).filter(treatments::last_error.is_not_null())
         }
