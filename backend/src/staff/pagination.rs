@@ -68,7 +68,12 @@ pub fn decode(cursor: &str, n: usize) -> Result<Vec<i64>, ApiError> {
 
 /// `Some(cursor)` when the page is full (there may be more).
 pub fn next<T>(items: &[T], limit: i64, key: impl Fn(&T) -> Vec<i64>) -> Option<String> {
-    (items.len() as i64 == limit).then(|| items.last().map(|last| encode(&key(last)))).flatten()
+    next_key(items, limit, key).map(|k| encode(&k))
+}
+
+/// The keyset position after a full page (`None`: it was the last one).
+pub fn next_key<T>(items: &[T], limit: i64, key: impl Fn(&T) -> Vec<i64>) -> Option<Vec<i64>> {
+    (items.len() as i64 == limit).then(|| items.last().map(key)).flatten()
 }
 
 /// Escapes LIKE wildcards in user text.
@@ -116,5 +121,14 @@ mod tests {
     #[test]
     fn escapes_wildcards() {
         assert_eq!(like_escape("50%_a\\b"), "50\\%\\_a\\\\b");
+    }
+
+    #[test]
+    fn the_next_key_follows_only_a_full_page() {
+        let rows = [(1i64, 10i64), (2, 20)];
+        assert_eq!(super::next_key(&rows, 2, |(a, b)| vec![*a, *b]), Some(vec![2, 20]));
+        assert_eq!(super::next_key(&rows, 3, |(a, b)| vec![*a, *b]), None, "a short page is the last");
+        assert_eq!(super::next_key::<(i64, i64)>(&[], 0, |_| vec![]), None);
+        assert_eq!(super::next(&rows, 2, |(a, b)| vec![*a, *b]), Some(super::encode(&[2, 20])));
     }
 }

@@ -3,7 +3,7 @@
 use super::csv::{self, opt};
 use super::customers::{self as cust, SearchParams};
 use super::filters::{from_schema, parse_from, parse_to, to_schema, StaffQuery};
-use super::pagination::like_escape;
+use super::pagination::{self, like_escape};
 use super::treatments::{self as treat, TreatmentFilter};
 use crate::auth::AuthUser;
 use crate::db::Pool;
@@ -93,7 +93,7 @@ pub async fn customers_csv(
     let fetch: Arc<Fetch> = Arc::new(move |conn, cursor| {
         let after = cursor.map(|c| (c[0], c[1]));
         let rows = cust::search(conn, &term, BATCH, after)?;
-        let next = (rows.len() as i64 == BATCH).then(|| rows.last().map(|(r, c)| vec![i64::from(*r), c.id])).flatten();
+        let next = pagination::next_key(&rows, BATCH, |(r, c)| vec![i64::from(*r), c.id]);
         let summaries = cust::summaries(conn, rows.into_iter().map(|(_, c)| c).collect())?;
         let text: String = summaries
             .iter()
@@ -143,7 +143,7 @@ pub async fn treatments_csv(
     let f = Arc::new(f.into_inner());
     let fetch: Arc<Fetch> = Arc::new(move |conn, cursor| {
         let rows = treat::query(conn, &f, BATCH, cursor.map(|c| c[0]))?;
-        let next = (rows.len() as i64 == BATCH).then(|| rows.last().map(|t| vec![t.id])).flatten();
+        let next = pagination::next_key(&rows, BATCH, |t| vec![t.id]);
         let text: String = rows
             .iter()
             .map(|t| {
@@ -252,7 +252,7 @@ pub async fn orders_csv(
         }
         let rows: Vec<(Order, String, Option<String>, Option<String>)> =
             q.order(orders::id.desc()).limit(BATCH).load(conn)?;
-        let next = (rows.len() as i64 == BATCH).then(|| rows.last().map(|r| vec![r.0.id])).flatten();
+        let next = pagination::next_key(&rows, BATCH, |r| vec![r.0.id]);
         let text: String = rows
             .iter()
             .map(|(o, email, name, course)| {
