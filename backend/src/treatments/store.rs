@@ -74,45 +74,43 @@ pub fn claim(conn: &mut PgConnection, limit: i64, lease: Duration, now: DateTime
     })
 }
 
+/// The claim of `id` as this worker holds it: still running, at the attempt it claimed. A worker whose
+/// lease was taken over (the attempt moved on) no longer matches, so it cannot overwrite the result.
+#[diesel::dsl::auto_type]
+fn held_claim(id: i64, attempts: i32) -> _ {
+    let running: TreatmentStatus = TreatmentStatus::Running;
+    treatments::id.eq(id).and(treatments::status.eq(running)).and(treatments::attempts.eq(attempts))
+}
+
 /// Marks a claimed treatment done. `attempts` fences off a worker whose lease was taken over.
 pub fn complete(conn: &mut PgConnection, id: i64, attempts: i32, output: &str) -> QueryResult<bool> {
     use treatments::dsl as t;
     let now = Utc::now();
-    diesel::update(
-        t::treatments
-            .filter(t::id.eq(id))
-            .filter(t::status.eq(TreatmentStatus::Running))
-            .filter(t::attempts.eq(attempts)),
-    )
-    .set((
-        t::status.eq(TreatmentStatus::Done),
-        t::output.eq(output),
-        t::lease_until.eq(None::<DateTime<Utc>>),
-        t::done_at.eq(now),
-        t::updated_at.eq(now),
-    ))
-    .execute(conn)
-    .map(|n| n == 1)
+    diesel::update(t::treatments.filter(held_claim(id, attempts)))
+        .set((
+            t::status.eq(TreatmentStatus::Done),
+            t::output.eq(output),
+            t::lease_until.eq(None::<DateTime<Utc>>),
+            t::done_at.eq(now),
+            t::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
 }
 
 /// Hands a claimed treatment back untouched (the process is stopping before it started it): pending
 /// again, due now, and the claim's attempt not counted. Fenced by `attempts` like `complete`.
 pub fn release(conn: &mut PgConnection, id: i64, attempts: i32) -> QueryResult<bool> {
     use treatments::dsl as t;
-    diesel::update(
-        t::treatments
-            .filter(t::id.eq(id))
-            .filter(t::status.eq(TreatmentStatus::Running))
-            .filter(t::attempts.eq(attempts)),
-    )
-    .set((
-        t::status.eq(TreatmentStatus::Pending),
-        t::attempts.eq(attempts - 1),
-        t::lease_until.eq(None::<DateTime<Utc>>),
-        t::updated_at.eq(Utc::now()),
-    ))
-    .execute(conn)
-    .map(|n| n == 1)
+    diesel::update(t::treatments.filter(held_claim(id, attempts)))
+        .set((
+            t::status.eq(TreatmentStatus::Pending),
+            t::attempts.eq(attempts - 1),
+            t::lease_until.eq(None::<DateTime<Utc>>),
+            t::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
 }
 
 /// Exponential backoff with ±20 % jitter: 5 s, 10 s, 20 s, ... capped at one hour.
@@ -131,21 +129,16 @@ pub fn fail(conn: &mut PgConnection, id: i64, attempts: i32, error: &str, max_at
     } else {
         (TreatmentStatus::Pending, now + backoff(attempts))
     };
-    diesel::update(
-        t::treatments
-            .filter(t::id.eq(id))
-            .filter(t::status.eq(TreatmentStatus::Running))
-            .filter(t::attempts.eq(attempts)),
-    )
-    .set((
-        t::status.eq(status),
-        t::run_at.eq(run_at),
-        t::last_error.eq(error),
-        t::lease_until.eq(None::<DateTime<Utc>>),
-        t::updated_at.eq(now),
-    ))
-    .execute(conn)
-    .map(|n| n == 1)
+    diesel::update(t::treatments.filter(held_claim(id, attempts)))
+        .set((
+            t::status.eq(status),
+            t::run_at.eq(run_at),
+            t::last_error.eq(error),
+            t::lease_until.eq(None::<DateTime<Utc>>),
+            t::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
 }
 
 /// Cancels revocations scheduled for the future (access was bought again); returns their ids.
