@@ -12,7 +12,10 @@ crate::vocabulary! {
     /// Brazilian-Portuguese text (frontend/src/errors.ts). Declared with `vocabulary!` for one list and
     /// its serde names; it is never stored.
     pub enum ErrorCode {
+        AccountDeactivated = "account_deactivated",
         DatabaseUnavailable = "database_unavailable",
+        Forbidden = "forbidden",
+        SessionRevoked = "session_revoked",
         EmailTaken = "email_taken",
         InvalidBody = "invalid_body",
         InvalidCredentials = "invalid_credentials",

@@ -8,6 +8,10 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Timestamptz,
         last_login_at -> Nullable<Timestamptz>,
+        role -> Text,
+        active -> Bool,
+        token_version -> Int4,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -18,6 +22,27 @@ diesel::table! {
         name -> Text,
         access_days -> Nullable<Int4>,
         created_at -> Timestamptz,
+        access_url -> Nullable<Text>,
+        active -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    product_mappings (id) {
+        id -> Int8,
+        source -> Text,
+        external_product_id -> Text,
+        offer_code -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    product_mapping_courses (mapping_id, course_id) {
+        mapping_id -> Int8,
+        course_id -> Int8,
     }
 }
 
@@ -131,6 +156,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         done_at -> Nullable<Timestamptz>,
+        actor_user_id -> Nullable<Int8>,
+        staff_reason -> Nullable<Text>,
     }
 }
 
@@ -143,6 +170,9 @@ diesel::table! {
         target_id -> Nullable<Int8>,
         details -> Jsonb,
         created_at -> Timestamptz,
+        reason -> Nullable<Text>,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
     }
 }
 
@@ -159,11 +189,16 @@ diesel::joinable!(treatments -> customers (customer_id));
 diesel::joinable!(treatments -> courses (course_id));
 diesel::joinable!(treatments -> orders (order_id));
 diesel::joinable!(audit_log -> users (user_id));
+diesel::joinable!(treatments -> users (actor_user_id));
+diesel::joinable!(product_mapping_courses -> product_mappings (mapping_id));
+diesel::joinable!(product_mapping_courses -> courses (course_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     courses,
     product_courses,
+    product_mappings,
+    product_mapping_courses,
     customers,
     orders,
     enrollments,

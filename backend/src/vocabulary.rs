@@ -125,14 +125,19 @@ where
 #[cfg(test)]
 mod tests {
     use super::Vocabulary;
+    use crate::auth::Role;
     use crate::error::ErrorCode;
     use crate::ingest::event::{EventKind, Source};
     use crate::ingest::process::Outcome;
     use crate::note::Note;
+    use crate::staff::audit::{AuditAction, AuditTarget};
     use crate::treatments::rules::{EnrollmentStatus, OrderStatus, TreatmentKind};
     use crate::treatments::store::TreatmentStatus;
 
-    const CHECKS: &str = include_str!("../migrations/2026-12-02-000002_vocabulary_checks/up.sql");
+    const CHECKS: &str = concat!(
+        include_str!("../migrations/2026-12-02-000002_vocabulary_checks/up.sql"),
+        include_str!("../migrations/2026-12-02-000003_catalog_access_staff/up.sql"),
+    );
 
     /// The values of one vocabulary: stored text, serde name, `parse` and `Display` agree, and the
     /// CHECK constraint of each column that holds it lists exactly these values, in this order.
@@ -163,13 +168,16 @@ mod tests {
         agree::<Outcome>(&["webhook_events.outcome"]);
         agree::<EventKind>(&["webhook_events.kind"]);
         agree::<Note>(&["webhook_events.note"]);
-        agree::<Source>(&["orders.source", "product_courses.source"]);
+        agree::<Source>(&["orders.source", "product_courses.source", "product_mappings.source"]);
         agree::<OrderStatus>(&["orders.status"]);
         agree::<EnrollmentStatus>(&["enrollments.status"]);
         agree::<TreatmentKind>(&["treatments.kind"]);
         agree::<TreatmentStatus>(&["treatments.status"]);
+        agree::<Role>(&["users.role"]);
+        agree::<AuditAction>(&["audit_log.action"]);
+        agree::<AuditTarget>(&["audit_log.target_type"]);
         agree::<ErrorCode>(&[]);
-        assert_eq!(CHECKS.matches("ADD CONSTRAINT").count(), 9, "a constrained column no test covers");
+        assert_eq!(CHECKS.matches("ADD CONSTRAINT").count(), 13, "a constrained column no test covers");
     }
 
     #[test]

@@ -213,8 +213,9 @@ async fn bad_tokens_are_401() {
     test::call_service(&app, signup_req("ana@b.com", "12345678", Some(INVITE)).to_request()).await;
     let now = chrono::Utc::now().timestamp();
 
-    let expired = portaria::auth::jwt::issue(1, "ana@b.com", &secret, 60, now - 3600).unwrap();
-    let wrong_key = portaria::auth::jwt::issue(1, "ana@b.com", "another-secret-of-32-characters!!", 60, now).unwrap();
+    let expired = portaria::auth::jwt::issue(1, "ana@b.com", 0, &secret, 60, now - 3600).unwrap();
+    let wrong_key =
+        portaria::auth::jwt::issue(1, "ana@b.com", 0, "another-secret-of-32-characters!!", 60, now).unwrap();
     let cases: Vec<(Option<String>, &str)> = vec![
         (None, "missing_token"),
         (Some("Bearer".into()), "missing_token"),
@@ -243,4 +244,63 @@ async fn unknown_api_routes_are_json_404() {
     let res = test::call_service(&app, TestRequest::get().uri("/api/nope").to_request()).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(json(res).await["error"]["code"], "not_found");
+}
+
+#[actix_web::test]
+async fn the_first_account_is_admin_and_the_next_ones_suporte() {
+    let db = TestDb::new();
+    let app = app!(db.state());
+    for (email, role) in
+        [("dona@escola.com.br", "admin"), ("bia@escola.com.br", "suporte"), ("caio@escola.com.br", "suporte")]
+    {
+        let res = test::call_service(&app, signup_req(email, "s3nha-forte", Some(INVITE)).to_request()).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let user = json(res).await;
+        assert_eq!((user["role"].as_str(), user["active"].as_bool()), (Some(role), Some(true)), "{email}");
+        let res = test::call_service(&app, login_req(email, "s3nha-forte").to_request()).await;
+        let body = json(res).await;
+        assert_eq!(body["user"]["role"], role);
+        let me = test::call_service(
+            &app,
+            common::get("/api/auth/me", &format!("Bearer {}", body["access_token"].as_str().unwrap())).to_request(),
+        )
+        .await;
+        assert_eq!(json(me).await["role"], role);
+    }
+}
+
+#[actix_web::test]
+async fn a_deactivated_account_loses_its_sessions_at_once_and_cannot_sign_in() {
+    use diesel::prelude::*;
+    use portaria::schema::users;
+    let db = TestDb::new();
+    let app = app!(db.state());
+    test::call_service(&app, signup_req("bia@escola.com.br", "s3nha-forte", Some(INVITE)).to_request()).await;
+    let res = test::call_service(&app, login_req("bia@escola.com.br", "s3nha-forte").to_request()).await;
+    let token = format!("Bearer {}", json(res).await["access_token"].as_str().unwrap());
+    let res = test::call_service(&app, common::get("/api/customers", &token).to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    diesel::update(users::table).set(users::active.eq(false)).execute(&mut db.conn()).unwrap();
+    let res = test::call_service(&app, common::get("/api/customers", &token).to_request()).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json(res).await["error"]["code"], "session_revoked");
+    let res = test::call_service(&app, login_req("bia@escola.com.br", "s3nha-forte").to_request()).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(json(res).await["error"]["code"], "account_deactivated");
+    // a wrong password still says only "wrong e-mail or password"
+    let res = test::call_service(&app, login_req("bia@escola.com.br", "errada-123").to_request()).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    // reactivated: the old token stays dead once the version moved on; a new sign-in works
+    diesel::update(users::table)
+        .set((users::active.eq(true), users::token_version.eq(users::token_version + 1)))
+        .execute(&mut db.conn())
+        .unwrap();
+    let res = test::call_service(&app, common::get("/api/customers", &token).to_request()).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = test::call_service(&app, login_req("bia@escola.com.br", "s3nha-forte").to_request()).await;
+    let token = format!("Bearer {}", json(res).await["access_token"].as_str().unwrap());
+    let res = test::call_service(&app, common::get("/api/customers", &token).to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
 }

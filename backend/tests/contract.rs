@@ -79,6 +79,14 @@ async fn every_documented_status_is_reachable() {
             .set_json(json!({"email": email, "password": password}))
     };
     test::call_service(&app, signup("dono@example.com", "senha-boa-1", INVITE).to_request()).await;
+    test::call_service(&app, signup("inativo@example.com", "senha-boa-1", INVITE).to_request()).await;
+    {
+        use portaria::schema::users;
+        diesel::update(users::table.filter(users::email.eq("inativo@example.com")))
+            .set(users::active.eq(false))
+            .execute(&mut db.conn())
+            .unwrap();
+    }
     let unauth = |m: &str, uri: &str| match m {
         "GET" => TestRequest::get().uri(uri),
         _ => TestRequest::post().uri(uri),
@@ -116,6 +124,7 @@ async fn every_documented_status_is_reachable() {
         ("POST", "/api/auth/login", 200, login("dono@example.com", "senha-boa-1", "10.1.1.1")),
         ("POST", "/api/auth/login", 400, raw("/api/auth/login", json_type, "\0".into())),
         ("POST", "/api/auth/login", 401, login("dono@example.com", "errada-123", "10.1.1.2")),
+        ("POST", "/api/auth/login", 403, login("inativo@example.com", "senha-boa-1", "10.1.1.4")),
         ("POST", "/api/auth/login", 413, raw("/api/auth/login", json_type, huge())),
         ("POST", "/api/auth/login", 415, raw("/api/auth/login", Some("text/plain"), "{}".into())),
         ("POST", "/api/auth/login", 422, raw("/api/auth/login", json_type, r#"{"email": 1}"#.into())),
@@ -229,8 +238,9 @@ async fn every_database_route_is_503_when_the_database_is_down() {
         .connection_timeout(std::time::Duration::from_millis(200))
         .build_unchecked(portaria::db::Manager::new(url));
     let config = portaria::config::Config::for_tests(url);
-    let jwt = portaria::auth::jwt::issue(1, "ana@example.com", &config.jwt_secret, 600, chrono::Utc::now().timestamp())
-        .unwrap();
+    let jwt =
+        portaria::auth::jwt::issue(1, "ana@example.com", 0, &config.jwt_secret, 600, chrono::Utc::now().timestamp())
+            .unwrap();
     let token = format!("Bearer {jwt}");
     let app = app!(portaria::state::AppState::new(config, pool));
     for (method, path, uri) in database_routes() {

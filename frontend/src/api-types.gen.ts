@@ -447,7 +447,7 @@ export interface components {
          *     its serde names; it is never stored.
          * @enum {string}
          */
-        ErrorCode: "database_unavailable" | "email_taken" | "invalid_body" | "invalid_credentials" | "invalid_cursor" | "invalid_invite_token" | "invalid_json" | "invalid_query" | "invalid_token" | "migrations_pending" | "missing_token" | "not_found" | "not_replayable" | "not_retryable" | "payload_too_large" | "replay_rejected" | "request_timeout" | "token_expired" | "too_many_requests" | "unauthorized" | "unknown_source" | "unprocessable" | "validation_failed" | "internal_error" | "unsupported_media_type" | "method_not_allowed";
+        ErrorCode: "account_deactivated" | "database_unavailable" | "forbidden" | "session_revoked" | "email_taken" | "invalid_body" | "invalid_credentials" | "invalid_cursor" | "invalid_invite_token" | "invalid_json" | "invalid_query" | "invalid_token" | "migrations_pending" | "missing_token" | "not_found" | "not_replayable" | "not_retryable" | "payload_too_large" | "replay_rejected" | "request_timeout" | "token_expired" | "too_many_requests" | "unauthorized" | "unknown_source" | "unprocessable" | "validation_failed" | "internal_error" | "unsupported_media_type" | "method_not_allowed";
         ErrorDetail: {
             /** @description Stable machine-readable code, e.g. `invalid_credentials`. */
             code: components["schemas"]["ErrorCode"];
@@ -634,6 +634,11 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
+        /**
+         * @description A staff user's role (`users.role`).
+         * @enum {string}
+         */
+        Role: "admin" | "suporte";
         SignupRequest: {
             /** @example ana@escola.com.br */
             email: string;
@@ -768,6 +773,8 @@ export interface components {
         };
         /** @description A staff user as the API shows it (never the password hash). */
         UserView: {
+            /** @description A deactivated user cannot sign in and their tokens stop working at once. */
+            active: boolean;
             /** Format: date-time */
             created_at: string;
             /** @example ana@escola.com.br */
@@ -777,6 +784,7 @@ export interface components {
             /** Format: date-time */
             last_login_at?: string | null;
             name: string;
+            role: components["schemas"]["Role"];
         };
         /** @description The answer to an accepted webhook (and to a replay). */
         WebhookAnswer: {
@@ -835,6 +843,15 @@ export interface operations {
             };
             /** @description Wrong e-mail or password */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Right password, but the account is deactivated (`account_deactivated`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

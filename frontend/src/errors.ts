@@ -12,6 +12,9 @@ const BY_CODE: Record<string, string> = {
   missing_token: 'Sua sessão expirou. Entre novamente.',
   invalid_token: 'Sua sessão expirou. Entre novamente.',
   token_expired: 'Sua sessão expirou. Entre novamente.',
+  session_revoked: 'Sua sessão foi encerrada (conta desativada ou senha alterada). Entre novamente.',
+  account_deactivated: 'Esta conta foi desativada. Fale com um administrador.',
+  forbidden: 'Apenas administradores podem fazer isto.',
   not_found: 'Não encontrado.',
   not_retryable: 'Esta tratativa não está com falha, então não pode ser tentada de novo.',
   not_replayable:

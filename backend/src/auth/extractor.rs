@@ -1,25 +1,36 @@
-//! `AuthUser`: the extractor that guards every staff route (Authorization: Bearer <JWT>).
+//! `AuthUser`: the extractor that guards every staff route (Authorization: Bearer <JWT>), and
+//! `AdminUser`, the one that guards the admin routes.
+//!
+//! A valid signature is not enough: every request reads the user's standing (active, role, token
+//! version), so a deactivation, a role change or a password change takes effect at once.
 
 use super::jwt::{self, TokenError};
-use crate::error::ApiError;
+use super::{users, Role};
+use crate::db;
 use crate::error::ErrorCode;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{http::header, web, FromRequest, HttpRequest};
-use std::future::{ready, Ready};
+use futures_util::future::LocalBoxFuture;
 
-/// The authenticated staff user, from a valid access token.
+/// The authenticated staff user, from a valid access token of an active account.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub id: i64,
     pub email: String,
+    pub role: Role,
 }
 
 impl AuthUser {
-    fn from_request_sync(req: &HttpRequest) -> Result<AuthUser, ApiError> {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    async fn authenticate(req: HttpRequest) -> ApiResult<AuthUser> {
         let state =
             req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::internal("AppState missing from the app"))?;
-        let token = bearer_token(req).ok_or_else(|| {
+        let token = bearer_token(&req).ok_or_else(|| {
             ApiError::unauthorized(ErrorCode::MissingToken, "Sign in first: send Authorization: Bearer <access_token>.")
         })?;
         let claims = jwt::verify(token, &state.config.jwt_secret).map_err(|e| match e {
@@ -30,10 +41,19 @@ impl AuthUser {
                 ApiError::unauthorized(ErrorCode::InvalidToken, "The access token is invalid; sign in again.")
             }
         })?;
-        let id = claims.sub.parse().map_err(|_| {
+        let id: i64 = claims.sub.parse().map_err(|_| {
             ApiError::unauthorized(ErrorCode::InvalidToken, "The access token is invalid; sign in again.")
         })?;
-        Ok(AuthUser { id, email: claims.email })
+        let standing = db::run(&state.pool, move |conn| Ok(users::standing(conn, id)?)).await?;
+        match standing {
+            Some(s) if s.active && s.token_version == claims.ver => {
+                Ok(AuthUser { id, email: claims.email, role: s.role })
+            }
+            _ => Err(ApiError::unauthorized(
+                ErrorCode::SessionRevoked,
+                "This session was ended (account deactivated or password changed); sign in again.",
+            )),
+        }
     }
 }
 
@@ -47,9 +67,36 @@ fn bearer_token(req: &HttpRequest) -> Option<&str> {
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
-    type Future = Ready<Result<AuthUser, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<AuthUser, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(AuthUser::from_request_sync(req))
+        Box::pin(AuthUser::authenticate(req.clone()))
+    }
+}
+
+/// An authenticated staff user with the `admin` role; anyone else gets 403 `forbidden`.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub AuthUser);
+
+impl std::ops::Deref for AdminUser {
+    type Target = AuthUser;
+    fn deref(&self) -> &AuthUser {
+        &self.0
+    }
+}
+
+impl FromRequest for AdminUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<AdminUser, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let user = AuthUser::authenticate(req).await?;
+            if !user.is_admin() {
+                return Err(ApiError::forbidden(ErrorCode::Forbidden, "Only an administrator may do this."));
+            }
+            Ok(AdminUser(user))
+        })
     }
 }

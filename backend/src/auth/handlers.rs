@@ -91,6 +91,7 @@ pub async fn signup(state: web::Data<AppState>, body: web::Json<SignupRequest>) 
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 400, description = "The body is not JSON (`invalid_json`)", body = ErrorBody),
         (status = 401, description = "Wrong e-mail or password", body = ErrorBody),
+        (status = 403, description = "Right password, but the account is deactivated (`account_deactivated`)", body = ErrorBody),
         (status = 408, description = "The body did not arrive within `BODY_READ_TIMEOUT_MS` (`request_timeout`)", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ErrorBody),
         (status = 415, description = "Not sent as application/json (`unsupported_media_type`)", body = ErrorBody),
@@ -125,6 +126,11 @@ pub async fn login(
         };
         let ok = password::verify(&given, user.as_ref().map(|u| u.password_hash.as_str()), cost);
         match user {
+            // The password is right: only now may the answer tell that the account is deactivated.
+            Some(u) if ok && !u.active => Err(ApiError::forbidden(
+                ErrorCode::AccountDeactivated,
+                "This account has been deactivated; ask an administrator.",
+            )),
             Some(u) if ok => Ok(Some(users::touch_login(conn, u.id)?)),
             _ => Ok(None),
         }
@@ -137,7 +143,14 @@ pub async fn login(
     };
     state.throttle.record_success(&keys[..1]);
     let ttl = state.config.jwt_ttl.as_secs() as i64;
-    let token = jwt::issue(user.id, &user.email, &state.config.jwt_secret, ttl, chrono::Utc::now().timestamp())?;
+    let token = jwt::issue(
+        user.id,
+        &user.email,
+        user.token_version,
+        &state.config.jwt_secret,
+        ttl,
+        chrono::Utc::now().timestamp(),
+    )?;
     Ok(web::Json(TokenResponse {
         access_token: token,
         token_type: "Bearer".into(),

@@ -8,12 +8,17 @@ pub struct Claims {
     /// The staff user's id.
     pub sub: String,
     pub email: String,
+    /// The user's `token_version` when the token was issued; a deactivation or a password change
+    /// bumps it, and every older token stops working.
+    #[serde(default)]
+    pub ver: i32,
     pub iat: i64,
     pub exp: i64,
 }
 
-pub fn issue(user_id: i64, email: &str, secret: &str, ttl_secs: i64, now: i64) -> Result<String, String> {
-    let claims = Claims { sub: user_id.to_string(), email: email.to_string(), iat: now, exp: now + ttl_secs };
+pub fn issue(user_id: i64, email: &str, version: i32, secret: &str, ttl_secs: i64, now: i64) -> Result<String, String> {
+    let claims =
+        Claims { sub: user_id.to_string(), email: email.to_string(), ver: version, iat: now, exp: now + ttl_secs };
     encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
         .map_err(|e| format!("jwt encode: {e}"))
 }
@@ -47,7 +52,7 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let t = issue(7, "a@b.c", SECRET, 60, now()).unwrap();
+        let t = issue(7, "a@b.c", 0, SECRET, 60, now()).unwrap();
         let c = verify(&t, SECRET).unwrap();
         assert_eq!(c.sub, "7");
         assert_eq!(c.email, "a@b.c");
@@ -55,16 +60,16 @@ mod tests {
 
     #[test]
     fn expired_wrong_secret_and_garbage() {
-        let t = issue(7, "a@b.c", SECRET, 60, now() - 3600).unwrap();
+        let t = issue(7, "a@b.c", 0, SECRET, 60, now() - 3600).unwrap();
         assert_eq!(verify(&t, SECRET), Err(TokenError::Expired));
-        let t = issue(7, "a@b.c", SECRET, 60, now()).unwrap();
+        let t = issue(7, "a@b.c", 0, SECRET, 60, now()).unwrap();
         assert_eq!(verify(&t, "another-secret-another-secret-xx"), Err(TokenError::Invalid));
         assert_eq!(verify("not.a.jwt", SECRET), Err(TokenError::Invalid));
     }
 
     #[test]
     fn other_algorithms_are_refused() {
-        let claims = Claims { sub: "1".into(), email: "a@b.c".into(), iat: now(), exp: now() + 60 };
+        let claims = Claims { sub: "1".into(), email: "a@b.c".into(), ver: 0, iat: now(), exp: now() + 60 };
         let hs512 =
             encode(&Header::new(Algorithm::HS512), &claims, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap();
         assert_eq!(verify(&hs512, SECRET), Err(TokenError::Invalid));

@@ -4,11 +4,13 @@ pub mod extractor;
 pub mod handlers;
 pub mod jwt;
 pub mod password;
+pub mod role;
 pub mod throttle;
 pub mod users;
 pub mod validation;
 
-pub use extractor::AuthUser;
+pub use extractor::{AdminUser, AuthUser};
+pub use role::Role;
 
 /// Constant-time equality for tokens and signatures (length differences leak only the length).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -1,5 +1,6 @@
 //! Staff users in the database.
 
+use super::Role;
 use crate::schema::users;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -15,6 +16,10 @@ pub struct User {
     pub password_hash: String,
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
+    pub role: Role,
+    pub active: bool,
+    pub token_version: i32,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// A staff user as the API shows it (never the password hash).
@@ -26,11 +31,22 @@ pub struct UserView {
     pub name: String,
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
+    pub role: Role,
+    /// A deactivated user cannot sign in and their tokens stop working at once.
+    pub active: bool,
 }
 
 impl From<User> for UserView {
     fn from(u: User) -> UserView {
-        UserView { id: u.id, email: u.email, name: u.name, created_at: u.created_at, last_login_at: u.last_login_at }
+        UserView {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            created_at: u.created_at,
+            last_login_at: u.last_login_at,
+            role: u.role,
+            active: u.active,
+        }
     }
 }
 
@@ -40,13 +56,42 @@ struct NewUser<'a> {
     email: &'a str,
     name: &'a str,
     password_hash: &'a str,
+    role: Role,
 }
 
+/// Creates a staff user: the first account is `admin`, every later one `suporte`. A transaction-level
+/// advisory lock serialises concurrent sign-ups, so two first sign-ups cannot both become admin.
 pub fn insert(conn: &mut PgConnection, email: &str, name: &str, password_hash: &str) -> QueryResult<User> {
-    diesel::insert_into(users::table)
-        .values(NewUser { email, name, password_hash })
-        .returning(User::as_returning())
-        .get_result(conn)
+    conn.transaction(|conn| {
+        diesel::select(pg_advisory_xact_lock(SIGNUP_LOCK)).execute(conn)?;
+        let first = !diesel::select(diesel::dsl::exists(users::table.select(users::id))).get_result::<bool>(conn)?;
+        let role = if first { Role::Admin } else { Role::Suporte };
+        diesel::insert_into(users::table)
+            .values(NewUser { email, name, password_hash, role })
+            .returning(User::as_returning())
+            .get_result(conn)
+    })
+}
+
+/// The advisory-lock key of sign-ups ("portaria-signup").
+const SIGNUP_LOCK: i64 = 0x706f_7274_7369_676e;
+
+diesel::define_sql_function! {
+    fn pg_advisory_xact_lock(key: diesel::sql_types::BigInt);
+}
+
+/// What a request needs to know about the user behind a token: whether the account still works, its
+/// role and the token version (a token issued under an older version no longer works).
+#[derive(Debug, Clone, Copy, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct Standing {
+    pub role: Role,
+    pub active: bool,
+    pub token_version: i32,
+}
+
+pub fn standing(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Standing>> {
+    users::table.find(id).select(Standing::as_select()).first(conn).optional()
 }
 
 pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option<User>> {

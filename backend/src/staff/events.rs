@@ -1,9 +1,10 @@
 //! The webhook log: list with filters, one event with its raw body, replay.
 
+use super::audit::{self, AuditAction, AuditTarget, Entry};
 use super::filters::{from_schema, parse_from, parse_to, to_schema, StaffQuery};
 use super::pagination::{self, like_escape, PageParams};
+use super::treatments;
 use super::views::*;
-use super::{audit, treatments};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ErrorCode;
@@ -304,7 +305,11 @@ pub async fn replay(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i6
     let user = auth.id;
     let event = db::run(&state.pool, move |conn| {
         let e = load(conn, id)?;
-        audit::record(conn, user, "replay_event", "webhook_event", id, json!({ "outcome": e.outcome }))?;
+        audit::record(
+            conn,
+            Entry::new(user, AuditAction::ReplayEvent, AuditTarget::WebhookEvent, Some(id))
+                .details(json!({ "outcome": e.outcome })),
+        )?;
         Ok(e)
     })
     .await?;

@@ -1,6 +1,6 @@
 //! Treatments: list with filters, retry of failed or dead ones.
 
-use super::audit;
+use super::audit::{self, AuditAction, AuditTarget, Entry};
 use super::filters::{from_schema, parse_from, parse_to, to_schema, StaffQuery};
 use super::pagination::{self, like_escape, PageParams};
 use super::views::*;
@@ -218,11 +218,9 @@ pub async fn retry(
                 .execute(conn)?;
             audit::record(
                 conn,
-                auth.id,
-                "retry_treatment",
-                "treatment",
-                id,
-                json!({ "previous_status": t.status, "attempts": t.attempts, "last_error": t.last_error }),
+                Entry::new(auth.id, AuditAction::RetryTreatment, AuditTarget::Treatment, Some(id))
+                    .before(json!({ "status": t.status, "attempts": t.attempts, "last_error": t.last_error }))
+                    .after(json!({ "status": TreatmentStatus::Pending, "attempts": 0 })),
             )?;
             notify::send(conn, Signal::Queued(id))?;
             Ok(web::Json(view(conn, id)?))

@@ -299,6 +299,21 @@ where
     format!("Bearer {}", body["access_token"].as_str().expect("token"))
 }
 
+/// A `suporte` user's bearer header: the first account of a database is its admin, so this signs up a
+/// throwaway account first (harmless when an admin already exists) and then the support user.
+pub async fn support_token<S, B>(app: &S) -> String
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let _first = staff_token(app).await;
+    staff_token(app).await
+}
+
 /// A GET with the bearer token.
 pub fn get(uri: &str, token: &str) -> actix_web::test::TestRequest {
     actix_web::test::TestRequest::get().uri(uri).insert_header(("Authorization", token.to_string()))

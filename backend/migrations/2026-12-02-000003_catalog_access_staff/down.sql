@@ -1,0 +1,10 @@
+DROP INDEX audit_log_user;
+ALTER TABLE audit_log DROP CONSTRAINT audit_log_target_type_check, DROP CONSTRAINT audit_log_action_check;
+DROP INDEX audit_log_created;
+ALTER TABLE audit_log DROP COLUMN after, DROP COLUMN before, DROP COLUMN reason;
+ALTER TABLE treatments DROP COLUMN staff_reason, DROP COLUMN actor_user_id;
+DROP TABLE product_mapping_courses;
+DROP TABLE product_mappings;
+ALTER TABLE courses DROP COLUMN updated_at, DROP COLUMN active, DROP COLUMN access_url;
+ALTER TABLE users DROP CONSTRAINT users_role_check;
+ALTER TABLE users DROP COLUMN updated_at, DROP COLUMN token_version, DROP COLUMN active, DROP COLUMN role;
