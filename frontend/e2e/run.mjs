@@ -9,7 +9,7 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ const SHOTS = join(HERE, 'screenshots');
 const DOCS_SHOTS = resolve(FRONTEND, '..', 'docs', 'screenshots');
 const SERVER_LOG = join(HERE, 'server.log');
 const WEBHOOK_TOKEN = 'e2e-token';
+const KIWIFY_TOKEN = 'e2e-kiwify-token';
 const INVITE = 'uhdfaAADF123';
 const STEP_TIMEOUT_MS = 20_000;
 const CHROMIUM_ARGS = [
@@ -320,6 +321,7 @@ async function main() {
         FRONTEND_DIR: DIST,
         BCRYPT_COST: '4',
         HASHTAG_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
+        KIWIFY_WEBHOOK_TOKEN: KIWIFY_TOKEN,
         JWT_SECRET: randomBytes(32).toString('hex'),
         WORKER_CONCURRENCY: '1',
         WORKER_POLL_MS: '200',
@@ -333,6 +335,47 @@ async function main() {
 
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     await scenario(browser);
+    // Further scenarios, one module per area in e2e/scenarios/ (run in name order after the main one,
+    // against the same server; STAFF is the first account, so the admin).
+    const kit = {
+      browser,
+      base: BASE,
+      step,
+      assert,
+      until,
+      waitForText,
+      goto,
+      heading,
+      shot,
+      login,
+      watch,
+      guardCsp,
+      postHashtag,
+      psql: (sql) => psql(dbUrl.toString(), sql),
+      STAFF,
+      INVITE,
+      WEBHOOK_TOKEN,
+      KIWIFY_TOKEN,
+      DESKTOP,
+      PHONE,
+    };
+    const dir = join(HERE, 'scenarios');
+    const modules = existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.mjs'))
+          .sort()
+      : [];
+    for (const file of modules) {
+      const mod = await import(join(dir, file));
+      await mod.default(kit);
+    }
+    if (modules.length) {
+      await step('scenarios: no CSP violation, JavaScript error or browser dialog', async () => {
+        assert(cspViolations.length === 0, `CSP violations: ${[...new Set(cspViolations)].join('; ')}`);
+        assert(pageErrors.length === 0, `page errors: ${pageErrors.join('; ')}`);
+        assert(dialogs.length === 0, `dialogs: ${dialogs.join('; ')}`);
+      });
+    }
   } catch (err) {
     results.push({ name: 'setup', ok: false, error: err });
     console.log(
