@@ -112,6 +112,8 @@ export const userView = object<UserView>({
   id,
   email: str,
   name: str,
+  role: str,
+  active: bool,
   created_at: str,
   last_login_at: optStr,
 });
