@@ -1,4 +1,4 @@
-//! The HTTP application: every route, the extractor configuration and the fallbacks.
+//! The HTTP application: the route registry, the extractor configuration and the fallbacks.
 
 use crate::error::ErrorCode;
 use crate::error::{self, ApiError};
@@ -7,10 +7,36 @@ use crate::{auth, frontend, health, ingest, metrics, openapi, staff};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
+use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_swagger_ui::SwaggerUi;
 
 /// JSON bodies of the staff API (webhooks read their raw body with their own limit).
 const API_JSON_LIMIT: usize = 64 * 1024;
+
+/// Every documented route, listed once: the app registers these services and `openapi::document()`
+/// collects their `#[utoipa::path]` operations from the same list (utoipa-actix-web).
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(metrics::metrics)
+        .service(auth::handlers::signup)
+        .service(auth::handlers::login)
+        .service(auth::handlers::me)
+        .service(ingest::handler::receive)
+        .service(staff::customers::list)
+        .service(staff::customers::detail)
+        .service(staff::customers::timeline)
+        .service(staff::events::list)
+        .service(staff::events::detail)
+        .service(staff::events::replay)
+        .service(staff::treatments::list)
+        .service(staff::treatments::retry)
+        .service(staff::reports::customers_csv)
+        .service(staff::reports::treatments_csv)
+        .service(staff::reports::orders_csv)
+        .service(staff::stats::stats)
+        .service(staff::stream::stream);
+}
 
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
@@ -20,31 +46,13 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(state))
             .app_data(web::JsonConfig::default().limit(API_JSON_LIMIT).error_handler(error::json_error))
             .app_data(web::QueryConfig::default().error_handler(error::query_error))
-            .app_data(web::PathConfig::default().error_handler(error::path_error))
-            .service(health::healthz)
-            .service(health::readyz)
-            .service(metrics::metrics)
-            .service(auth::handlers::signup)
-            .service(auth::handlers::login)
-            .service(auth::handlers::me)
-            .service(ingest::handler::receive)
-            .service(staff::customers::list)
-            .service(staff::customers::detail)
-            .service(staff::customers::timeline)
-            .service(staff::events::list)
-            .service(staff::events::detail)
-            .service(staff::events::replay)
-            .service(staff::treatments::list)
-            .service(staff::treatments::retry)
-            .service(staff::reports::customers_csv)
-            .service(staff::reports::treatments_csv)
-            .service(staff::reports::orders_csv)
-            .service(staff::stats::stats)
-            .service(staff::stream::stream)
-            .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", document))
-            .service(web::resource("/api/docs").to(|| async {
+            .app_data(web::PathConfig::default().error_handler(error::path_error));
+        routes(&mut ServiceConfig::new(cfg));
+        cfg.service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", document)).service(
+            web::resource("/api/docs").to(|| async {
                 actix_web::HttpResponse::PermanentRedirect().insert_header(("Location", "/api/docs/")).finish()
-            }));
+            }),
+        );
         // A documented path called with another method: 405 with `Allow`. Registered after the
         // routes above, so it only answers what none of them took.
         for (path, methods) in allowed {
