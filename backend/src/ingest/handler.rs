@@ -1,90 +1,19 @@
-//! `POST /webhooks/{source}`: thin HTTP glue around `screen` (pure checks) and `process::ingest`.
+//! `POST /webhooks/{source}`: thin HTTP glue: reads the body, then `service::screen` (pure checks) and
+//! `service::ingest`, and maps what it returns to the answer.
 
-use super::event::{AuthError, ParseError, Parsed, RequestParts, Source};
-use super::process::{self, CourseDefaults, Outcome, WebhookAnswer};
+use super::event::{RequestParts, Source};
+use super::process::{Outcome, WebhookAnswer};
 use super::record::{self, Received};
-use super::sources;
-use crate::config::SourceSecrets;
-use crate::error::ErrorCode;
+use super::service::{self, enabled_source, screen, Ingested, Rejection};
+use crate::body_deadline;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
-use crate::{body_deadline, db};
 use actix_web::{post, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures_util::StreamExt;
 use serde_json::json;
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
-
-/// Why a request was turned away: its recorded outcome and the answer.
-#[derive(Debug, Clone)]
-pub struct Rejection {
-    pub outcome: Outcome,
-    pub error: ApiError,
-}
-
-impl Rejection {
-    fn new(outcome: Outcome, error: ApiError) -> Rejection {
-        Rejection { outcome, error }
-    }
-}
-
-/// The secret of an enabled source; unknown and unconfigured sources are both 404.
-pub fn enabled_source(name: &str, secrets: &SourceSecrets) -> Result<(Source, String), Rejection> {
-    let source = Source::parse(name);
-    let secret = match source {
-        Some(Source::Hashtag) => secrets.hashtag.clone(),
-        Some(Source::Hotmart) => secrets.hotmart.clone(),
-        Some(Source::Kiwify) => secrets.kiwify.clone(),
-        Some(Source::Generic) => secrets.generic.clone(),
-        None => None,
-    };
-    match (source, secret) {
-        (Some(source), Some(secret)) => Ok((source, secret)),
-        _ => Err(Rejection::new(
-            Outcome::UnknownSource,
-            ApiError::not_found(ErrorCode::UnknownSource, format!("No webhook source named {name:?} is enabled here.")),
-        )),
-    }
-}
-
-/// The checks before anything is written: size, sender, payload.
-pub fn screen(
-    source: Source,
-    secret: &str,
-    received: &Received,
-    parts: &RequestParts,
-    limit: usize,
-    now: DateTime<Utc>,
-) -> Result<Parsed, Rejection> {
-    if received.truncated {
-        return Err(Rejection::new(
-            Outcome::PayloadTooLarge,
-            ApiError::payload_too_large(format!("The body is larger than {limit} bytes.")),
-        ));
-    }
-    sources::authenticate(source, secret, &received.body, parts, now).map_err(|e| {
-        let message = match e {
-            AuthError::Missing(m) => format!("Missing credentials: {m}"),
-            AuthError::Invalid(m) => format!("Invalid credentials: {m}"),
-        };
-        Rejection::new(Outcome::Unauthorized, ApiError::unauthorized(ErrorCode::Unauthorized, message))
-    })?;
-    sources::parse(source, &received.body, parts).map_err(parse_rejection)
-}
-
-/// A body that could not be parsed: its recorded outcome and the answer (400 or 422).
-pub fn parse_rejection(e: ParseError) -> Rejection {
-    match e {
-        ParseError::InvalidJson(m) => Rejection::new(
-            Outcome::InvalidJson,
-            ApiError::bad_request(ErrorCode::InvalidJson, format!("The body is not valid JSON: {m}")),
-        ),
-        ParseError::Unprocessable(m) => {
-            Rejection::new(Outcome::Unprocessable, ApiError::unprocessable(ErrorCode::Unprocessable, m))
-        }
-    }
-}
+use std::time::Instant;
 
 /// The body as read: up to the limit, its full size as sent, and how the read ended.
 struct Body {
@@ -162,7 +91,7 @@ pub async fn receive(
     let started = Instant::now();
     let remote_addr = req.peer_addr().map(|a| a.ip().to_string());
     if let Err(wait) = state.rate_limit.check(&path, remote_addr.as_deref()) {
-        log_line(&record::pg_text(&path), "rate_limited", None, 429, started.elapsed(), None);
+        service::log_rate_limited(&record::pg_text(&path), started.elapsed());
         return Err(ApiError::too_many_requests(
             format!("Too many webhook requests from this address; retry in {wait} s."),
             wait,
@@ -184,113 +113,20 @@ pub async fn receive(
         body_size: body.size,
         truncated: body.truncated,
     };
-    if body.timed_out {
+    let screened = if body.timed_out {
         let seconds = state.config.body_read_timeout.as_secs_f64();
-        let rejection = Rejection::new(
+        Err(Rejection::new(
             Outcome::RequestTimeout,
             ApiError::request_timeout(format!("The body did not arrive within {seconds} s.")),
-        );
-        let defaults = CourseDefaults { default_course_name: state.config.default_course_name.clone() };
-        return handle(&state, received, Err(rejection), defaults, None, started).await;
-    }
-    let screened = enabled_source(&received.source, &state.config.sources)
-        .and_then(|(source, secret)| screen(source, &secret, &received, &parts, limit, Utc::now()));
-    let defaults = CourseDefaults { default_course_name: state.config.default_course_name.clone() };
-    handle(&state, received, screened, defaults, None, started).await
-}
-
-/// Records and answers a screened request (shared with the staff's replay).
-#[tracing::instrument(name = "ingest", skip_all, fields(source = received.source.as_str(), replay_of = replay_of))]
-pub async fn handle(
-    state: &AppState,
-    received: Received,
-    screened: Result<Parsed, Rejection>,
-    defaults: CourseDefaults,
-    replay_of: Option<i64>,
-    started: Instant,
-) -> Result<HttpResponse, ApiError> {
-    let source = received.source.clone();
-    let span = tracing::Span::current();
-    let result = db::run(&state.pool, move |conn| {
-        let _ingest = span.enter();
-        Ok(match &screened {
-            Err(rejection) => {
-                let id = record::record_rejection(
-                    conn,
-                    &received,
-                    rejection.outcome,
-                    &rejection.error.message,
-                    replay_of,
-                    process::elapsed_ms(started),
-                )?;
-                Err((rejection.clone(), id))
-            }
-            Ok(parsed) => match process::ingest(conn, &received, parsed, &defaults, replay_of, started) {
-                Ok(answer) => Ok(answer),
-                // A lost connection: nothing was committed; `db::run` retries on a good one, else 503.
-                Err(e) if db::is_connection_failure(&e) => return Err(e.into()),
-                Err(e) => {
-                    // Nothing of the transaction stayed; keep the request on record, then fail.
-                    let error = format!("internal error: {e}");
-                    let _ = record::record_rejection(
-                        conn,
-                        &received,
-                        Outcome::Error,
-                        &error,
-                        replay_of,
-                        process::elapsed_ms(started),
-                    );
-                    return Err(ApiError::internal(format!("ingest of a {} webhook: {e}", received.source)));
-                }
-            },
-        })
-    })
-    .await;
-    let latency = started.elapsed();
-    match result {
-        Ok(Ok(answer)) => {
-            log_line(&source, answer.outcome.as_str(), Some(answer.event_id), 200, latency, replay_of);
-            Ok(HttpResponse::Ok().json(answer))
-        }
-        Ok(Err((rejection, id))) => {
-            log_line(
-                &source,
-                rejection.outcome.as_str(),
-                Some(id),
-                rejection.error.status.as_u16(),
-                latency,
-                replay_of,
-            );
-            Err(rejection.error.with_details(json!({ "event_id": id })))
-        }
-        Err(e) => {
-            log_line(&source, Outcome::Error.as_str(), None, e.status.as_u16(), latency, replay_of);
-            Err(e)
+        ))
+    } else {
+        enabled_source(&received.source, &state.config.sources)
+            .and_then(|(source, secret)| screen(source, &secret, &received, &parts, limit, Utc::now()))
+    };
+    match service::ingest(&state, received, screened, None, started).await? {
+        Ingested::Accepted(answer) => Ok(HttpResponse::Ok().json(answer)),
+        Ingested::Rejected { rejection, event_id } => {
+            Err(rejection.error.with_details(json!({ "event_id": event_id })))
         }
     }
-}
-
-/// One structured line per webhook (a tracing event with fields); never a secret or a payload. Counts
-/// it in the metrics unless it is a staff replay.
-fn log_line(
-    source: &str,
-    outcome: &str,
-    event_id: Option<i64>,
-    status: u16,
-    latency: Duration,
-    replay_of: Option<i64>,
-) {
-    if replay_of.is_none() {
-        crate::metrics::webhook(source, outcome, latency);
-    }
-    tracing::info!(
-        target: "portaria::webhook",
-        source,
-        outcome,
-        event_id,
-        status,
-        latency_ms = latency.as_secs_f64() * 1000.0,
-        replay_of,
-        "webhook"
-    );
 }

@@ -6,4 +6,5 @@ pub mod handler;
 pub mod process;
 pub mod rate_limit;
 pub mod record;
+pub mod service;
 pub mod sources;

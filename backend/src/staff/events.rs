@@ -10,9 +10,9 @@ use crate::db;
 use crate::error::ErrorCode;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ingest::event::{EventKind, RequestParts, Source};
-use crate::ingest::handler;
-use crate::ingest::process::{CourseDefaults, Outcome, WebhookAnswer};
+use crate::ingest::process::{Outcome, WebhookAnswer};
 use crate::ingest::record::Received;
+use crate::ingest::service::{self, Ingested};
 use crate::ingest::sources;
 use crate::models::WebhookEvent;
 use crate::note::Note;
@@ -314,20 +314,14 @@ pub async fn replay(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i6
     })
     .await?;
     let (source, received, parts) = rebuild(&event)?;
-    let screened = sources::parse(source, &received.body, &parts).map_err(handler::parse_rejection);
-    let defaults = CourseDefaults { default_course_name: state.config.default_course_name.clone() };
-    handler::handle(&state, received, screened, defaults, Some(id), started).await.map_err(rejected_again)
-}
-
-/// A rejection of the replayed payload (400 or 422 for a sender) is a conflict for the staff.
-fn rejected_again(e: ApiError) -> ApiError {
-    if !matches!(e.status.as_u16(), 400 | 422) {
-        return e;
+    let screened = sources::parse(source, &received.body, &parts).map_err(service::parse_rejection);
+    match service::ingest(&state, received, screened, Some(id), started).await? {
+        Ingested::Accepted(answer) => Ok(HttpResponse::Ok().json(answer)),
+        // The request was fine, the payload was not (400 or 422 for a sender): a conflict for the staff.
+        Ingested::Rejected { rejection, event_id } => Err(ApiError::conflict(
+            ErrorCode::ReplayRejected,
+            format!("The replay was rejected again: {}", rejection.error.message),
+        )
+        .with_details(json!({ "event_id": event_id, "code": rejection.error.code }))),
     }
-    let mut details = e.details.clone().unwrap_or_else(|| json!({}));
-    if let Value::Object(map) = &mut details {
-        map.insert("code".into(), json!(e.code));
-    }
-    ApiError::conflict(ErrorCode::ReplayRejected, format!("The replay was rejected again: {}", e.message))
-        .with_details(details)
 }
