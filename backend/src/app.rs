@@ -27,6 +27,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(auth::handlers::signup)
             .service(auth::handlers::login)
             .service(auth::handlers::me)
+            .service(auth::handlers::change_password)
             .service(ingest::handler::receive)
             .service(staff::customers::list)
             .service(staff::customers::detail)
@@ -41,6 +42,9 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(staff::reports::orders_csv)
             .service(staff::stats::stats)
             .service(staff::stream::stream)
+            .service(staff::team::list)
+            .service(staff::team::update)
+            .service(staff::audit_routes::list)
             .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", document))
             .service(web::resource("/api/docs").to(|| async {
                 actix_web::HttpResponse::PermanentRedirect().insert_header(("Location", "/api/docs/")).finish()

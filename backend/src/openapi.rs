@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         crate::auth::handlers::signup,
         crate::auth::handlers::login,
         crate::auth::handlers::me,
+        crate::auth::handlers::change_password,
         crate::ingest::handler::receive,
         crate::staff::customers::list,
         crate::staff::customers::detail,
@@ -32,6 +33,9 @@ use utoipa::{Modify, OpenApi};
         crate::staff::reports::orders_csv,
         crate::staff::stats::stats,
         crate::staff::stream::stream,
+        crate::staff::team::list,
+        crate::staff::team::update,
+        crate::staff::audit_routes::list,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::ingest::event::Source)),
     modifiers(&BearerAuth),
@@ -46,6 +50,8 @@ use utoipa::{Modify, OpenApi};
         (name = "reports", description = "CSV exports"),
         (name = "stats", description = "Dashboard numbers"),
         (name = "stream", description = "Live updates (Server-Sent Events)"),
+        (name = "team", description = "Staff users, roles and deactivation (administrators only)"),
+        (name = "audit", description = "Who did what, to which target, why (administrators only)"),
     )
 )]
 pub struct ApiDoc;
