@@ -365,3 +365,40 @@ async fn staff_actions_of_today_are_audited_with_their_actor() {
     assert_eq!(entry["actor"]["id"], bia);
     assert_eq!(entry["target"], json!({"type": "webhook_event", "id": event, "label": null}));
 }
+
+/// The next chunk of a streamed body (`None` at its end); panics after 10 s of silence.
+async fn next_chunk<B: actix_web::body::MessageBody>(body: &mut std::pin::Pin<Box<B>>) -> Option<String> {
+    let chunk = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        std::future::poll_fn(|cx| body.as_mut().poll_next(cx)),
+    )
+    .await
+    .expect("the stream answers");
+    chunk.map(|c| String::from_utf8_lossy(&c.ok().expect("a chunk")).into_owned())
+}
+
+#[actix_web::test]
+async fn a_deactivated_users_live_stream_ends_before_the_next_update() {
+    let db = TestDb::new();
+    let state = db.state();
+    let app = app!(state.clone());
+    let (_, admin) = member(&app, "dona@escola.com.br", "Dona").await;
+    let (bia, suporte) = member(&app, "bia@escola.com.br", "Bia").await;
+    let res = test::call_service(&app, get("/api/stream", &suporte).to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut body = Box::pin(res.into_body());
+    assert!(next_chunk(&mut body).await.unwrap().contains(": connected"));
+    // while the session stands, updates arrive
+    let res = test::call_service(
+        &app,
+        common::webhook("hashtag", &common::simulator("Ana", "ana@example.com", "aprovado", 10.0)).to_request(),
+    )
+    .await;
+    let event = json(res).await["event_id"].as_i64().unwrap();
+    state.bus.dispatch(portaria::notify::Signal::Event(event));
+    assert!(next_chunk(&mut body).await.unwrap().contains("event: webhook_event"));
+    // deactivated: the next update is not sent, the stream ends
+    assert_eq!(call(&app, patch(bia, &admin, json!({"active": false}))).await.0, 200);
+    state.bus.dispatch(portaria::notify::Signal::Event(event));
+    assert_eq!(next_chunk(&mut body).await, None, "the stream ended without the update");
+}
