@@ -3,7 +3,7 @@
 use crate::error::ErrorCode;
 use crate::error::{self, ApiError};
 use crate::state::AppState;
-use crate::{auth, frontend, health, ingest, metrics, openapi, staff};
+use crate::{access, auth, frontend, health, ingest, metrics, openapi, staff};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
@@ -41,6 +41,10 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(staff::reports::orders_csv)
             .service(staff::stats::stats)
             .service(staff::stream::stream)
+            .service(access::handlers::change_access)
+            .service(access::handlers::resend_welcome)
+            .service(access::handlers::bulk)
+            .service(access::handlers::import_access)
             .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", document))
             .service(web::resource("/api/docs").to(|| async {
                 actix_web::HttpResponse::PermanentRedirect().insert_header(("Location", "/api/docs/")).finish()

@@ -32,6 +32,10 @@ use utoipa::{Modify, OpenApi};
         crate::staff::reports::orders_csv,
         crate::staff::stats::stats,
         crate::staff::stream::stream,
+        crate::access::handlers::change_access,
+        crate::access::handlers::resend_welcome,
+        crate::access::handlers::bulk,
+        crate::access::handlers::import_access,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::ingest::event::Source)),
     modifiers(&BearerAuth),
@@ -46,6 +50,7 @@ use utoipa::{Modify, OpenApi};
         (name = "reports", description = "CSV exports"),
         (name = "stats", description = "Dashboard numbers"),
         (name = "stream", description = "Live updates (Server-Sent Events)"),
+        (name = "access", description = "Manual access: grant, extend, revoke, resend the welcome, bulk actions and the CSV import"),
     )
 )]
 pub struct ApiDoc;
