@@ -32,10 +32,15 @@ fn start(db: &TestDb) -> (std::net::SocketAddr, actix_web::dev::ServerHandle) {
 
 /// Sends the head and half of `body`, then waits for the answer until the server closes.
 async fn stall(addr: std::net::SocketAddr, path: String, body: String) -> String {
+    stall_with(addr, path, String::new(), body).await
+}
+
+/// `stall` with more header lines (each ending in CRLF).
+async fn stall_with(addr: std::net::SocketAddr, path: String, headers: String, body: String) -> String {
     actix_web::web::block(move || {
         let mut stream = TcpStream::connect(addr).unwrap();
         let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            "POST {path} HTTP/1.1\r\nHost: x\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
         stream.write_all(head.as_bytes()).unwrap();
@@ -77,5 +82,30 @@ async fn a_stalled_staff_api_body_is_408_and_closed() {
     let answer = stall(addr, "/api/auth/login".into(), login).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("request_timeout"), "{answer}");
+    handle.stop(false).await;
+}
+
+#[actix_web::test]
+async fn a_stalled_access_body_is_408() {
+    let db = TestDb::new();
+    let app = app!(db.state());
+    let token = staff_token(&app).await;
+    let (addr, handle) = start(&db);
+    let auth = format!("Authorization: {token}\r\n");
+    let grant = serde_json::json!({"action": "grant", "course_id": 1, "reason": "cortesia"}).to_string();
+    let csv = "nome;email;curso;expira_em\nAna;ana@example.com;curso;\n".to_string();
+    let stalls = [
+        ("/api/customers/1/access", grant.clone()),
+        ("/api/customers/1/welcome", r#"{"course_id": 1}"#.to_string()),
+        ("/api/courses/1/enrollments/bulk", r#"{"action": "revoke", "reason": "fim"}"#.to_string()),
+        ("/api/imports/access?dry_run=true", csv),
+    ]
+    .map(|(path, body)| stall_with(addr, path.to_string(), auth.clone(), body));
+    for (answer, path) in
+        futures_util::future::join_all(stalls).await.into_iter().zip(["access", "welcome", "bulk", "import"])
+    {
+        assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
+        assert!(answer.contains("request_timeout"), "{path}: {answer}");
+    }
     handle.stop(false).await;
 }

@@ -250,8 +250,9 @@ export interface paths {
          *
          *     Each good line creates the customer if new (a customer without a name gets the line's) and then:
          *     `new_access` (no active access: granted, with the welcome message), `extend` (active, ending before
-         *     the line's end: extended, no new welcome) or `already_active` (active until then or later, or
-         *     lifetime: nothing). Access is never shortened and a re-import never sends a second welcome.
+         *     the line's date, or the line gives lifetime: extended, no new welcome) or `already_active` (active
+         *     until then or later, lifetime, or the line has no date: nothing). Access is never shortened and a
+         *     re-import never sends a second welcome (importing the same file twice changes nothing).
          *
          *     `?dry_run=true`: the report of every bad line (by its line number in the file, the header being
          *     line 1) and of what each good line would do; nothing is written. Otherwise all or nothing: any bad
@@ -504,7 +505,7 @@ export interface components {
              * @description Why (required, 1 to 500 characters): kept with the treatments and in the audit log.
              * @example Cortesia para aluno do evento presencial
              */
-            reason: string | null;
+            reason: string;
             /**
              * @description Access until the end of this day (23:59:59 in America/Sao_Paulo): `AAAA-MM-DD` (or `DD/MM/AAAA`),
              *     today or later; for an extension, after the current end.
@@ -553,7 +554,7 @@ export interface components {
              * @description Why (required, 1 to 500 characters).
              * @example Fim da turma de março
              */
-            reason: string | null;
+            reason: string;
             /**
              * @description Extend: until the end of this day (`AAAA-MM-DD`); an access already ending then or later is left alone.
              * @example 2027-01-31

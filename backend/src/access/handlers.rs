@@ -36,7 +36,7 @@ pub struct AccessBody {
     pub lifetime: Option<bool>,
     /// Why (required, 1 to 500 characters): kept with the treatments and in the audit log.
     #[serde(default)]
-    #[schema(required = true, example = "Cortesia para aluno do evento presencial")]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 500, example = "Cortesia para aluno do evento presencial")]
     pub reason: Option<String>,
 }
 
@@ -63,7 +63,7 @@ pub struct BulkBody {
     pub until: Option<String>,
     /// Why (required, 1 to 500 characters).
     #[serde(default)]
-    #[schema(required = true, example = "Fim da turma de março")]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 500, example = "Fim da turma de março")]
     pub reason: Option<String>,
 }
 
@@ -278,8 +278,9 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -
 ///
 /// Each good line creates the customer if new (a customer without a name gets the line's) and then:
 /// `new_access` (no active access: granted, with the welcome message), `extend` (active, ending before
-/// the line's end: extended, no new welcome) or `already_active` (active until then or later, or
-/// lifetime: nothing). Access is never shortened and a re-import never sends a second welcome.
+/// the line's date, or the line gives lifetime: extended, no new welcome) or `already_active` (active
+/// until then or later, lifetime, or the line has no date: nothing). Access is never shortened and a
+/// re-import never sends a second welcome (importing the same file twice changes nothing).
 ///
 /// `?dry_run=true`: the report of every bad line (by its line number in the file, the header being
 /// line 1) and of what each good line would do; nothing is written. Otherwise all or nothing: any bad

@@ -216,6 +216,8 @@ pub struct GoodLine {
     /// The access end the line asks for: its date's end (America/Sao_Paulo), or the course's
     /// duration from now when empty; `None`: lifetime.
     pub expires_at: Option<DateTime<Utc>>,
+    /// The line has no date: `expires_at` is the course's duration from now.
+    pub by_duration: bool,
 }
 
 /// Checks every line: e-mail, name, course, date; a line repeating an earlier (e-mail, course) is bad.
@@ -266,7 +268,8 @@ pub fn validate(raw: Vec<RawLine>, catalog: &Catalog, now: DateTime<Utc>) -> (Ve
         }
         seen.insert((email.clone(), course.id), l.line);
         let name = Some(l.name).filter(|n| !n.is_empty());
-        good.push(GoodLine { line: l.line, email, name, course, expires_at });
+        let by_duration = l.expires.is_empty();
+        good.push(GoodLine { line: l.line, email, name, course, expires_at, by_duration });
     }
     (good, errors)
 }
@@ -295,7 +298,7 @@ pub fn plan(
             let customer = customers.get(&line.email);
             let new_customer = customer.is_none() && new_emails.insert(line.email.clone());
             let current = customer.and_then(|id| enrollments.get(&(*id, line.course.id))).copied();
-            let result = rules::import_line(line.expires_at, current, now);
+            let result = rules::import_line(line.expires_at, line.by_duration, current, now);
             PlannedLine { line, new_customer, result }
         })
         .collect()

@@ -257,17 +257,20 @@ crate::vocabulary! {
     pub enum ImportResult {
         /// No access on: granted now, with the welcome message.
         NewAccess = "new_access",
-        /// Access on, ending earlier than the line says: extended (no new welcome).
+        /// Access on, ending before the line's date (or the line gives lifetime): extended (no new welcome).
         Extend = "extend",
-        /// Access on until the line's end or later (or lifetime): nothing to do, no message.
+        /// Access on until the line's date or later, lifetime, or the line has no date: nothing to do, no message.
         AlreadyActive = "already_active",
     }
 }
 
 /// What an imported line asking for access until `requested` (`None`: lifetime) does to the current
-/// enrollment. Access is never shortened, and a welcome goes only with a new access.
+/// enrollment. `by_duration`: the end is the course's duration from now (the line has no date), which
+/// does not extend an active access (so importing the same file twice changes nothing). Access is
+/// never shortened, and a welcome goes only with a new access.
 pub fn import_line(
     requested: Option<DateTime<Utc>>,
+    by_duration: bool,
     current: Option<EnrollmentState>,
     now: DateTime<Utc>,
 ) -> ImportResult {
@@ -275,7 +278,7 @@ pub fn import_line(
     match (current.expires_at, requested) {
         (None, _) => ImportResult::AlreadyActive,
         (Some(_), None) => ImportResult::Extend,
-        (Some(end), Some(new)) if new > end => ImportResult::Extend,
+        (Some(end), Some(new)) if new > end && !by_duration => ImportResult::Extend,
         _ => ImportResult::AlreadyActive,
     }
 }
@@ -452,24 +455,32 @@ mod tests {
     #[test]
     fn imported_lines() {
         let at = |s: &str| Some(s.parse::<DateTime<Utc>>().unwrap());
-        assert_eq!(import_line(at("2027-01-01T00:00:00Z"), None, now()), ImportResult::NewAccess);
+        assert_eq!(import_line(at("2027-01-01T00:00:00Z"), false, None, now()), ImportResult::NewAccess);
+        assert_eq!(import_line(at("2027-01-01T00:00:00Z"), true, None, now()), ImportResult::NewAccess);
+        let by_duration = import_line(at("2027-01-01T00:00:00Z"), true, active(Some("2026-12-20T00:00:00Z")), now());
+        assert_eq!(by_duration, ImportResult::AlreadyActive, "no date: an active access stays as it is");
+        assert_eq!(
+            import_line(None, true, active(Some("2026-12-20T00:00:00Z")), now()),
+            ImportResult::Extend,
+            "lifetime course"
+        );
         let expired =
             Some(EnrollmentState { status: EnrollmentStatus::Expired, expires_at: at("2026-01-01T00:00:00Z") });
-        assert_eq!(import_line(None, expired, now()), ImportResult::NewAccess);
+        assert_eq!(import_line(None, false, expired, now()), ImportResult::NewAccess);
         assert_eq!(
-            import_line(at("2027-01-01T00:00:00Z"), active(Some("2026-12-20T00:00:00Z")), now()),
+            import_line(at("2027-01-01T00:00:00Z"), false, active(Some("2026-12-20T00:00:00Z")), now()),
             ImportResult::Extend
         );
-        assert_eq!(import_line(None, active(Some("2026-12-20T00:00:00Z")), now()), ImportResult::Extend);
+        assert_eq!(import_line(None, false, active(Some("2026-12-20T00:00:00Z")), now()), ImportResult::Extend);
         assert_eq!(
-            import_line(at("2026-12-15T00:00:00Z"), active(Some("2026-12-20T00:00:00Z")), now()),
+            import_line(at("2026-12-15T00:00:00Z"), false, active(Some("2026-12-20T00:00:00Z")), now()),
             ImportResult::AlreadyActive
         );
         assert_eq!(
-            import_line(at("2026-12-20T00:00:00Z"), active(Some("2026-12-20T00:00:00Z")), now()),
+            import_line(at("2026-12-20T00:00:00Z"), false, active(Some("2026-12-20T00:00:00Z")), now()),
             ImportResult::AlreadyActive
         );
-        assert_eq!(import_line(at("2030-01-01T00:00:00Z"), active(None), now()), ImportResult::AlreadyActive);
+        assert_eq!(import_line(at("2030-01-01T00:00:00Z"), false, active(None), now()), ImportResult::AlreadyActive);
         assert!(import_treatments(ImportResult::AlreadyActive).is_empty());
         assert!(!import_treatments(ImportResult::Extend).contains(&TreatmentKind::WelcomeMessage));
         assert!(import_treatments(ImportResult::NewAccess).contains(&TreatmentKind::WelcomeMessage));
