@@ -11,6 +11,7 @@ import { loginScreen } from './screens/login';
 import { notFoundScreen } from './screens/not-found';
 import type { AppContext, Screen, ScreenFactory } from './screens/screen';
 import { signupScreen } from './screens/signup';
+import { importScreen } from './screens/import';
 import { treatmentsScreen } from './screens/treatments';
 import { loginUrl, safeNext, SESSION_KEY, SessionStore, type KeyValueStore } from './session';
 import { LiveStream } from './stream';
@@ -24,6 +25,7 @@ const SCREENS: Record<RouteName, ScreenFactory> = {
   customer: customerScreen,
   events: eventsScreen,
   treatments: treatmentsScreen,
+  import: importScreen,
   notFound: notFoundScreen,
 };
 
