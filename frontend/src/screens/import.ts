@@ -95,7 +95,7 @@ function reportView(r: ImportReport): HTMLElement {
           r.preview.length > PREVIEW_ROWS
             ? h('p', { class: 'muted small' }, `Mostrando as primeiras ${PREVIEW_ROWS} de ${r.preview.length} linhas.`)
             : null,
-          preview.table,
+          h('div', { class: 'scroll-box', tabindex: '0', 'aria-label': 'Pré-visualização das linhas' }, preview.table),
         )
       : null,
   );
