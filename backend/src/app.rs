@@ -3,7 +3,7 @@
 use crate::error::ErrorCode;
 use crate::error::{self, ApiError};
 use crate::state::AppState;
-use crate::{auth, frontend, health, ingest, metrics, openapi, staff};
+use crate::{access, auth, frontend, health, ingest, metrics, openapi, staff};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
@@ -39,7 +39,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(staff::stream::stream)
         .service(staff::team::list)
         .service(staff::team::update)
-        .service(staff::audit_routes::list);
+        .service(staff::audit_routes::list)
+        .service(access::handlers::change_access)
+        .service(access::handlers::resend_welcome)
+        .service(access::handlers::bulk)
+        .service(access::handlers::import_access);
 }
 
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {

@@ -12,7 +12,11 @@ crate::vocabulary! {
     /// Brazilian-Portuguese text (frontend/src/errors.ts). Declared with `vocabulary!` for one list and
     /// its serde names; it is never stored.
     pub enum ErrorCode {
+        AccessAlreadyActive = "access_already_active",
+        AccessLifetime = "access_lifetime",
+        AccessNotActive = "access_not_active",
         AccountDeactivated = "account_deactivated",
+        ImportHasErrors = "import_has_errors",
         DatabaseUnavailable = "database_unavailable",
         Forbidden = "forbidden",
         SessionRevoked = "session_revoked",

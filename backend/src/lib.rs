@@ -1,5 +1,6 @@
 //! Portaria: payment webhooks in, course access out, every decision on record.
 
+pub mod access;
 pub mod app;
 pub mod auth;
 pub mod body_deadline;

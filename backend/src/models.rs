@@ -110,4 +110,6 @@ pub struct Treatment {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub done_at: Option<DateTime<Utc>>,
+    pub actor_user_id: Option<i64>,
+    pub staff_reason: Option<String>,
 }

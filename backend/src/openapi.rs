@@ -28,6 +28,7 @@ use utoipa_actix_web::AppExt;
         (name = "stream", description = "Live updates (Server-Sent Events)"),
         (name = "team", description = "Staff users, roles and deactivation (administrators only)"),
         (name = "audit", description = "Who did what, to which target, why (administrators only)"),
+        (name = "access", description = "Manual access: grant, extend, revoke, resend the welcome, bulk actions and the CSV import"),
     )
 )]
 pub struct ApiDoc;

@@ -34,6 +34,7 @@ async fn every_documented_status_is_reachable() {
     let state = db.state_with(config);
     let app = app!(state.clone());
     let token = staff_token(&app).await;
+    let support = staff_token(&app).await;
 
     // data to point at
     let (ok_event, customer_id) = {
@@ -88,7 +89,6 @@ async fn every_documented_status_is_reachable() {
             .unwrap();
     }
     // the team: a support user for the 403s, one whose role the admin changes, two who change their password
-    let support = staff_token(&app).await;
     let member = |email: &'static str| {
         let app = &app;
         async move {
@@ -147,6 +147,31 @@ async fn every_documented_status_is_reachable() {
         (Some("replay_rejected"), Some("invalid_json"))
     );
     assert!(b["error"]["details"]["event_id"].as_i64().unwrap() > invalid_event, "{b}");
+
+    // manual access: a 30-day course; ana gets access to it, bia's is revoked, a lifetime one for lifetime
+    let (course_id, lifetime_course, no_access_course) = {
+        use portaria::schema::courses;
+        let mut conn = db.conn();
+        let add = |conn: &mut PgConnection, slug: &str, days: Option<i32>| -> i64 {
+            diesel::insert_into(courses::table)
+                .values((courses::slug.eq(slug), courses::name.eq(slug), courses::access_days.eq(days)))
+                .returning(courses::id)
+                .get_result(conn)
+                .unwrap()
+        };
+        (add(&mut conn, "curso-30", Some(30)), add(&mut conn, "vitalicio", None), add(&mut conn, "sem-acesso", None))
+    };
+    let access_uri = format!("/api/customers/{customer_id}/access");
+    let welcome_uri = format!("/api/customers/{customer_id}/welcome");
+    let bulk_uri = format!("/api/courses/{course_id}/enrollments/bulk");
+    let grant = |course: i64| json!({"action": "grant", "course_id": course, "reason": "cortesia"});
+    for course in [course_id, lifetime_course] {
+        let res = test::call_service(&app, post(&access_uri, &token).set_json(grant(course)).to_request()).await;
+        assert_eq!(res.status().as_u16(), 200);
+    }
+    let csv = |body: &str| post("/api/imports/access?dry_run=true", &token).set_payload(body.to_string());
+    let good_csv = "nome;email;curso;expira_em\nAna;ana@example.com;curso-30;\n";
+    let bad_csv = "nome;email;curso;expira_em\nAna;sem-arroba;curso-30;\n";
 
     // (method, documented path, expected status, request)
     let witnesses: Vec<(&str, &str, u16, TestRequest)> = vec![
@@ -240,6 +265,149 @@ async fn every_documented_status_is_reachable() {
         ("GET", "/api/audit", 400, get("/api/audit?target_type=planet", &token)),
         ("GET", "/api/audit", 401, unauth("GET", "/api/audit")),
         ("GET", "/api/audit", 403, get("/api/audit", &support)),
+        (
+            "POST",
+            "/api/customers/{id}/access",
+            200,
+            post(&access_uri, &support)
+                .set_json(json!({"action": "extend", "course_id": course_id, "days": 10, "reason": "atraso"})),
+        ),
+        (
+            "POST",
+            "/api/customers/{id}/access",
+            400,
+            raw(&access_uri, json_type, "{".into()).insert_header(("Authorization", token.clone())),
+        ),
+        ("POST", "/api/customers/{id}/access", 401, unauth("POST", &access_uri).set_json(grant(course_id))),
+        (
+            "POST",
+            "/api/customers/{id}/access",
+            404,
+            post("/api/customers/999999/access", &token).set_json(grant(course_id)),
+        ),
+        ("POST", "/api/customers/{id}/access", 409, post(&access_uri, &token).set_json(grant(course_id))),
+        (
+            "POST",
+            "/api/customers/{id}/access",
+            409,
+            post(&access_uri, &token)
+                .set_json(json!({"action": "extend", "course_id": lifetime_course, "days": 3, "reason": "x"})),
+        ),
+        (
+            "POST",
+            "/api/customers/{id}/access",
+            413,
+            raw(&access_uri, json_type, huge()).insert_header(("Authorization", token.clone())),
+        ),
+        (
+            "POST",
+            "/api/customers/{id}/access",
+            415,
+            raw(&access_uri, None, "{}".into()).insert_header(("Authorization", token.clone())),
+        ),
+        (
+            "POST",
+            "/api/customers/{id}/access",
+            422,
+            post(&access_uri, &token).set_json(json!({"action": "grant", "course_id": course_id})),
+        ),
+        (
+            "POST",
+            "/api/customers/{id}/welcome",
+            200,
+            post(&welcome_uri, &support).set_json(json!({"course_id": course_id})),
+        ),
+        (
+            "POST",
+            "/api/customers/{id}/welcome",
+            400,
+            raw(&welcome_uri, json_type, "{".into()).insert_header(("Authorization", token.clone())),
+        ),
+        (
+            "POST",
+            "/api/customers/{id}/welcome",
+            401,
+            unauth("POST", &welcome_uri).set_json(json!({"course_id": course_id})),
+        ),
+        ("POST", "/api/customers/{id}/welcome", 404, post(&welcome_uri, &token).set_json(json!({"course_id": 999999}))),
+        (
+            "POST",
+            "/api/customers/{id}/welcome",
+            409,
+            post(&welcome_uri, &token).set_json(json!({"course_id": no_access_course})),
+        ),
+        (
+            "POST",
+            "/api/customers/{id}/welcome",
+            413,
+            raw(&welcome_uri, json_type, huge()).insert_header(("Authorization", token.clone())),
+        ),
+        (
+            "POST",
+            "/api/customers/{id}/welcome",
+            415,
+            raw(&welcome_uri, None, "{}".into()).insert_header(("Authorization", token.clone())),
+        ),
+        (
+            "POST",
+            "/api/customers/{id}/welcome",
+            422,
+            post(&welcome_uri, &token).set_json(json!({"reason": "sem curso"})),
+        ),
+        (
+            "POST",
+            "/api/courses/{id}/enrollments/bulk",
+            200,
+            post(&format!("{bulk_uri}?dry_run=true"), &token).set_json(json!({"action": "revoke", "reason": "fim"})),
+        ),
+        (
+            "POST",
+            "/api/courses/{id}/enrollments/bulk",
+            400,
+            post(&format!("{bulk_uri}?dry_run=x"), &token).set_json(json!({"action": "revoke", "reason": "fim"})),
+        ),
+        (
+            "POST",
+            "/api/courses/{id}/enrollments/bulk",
+            401,
+            unauth("POST", &bulk_uri).set_json(json!({"action": "revoke", "reason": "fim"})),
+        ),
+        (
+            "POST",
+            "/api/courses/{id}/enrollments/bulk",
+            403,
+            post(&bulk_uri, &support).set_json(json!({"action": "revoke", "reason": "fim"})),
+        ),
+        (
+            "POST",
+            "/api/courses/{id}/enrollments/bulk",
+            404,
+            post("/api/courses/999999/enrollments/bulk", &token).set_json(json!({"action": "revoke", "reason": "fim"})),
+        ),
+        (
+            "POST",
+            "/api/courses/{id}/enrollments/bulk",
+            413,
+            raw(&bulk_uri, json_type, huge()).insert_header(("Authorization", token.clone())),
+        ),
+        (
+            "POST",
+            "/api/courses/{id}/enrollments/bulk",
+            415,
+            raw(&bulk_uri, None, "{}".into()).insert_header(("Authorization", token.clone())),
+        ),
+        (
+            "POST",
+            "/api/courses/{id}/enrollments/bulk",
+            422,
+            post(&bulk_uri, &token).set_json(json!({"action": "revoke"})),
+        ),
+        ("POST", "/api/imports/access", 200, csv(good_csv)),
+        ("POST", "/api/imports/access", 400, post("/api/imports/access?dry_run=x", &token).set_payload(good_csv)),
+        ("POST", "/api/imports/access", 401, unauth("POST", "/api/imports/access").set_payload(good_csv)),
+        ("POST", "/api/imports/access", 403, post("/api/imports/access", &support).set_payload(good_csv)),
+        ("POST", "/api/imports/access", 413, csv(&"x".repeat(5 * 1024 * 1024 + 1))),
+        ("POST", "/api/imports/access", 422, post("/api/imports/access", &token).set_payload(bad_csv)),
     ];
 
     let mut witnessed = BTreeSet::new();
@@ -259,6 +427,14 @@ async fn every_documented_status_is_reachable() {
     witnessed.insert(("POST".into(), "/api/auth/login".into(), 408));
     witnessed.insert(("POST".into(), "/api/auth/password".into(), 408));
     witnessed.insert(("PATCH".into(), "/api/users/{id}".into(), 408));
+    for path in [
+        "/api/customers/{id}/access",
+        "/api/customers/{id}/welcome",
+        "/api/courses/{id}/enrollments/bulk",
+        "/api/imports/access",
+    ] {
+        witnessed.insert(("POST".into(), path.into(), 408));
+    }
     witnessed.insert(("POST".into(), "/webhooks/{source}".into(), 429));
     // With METRICS_TOKEN set (tests/observability.rs).
     witnessed.insert(("GET".into(), "/metrics".into(), 401));
@@ -293,6 +469,10 @@ fn database_routes() -> Vec<(&'static str, &'static str, &'static str)> {
         ("GET", "/api/users", "/api/users"),
         ("PATCH", "/api/users/{id}", "/api/users/1"),
         ("GET", "/api/audit", "/api/audit"),
+        ("POST", "/api/customers/{id}/access", "/api/customers/1/access"),
+        ("POST", "/api/customers/{id}/welcome", "/api/customers/1/welcome"),
+        ("POST", "/api/courses/{id}/enrollments/bulk", "/api/courses/1/enrollments/bulk"),
+        ("POST", "/api/imports/access", "/api/imports/access"),
     ]
 }
 
@@ -322,6 +502,14 @@ async fn every_database_route_is_503_when_the_database_is_down() {
             ("POST", "/webhooks/{source}") => webhook("hashtag", &simulator("Ana", "ana@example.com", "aprovado", 1.0)),
             ("POST", "/api/auth/password") => {
                 post(uri, &token).set_json(json!({"current_password": "senha-boa-1", "new_password": "nova-senha-1"}))
+            }
+            // a valid JSON body, so the body extractor does not answer before the database is asked
+            ("POST", "/api/customers/{id}/access") => {
+                post(uri, &token).set_json(json!({"action": "grant", "course_id": 1, "reason": "x"}))
+            }
+            ("POST", "/api/customers/{id}/welcome") => post(uri, &token).set_json(json!({"course_id": 1})),
+            ("POST", "/api/courses/{id}/enrollments/bulk") => {
+                post(uri, &token).set_json(json!({"action": "revoke", "reason": "x"}))
             }
             ("POST", _) => post(uri, &token),
             ("PATCH", _) => {

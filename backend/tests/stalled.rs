@@ -114,3 +114,28 @@ async fn a_stalled_body_of_a_signed_in_route_is_408_and_closed() {
     }
     handle.stop(false).await;
 }
+
+#[actix_web::test]
+async fn a_stalled_access_body_is_408() {
+    let db = TestDb::new();
+    let app = app!(db.state());
+    let token = staff_token(&app).await;
+    let (addr, handle) = start(&db);
+    let auth = format!("Authorization: {token}\r\n");
+    let grant = serde_json::json!({"action": "grant", "course_id": 1, "reason": "cortesia"}).to_string();
+    let csv = "nome;email;curso;expira_em\nAna;ana@example.com;curso;\n".to_string();
+    let stalls = [
+        ("/api/customers/1/access", grant.clone()),
+        ("/api/customers/1/welcome", r#"{"course_id": 1}"#.to_string()),
+        ("/api/courses/1/enrollments/bulk", r#"{"action": "revoke", "reason": "fim"}"#.to_string()),
+        ("/api/imports/access?dry_run=true", csv),
+    ]
+    .map(|(path, body)| stall_with(addr, "POST", path.to_string(), auth.clone(), body));
+    for (answer, path) in
+        futures_util::future::join_all(stalls).await.into_iter().zip(["access", "welcome", "bulk", "import"])
+    {
+        assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
+        assert!(answer.contains("request_timeout"), "{path}: {answer}");
+    }
+    handle.stop(false).await;
+}

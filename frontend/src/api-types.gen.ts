@@ -92,6 +92,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/courses/{id}/enrollments/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Extends or revokes every active enrollment of a course (ends a cohort). Admins only.
+         * @description `extend` adds `days` to each access's own end, or moves it to the end of the day `until` (an access
+         *     already ending then or later, and a lifetime one, is left alone: `skipped`); `revoke` ends them
+         *     all now. With `?dry_run=true` only the counts (the preview); otherwise one treatment per
+         *     enrollment changed (`extend_access` / `revoke_access`, reason `bulk`) and one audit entry.
+         */
+        post: operations["bulk_enrollments"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/customers": {
         parameters: {
             query?: never;
@@ -126,6 +149,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/customers/{id}/access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Grants, extends or revokes a customer's access to a course by hand, with a reason.
+         * @description - `grant`: access on now, until `days` from now, the end of the day `until`, forever (`lifetime:
+         *       true`) or, with none of them, for the course's duration (lifetime when the course has none).
+         *       A revoked or expired access is granted again. Queues `grant_access` and `welcome_message`.
+         *     - `extend`: an active access ends later: `days` after its current end, at the end of the day
+         *       `until` (after the current end), or never (`lifetime: true`). Queues `extend_access`.
+         *     - `revoke`: access off now. Queues `revoke_access`.
+         *
+         *     The treatments go through the outbox like webhook-driven ones (reason `manual`, with `actor` and
+         *     `staff_reason`); the action is audited with the enrollment before and after.
+         */
+        post: operations["change_access"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/customers/{id}/timeline": {
         parameters: {
             query?: never;
@@ -137,6 +188,23 @@ export interface paths {
         get: operations["customer_timeline"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/customers/{id}/welcome": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sends the welcome message again (a `welcome_message` treatment, reason `manual`) for an active access. */
+        post: operations["resend_welcome"];
         delete?: never;
         options?: never;
         head?: never;
@@ -193,6 +261,42 @@ export interface paths {
          *     rejected event and answered 409 `replay_rejected`: the request was fine, the event was not.
          */
         post: operations["replay_event"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/imports/access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Imports customers with access from a CSV file. Admins only.
+         * @description The body is the file itself (any `Content-Type`; `text/csv` is fine), at most 5 MiB and 50,000
+         *     lines: a header `nome;email;curso;expira_em` (in any order; `,` instead of `;` works too,
+         *     detected from the header line; UTF-8 with or without BOM; CRLF or LF; quoted fields), then one
+         *     customer and course per line. `curso` is a course's name, slug or id; `expira_em` empty means the
+         *     course's duration from now (lifetime when it has none), else a date `AAAA-MM-DD` or `DD/MM/AAAA`
+         *     (access until the end of that day, America/Sao_Paulo).
+         *
+         *     Each good line creates the customer if new (a customer without a name gets the line's) and then:
+         *     `new_access` (no active access: granted, with the welcome message), `extend` (active, ending before
+         *     the line's date, or the line gives lifetime: extended, no new welcome) or `already_active` (active
+         *     until then or later, lifetime, or the line has no date: nothing). Access is never shortened and a
+         *     re-import never sends a second welcome (importing the same file twice changes nothing).
+         *
+         *     `?dry_run=true`: the report of every bad line (by its line number in the file, the header being
+         *     line 1) and of what each good line would do; nothing is written. Otherwise all or nothing: any bad
+         *     line → 422 `import_has_errors` with the same report in `details`; else everything is written in
+         *     one transaction (treatments with reason `import`) and audited once.
+         */
+        post: operations["import_access"];
         delete?: never;
         options?: never;
         head?: never;
@@ -437,6 +541,16 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description What a staff member does to a customer's access to one course.
+         * @enum {string}
+         */
+        AccessAction: "grant" | "extend" | "revoke";
+        /** @description The answer to a manual action: the enrollment as it is now and the treatments queued. */
+        AccessAnswer: {
+            enrollment: components["schemas"]["EnrollmentView"];
+            treatments: components["schemas"]["TreatmentView"][];
+        };
         /** @description Access state of one enrollment, as the search lists it. */
         AccessBadge: {
             /** Format: int64 */
@@ -446,6 +560,39 @@ export interface components {
             expires_at?: string | null;
             /** @description `expired` also when an `active` enrollment's end has passed. */
             status: components["schemas"]["EnrollmentStatus"];
+        };
+        /** @description A grant, an extension or a revocation of one customer's access to one course. */
+        AccessBody: {
+            action: components["schemas"]["AccessAction"];
+            /** Format: int64 */
+            course_id: number;
+            /**
+             * Format: int64
+             * @description Grant: access for this many days from now. Extend: this many days more, from the current end.
+             *     1 to 36500. Give at most one of `days`, `until`, `lifetime` (an extension exactly one, a
+             *     revocation none); a grant with none of them gets the course's duration (lifetime if it has none).
+             * @example 30
+             */
+            days?: number | null;
+            /** @description `true`: access with no end. */
+            lifetime?: boolean | null;
+            /**
+             * @description Why (required, 1 to 500 characters): kept with the treatments and in the audit log.
+             * @example Cortesia para aluno do evento presencial
+             */
+            reason: string;
+            /**
+             * @description Access until the end of this day (23:59:59 in America/Sao_Paulo): `AAAA-MM-DD` (or `DD/MM/AAAA`),
+             *     today or later; for an extension, after the current end.
+             * @example 2027-01-31
+             */
+            until?: string | null;
+        };
+        /** @description A staff member, as the treatments they queued show them. */
+        ActorView: {
+            /** Format: int64 */
+            id: number;
+            name: string;
         };
         /**
          * @description A staff action recorded in the audit log (`audit_log.action`).
@@ -492,6 +639,48 @@ export interface components {
              */
             label?: string | null;
             type: components["schemas"]["AuditTarget"];
+        };
+        /**
+         * @description What a bulk action does to every active enrollment of a course.
+         * @enum {string}
+         */
+        BulkAction: "extend" | "revoke";
+        /** @description What a bulk action did, or would do (dry run). */
+        BulkAnswer: {
+            action: components["schemas"]["BulkAction"];
+            /** @description Active enrollments of the course. */
+            active: number;
+            /**
+             * @description Enrollments changed (each with one treatment queued): all of them for a revocation; for an
+             *     extension, those with an end before the new one.
+             */
+            changed: number;
+            /** Format: int64 */
+            course_id: number;
+            course_name: string;
+            dry_run: boolean;
+            /** @description Active enrollments left alone: lifetime access, or already ending on or after `until`. */
+            skipped: number;
+        };
+        /** @description Extend or revoke every active enrollment of a course. */
+        BulkBody: {
+            action: components["schemas"]["BulkAction"];
+            /**
+             * Format: int64
+             * @description Extend: this many days more for each, from its own end (1 to 36500).
+             * @example 30
+             */
+            days?: number | null;
+            /**
+             * @description Why (required, 1 to 500 characters).
+             * @example Fim da turma de março
+             */
+            reason: string;
+            /**
+             * @description Extend: until the end of this day (`AAAA-MM-DD`); an access already ending then or later is left alone.
+             * @example 2027-01-31
+             */
+            until?: string | null;
         };
         CustomerDetail: {
             customer: components["schemas"]["CustomerView"];
@@ -568,7 +757,7 @@ export interface components {
          *     its serde names; it is never stored.
          * @enum {string}
          */
-        ErrorCode: "account_deactivated" | "database_unavailable" | "forbidden" | "session_revoked" | "email_taken" | "invalid_body" | "invalid_credentials" | "invalid_cursor" | "invalid_invite_token" | "invalid_json" | "invalid_query" | "invalid_token" | "migrations_pending" | "missing_token" | "not_found" | "not_replayable" | "not_retryable" | "payload_too_large" | "replay_rejected" | "request_timeout" | "token_expired" | "too_many_requests" | "unauthorized" | "unknown_source" | "unprocessable" | "validation_failed" | "internal_error" | "unsupported_media_type" | "method_not_allowed" | "last_admin" | "cannot_change_self";
+        ErrorCode: "access_already_active" | "access_lifetime" | "access_not_active" | "account_deactivated" | "import_has_errors" | "database_unavailable" | "forbidden" | "session_revoked" | "email_taken" | "invalid_body" | "invalid_credentials" | "invalid_cursor" | "invalid_invite_token" | "invalid_json" | "invalid_query" | "invalid_token" | "migrations_pending" | "missing_token" | "not_found" | "not_replayable" | "not_retryable" | "payload_too_large" | "replay_rejected" | "request_timeout" | "token_expired" | "too_many_requests" | "unauthorized" | "unknown_source" | "unprocessable" | "validation_failed" | "internal_error" | "unsupported_media_type" | "method_not_allowed" | "last_admin" | "cannot_change_self";
         ErrorDetail: {
             /** @description Stable machine-readable code, e.g. `invalid_credentials`. */
             code: components["schemas"]["ErrorCode"];
@@ -633,6 +822,53 @@ export interface components {
             /** @example ok */
             status: string;
         };
+        /** @description What an import did, or would do (dry run). */
+        ImportCounts: {
+            /** @description Lines whose access was already on until their end or later: nothing done. */
+            already_active: number;
+            /** @description Bad lines. */
+            errors: number;
+            /** @description Active accesses extended to a later end (no new welcome). */
+            extended: number;
+            /** @description Accesses granted, each with a welcome message. */
+            new_accesses: number;
+            /** @description Customers created (e-mails not seen before). */
+            new_customers: number;
+        };
+        /** @description The answer to an import: every bad line, and what each good line does. */
+        ImportReport: {
+            counts: components["schemas"]["ImportCounts"];
+            dry_run: boolean;
+            /** @description Every bad line, in file order. */
+            errors: components["schemas"]["LineError"][];
+            /** @description Whether anything was written (a real run of a file without bad lines). */
+            imported: boolean;
+            /** @description Data lines read (the header and blank lines not counted). */
+            lines: number;
+            /** @description Every good line, in file order. */
+            preview: components["schemas"]["PreviewLine"][];
+        };
+        /**
+         * @description What an imported line does (or would do, in a dry run).
+         * @enum {string}
+         */
+        ImportResult: "new_access" | "extend" | "already_active";
+        /** @description One bad line of a file. */
+        LineError: {
+            code: components["schemas"]["LineProblem"];
+            /**
+             * Format: int64
+             * @description The line number in the file; the header is line 1.
+             */
+            line: number;
+            /** @description The value at fault (the e-mail, the course, the date, the earlier line number, ...), when there is one. */
+            value?: string | null;
+        };
+        /**
+         * @description Why a line of an imported file cannot be imported (the header is line 1).
+         * @enum {string}
+         */
+        LineProblem: "missing_header" | "invalid_header" | "invalid_encoding" | "wrong_column_count" | "invalid_email" | "invalid_name" | "missing_course" | "unknown_course" | "ambiguous_course" | "invalid_date" | "past_date" | "duplicate_line";
         LoginRequest: {
             email: string;
             password: string;
@@ -747,6 +983,7 @@ export interface components {
         /** @description A page of a keyset-paginated list. */
         Page_TreatmentView: {
             items: {
+                actor?: components["schemas"]["ActorView"] | null;
                 /** Format: int32 */
                 attempts: number;
                 /** Format: int64 */
@@ -770,6 +1007,8 @@ export interface components {
                 reason?: string | null;
                 /** Format: date-time */
                 run_at: string;
+                /** @description The reason that staff member gave. */
+                staff_reason?: string | null;
                 status: components["schemas"]["TreatmentStatus"];
                 /** Format: date-time */
                 updated_at: string;
@@ -782,6 +1021,26 @@ export interface components {
             current_password: string;
             /** @description At least 8 characters, at most 72 bytes (as at sign-up). */
             new_password: string;
+        };
+        /** @description One good line of the preview. */
+        PreviewLine: {
+            /** Format: int64 */
+            course_id: number;
+            course_name: string;
+            email: string;
+            /**
+             * Format: date-time
+             * @description The end the line asks for; `null`: lifetime.
+             */
+            expires_at?: string | null;
+            /**
+             * Format: int64
+             * @description The line number in the file (the header is line 1).
+             */
+            line: number;
+            name?: string | null;
+            new_customer: boolean;
+            result: components["schemas"]["ImportResult"];
         };
         /**
          * @description A staff user's role (`users.role`).
@@ -893,6 +1152,7 @@ export interface components {
          */
         TreatmentStatus: "pending" | "running" | "done" | "dead" | "canceled";
         TreatmentView: {
+            actor?: components["schemas"]["ActorView"] | null;
             /** Format: int32 */
             attempts: number;
             /** Format: int64 */
@@ -916,6 +1176,8 @@ export interface components {
             reason?: string | null;
             /** Format: date-time */
             run_at: string;
+            /** @description The reason that staff member gave. */
+            staff_reason?: string | null;
             status: components["schemas"]["TreatmentStatus"];
             /** Format: date-time */
             updated_at: string;
@@ -960,6 +1222,13 @@ export interface components {
             note?: components["schemas"]["Note"] | null;
             outcome: components["schemas"]["Outcome"];
             treatments: components["schemas"]["TreatmentRef"][];
+        };
+        /** @description The welcome message again, for an active access. */
+        WelcomeBody: {
+            /** Format: int64 */
+            course_id: number;
+            /** @description Why (optional, at most 500 characters). */
+            reason?: string | null;
         };
     };
     responses: never;
@@ -1380,6 +1649,117 @@ export interface operations {
             };
         };
     };
+    bulk_enrollments: {
+        parameters: {
+            query?: {
+                /** @description `true`: only report what would happen; nothing is written. */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Course id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkBody"];
+            };
+        };
+        responses: {
+            /** @description Done (or, dry run, what would be done) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAnswer"];
+                };
+            };
+            /** @description The body is not JSON (`invalid_json`) or a bad `dry_run` (`invalid_query`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an administrator (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such course (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body did not arrive in time (`request_timeout`) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not sent as JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing `reason`, an extension without `days` or `until`, a revocation with one (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     search_customers: {
         parameters: {
             query?: {
@@ -1484,6 +1864,114 @@ export interface operations {
             };
         };
     };
+    change_access: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Customer id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessBody"];
+            };
+        };
+        responses: {
+            /** @description Done: the enrollment now and the treatments queued */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessAnswer"];
+                };
+            };
+            /** @description The body is not JSON (`invalid_json`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such customer or course (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body did not arrive in time (`request_timeout`) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Grant of an active access (`access_already_active`), extension or revocation of an access that is not active (`access_not_active`), extension of a lifetime access (`access_lifetime`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not sent as JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or blank `reason`, a bad `days`/`until`, a term that does not fit the action, `until` not after the current end (`validation_failed`, `details.fields`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     customer_timeline: {
         parameters: {
             query?: never;
@@ -1516,6 +2004,114 @@ export interface operations {
             };
             /** @description No such customer */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resend_welcome: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Customer id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WelcomeBody"];
+            };
+        };
+        responses: {
+            /** @description Queued: the enrollment and the treatment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessAnswer"];
+                };
+            };
+            /** @description The body is not JSON (`invalid_json`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such customer or course (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body did not arrive in time (`request_timeout`) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No active access to the course (`access_not_active`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not sent as JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bad `reason` or a missing `course_id` (`validation_failed`) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1685,6 +2281,101 @@ export interface operations {
             };
             /** @description Never authenticated, truncated or its body removed by retention (`not_replayable`), or its payload was rejected again (`replay_rejected`; `details`: the new `event_id`, the rejection's `code`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import_access: {
+        parameters: {
+            query?: {
+                /** @description `true`: only report what would happen; nothing is written. */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The CSV file */
+        requestBody: {
+            content: {
+                /**
+                 * @example nome;email;curso;expira_em
+                 *     Ana Souza;ana@example.com;Confeitaria Pro;2027-01-31
+                 */
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description The report (dry run: with the bad lines, nothing written; real run: imported) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportReport"];
+                };
+            };
+            /** @description A bad `dry_run` (`invalid_query`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an administrator (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body did not arrive in time (`request_timeout`) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over 5 MiB or 50,000 lines (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A real import of a file with bad lines: nothing imported (`import_has_errors`; the report in `details`) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,6 +4,14 @@
 import { decode, isRecord, type Decoder } from './json';
 import {
   auditEntry,
+  accessAnswer,
+  bulkAnswer,
+  courseOptions,
+  importReport,
+  type AccessAnswer,
+  type BulkAnswer,
+  type CourseOption,
+  type ImportReport,
   customerDetail,
   customerSummary,
   eventDetail,
@@ -127,6 +135,24 @@ export interface TreatmentFilters {
   cursor?: string | null;
 }
 
+/** The body of POST /api/customers/{id}/access. */
+export interface AccessRequest {
+  action: 'grant' | 'extend' | 'revoke';
+  course_id: number;
+  days?: number;
+  until?: string;
+  lifetime?: boolean;
+  reason: string;
+}
+
+/** The body of POST /api/courses/{id}/enrollments/bulk. */
+export interface BulkRequest {
+  action: 'extend' | 'revoke';
+  days?: number;
+  until?: string;
+  reason: string;
+}
+
 export interface SignupInput {
   email: string;
   password: string;
@@ -159,6 +185,8 @@ interface RequestOptions<T> {
   method?: 'GET' | 'POST' | 'PATCH';
   query?: Query;
   body?: unknown;
+  /** A raw body (a CSV file, as typed or as the file's bytes), sent as text/csv instead of JSON. */
+  text?: string | Blob;
   decoder: Decoder<T>;
   /** Sign-up and login go without a token, and their 401 is not a session expiry. */
   anonymous?: boolean;
@@ -263,6 +291,43 @@ export class ApiClient {
     return this.request(path`/api/treatments/${id}/retry`, { method: 'POST', decoder: treatment });
   }
 
+  // --- manual access ----------------------------------------------------------------------------
+
+  /** Grant, extend or revoke a customer's access to a course (POST /api/customers/{id}/access). */
+  changeAccess(customerId: string, body: AccessRequest): Promise<AccessAnswer> {
+    return this.request(path`/api/customers/${customerId}/access`, { method: 'POST', body, decoder: accessAnswer });
+  }
+
+  resendWelcome(customerId: string, courseId: string, reason: string | null): Promise<AccessAnswer> {
+    const body: Record<string, unknown> = { course_id: Number(courseId) };
+    if (reason) body['reason'] = reason;
+    return this.request(path`/api/customers/${customerId}/welcome`, { method: 'POST', body, decoder: accessAnswer });
+  }
+
+  /** The catalog's courses (GET /api/courses). */
+  courses(): Promise<CourseOption[]> {
+    return this.request('/api/courses', { decoder: courseOptions });
+  }
+
+  bulkEnrollments(courseId: string, body: BulkRequest, dryRun: boolean): Promise<BulkAnswer> {
+    return this.request(path`/api/courses/${courseId}/enrollments/bulk`, {
+      method: 'POST',
+      query: { dry_run: String(dryRun) },
+      body,
+      decoder: bulkAnswer,
+    });
+  }
+
+  /** Sends a CSV file to the import; a real import with bad lines throws `import_has_errors` (details: the report). */
+  importAccess(csv: string | Blob, dryRun: boolean): Promise<ImportReport> {
+    return this.request('/api/imports/access', {
+      method: 'POST',
+      query: { dry_run: String(dryRun) },
+      text: csv,
+      decoder: importReport,
+    });
+  }
+
   // --- reports and stats ----------------------------------------------------------------------
 
   customersCsv(q: string): Promise<Download> {
@@ -301,11 +366,11 @@ export class ApiClient {
 
   private async request<T>(url: string, opts: RequestOptions<T>): Promise<T> {
     const anonymous = opts.anonymous ?? false;
-    const init: RequestInit = {
-      method: opts.method ?? 'GET',
-      headers: this.headers(anonymous, 'application/json', opts.body !== undefined),
-    };
+    const headers = this.headers(anonymous, 'application/json', opts.body !== undefined);
+    if (opts.text !== undefined) headers['Content-Type'] = 'text/csv; charset=utf-8';
+    const init: RequestInit = { method: opts.method ?? 'GET', headers };
     if (opts.body !== undefined) init.body = JSON.stringify(opts.body);
+    else if (opts.text !== undefined) init.body = opts.text;
     const res = await this.send(url + queryString(opts.query ?? {}), init);
     if (!res.ok) throw await this.fail(res, anonymous);
     let json: unknown;

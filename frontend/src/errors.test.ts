@@ -74,3 +74,22 @@ test('Portuguese messages for the team and password codes', () => {
     new_password: 'A nova senha precisa ter pelo menos 8 caracteres.',
   });
 });
+
+test('Portuguese messages for manual access and the import', () => {
+  for (const code of ['access_already_active', 'access_not_active', 'access_lifetime', 'import_has_errors']) {
+    const text = errorMessage(new ApiError(409, code, 'English text'));
+    assert.doesNotMatch(text, /English|_/, code);
+  }
+  const err = new ApiError(422, 'validation_failed', 'x', {
+    fields: {
+      reason: 'is required: say why',
+      days: 'give only one of days, until or lifetime',
+      until: 'must be after the current end of access (2027-01-31)',
+    },
+  });
+  assert.deepEqual(fieldErrors(err), {
+    reason: 'Informe o motivo (até 500 caracteres).',
+    days: 'Escolha só uma opção: dias, data ou vitalício.',
+    until: 'A nova data precisa ser depois do fim atual do acesso (31/01/2027).',
+  });
+});

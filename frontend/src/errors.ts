@@ -18,6 +18,11 @@ const BY_CODE: Record<components['schemas']['ErrorCode'], string> & Record<strin
   account_deactivated: 'Esta conta foi desativada. Fale com um administrador.',
   forbidden: 'Apenas administradores podem fazer isto.',
   not_found: 'Não encontrado.',
+  access_already_active: 'Este cliente já tem acesso ativo a este curso. Use “Estender” para mudar o fim.',
+  access_not_active:
+    'Este cliente não tem acesso ativo a este curso (nunca liberado, revogado ou expirado). Use “Conceder acesso”.',
+  access_lifetime: 'Este acesso é vitalício: não há o que estender.',
+  import_has_errors: 'O arquivo tem linhas com erro: nada foi importado. Corrija as linhas indicadas e valide de novo.',
   not_retryable: 'Esta tratativa não está com falha, então não pode ser tentada de novo.',
   not_replayable:
     'Este evento não pode ser reprocessado: nunca foi autenticado, chegou cortado ou o corpo já foi apagado pela política de retenção.',
@@ -83,6 +88,19 @@ export function fieldMessage(field: string, english: string): string {
   }
   if (field === 'current_password') return 'A senha atual está incorreta.';
   if (field === 'invite_token') return 'Informe o token de convite.';
+  if (field === 'reason') return 'Informe o motivo (até 500 caracteres).';
+  if (field === 'days') {
+    if (/only one/i.test(english)) return 'Escolha só uma opção: dias, data ou vitalício.';
+    if (/needs/i.test(english)) return 'Informe quantos dias ou até que data.';
+    return 'Informe um número de dias entre 1 e 36500.';
+  }
+  if (field === 'until') {
+    const after = /after the current end of access \((\d{4})-(\d{2})-(\d{2})\)/.exec(english);
+    if (after) return `A nova data precisa ser depois do fim atual do acesso (${after[3]}/${after[2]}/${after[1]}).`;
+    if (/today or a later/i.test(english)) return 'Informe hoje ou uma data futura.';
+    return 'Informe uma data válida.';
+  }
+  if (field === 'action') return 'A revogação não leva dias nem data.';
   return 'Valor inválido.';
 }
 

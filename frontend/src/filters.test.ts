@@ -48,6 +48,8 @@ const treatment = (over: Partial<Treatment> = {}): Treatment => ({
   created_at: new Date(2026, 10, 23, 12).toISOString(),
   updated_at: '',
   done_at: null,
+  actor: null,
+  staff_reason: null,
   ...over,
 });
 

@@ -9,6 +9,10 @@ import {
   auditFieldText,
   auditTargetText,
   DECISION_NOTES,
+  IMPORT_PROBLEMS,
+  IMPORT_RESULTS,
+  importProblemText,
+  importResultText,
   IGNORED_REASONS,
   isKnownNote,
   isKnownReason,
@@ -67,7 +71,26 @@ const API_TREATMENT_REASONS = [
   'subscription_canceled_end_of_period',
   'subscription_canceled',
   'expired',
+  'manual',
+  'import',
+  'bulk',
 ];
+// The import's line problems and results (LineProblem / ImportResult in the backend).
+const API_IMPORT_PROBLEMS = [
+  'missing_header',
+  'invalid_header',
+  'invalid_encoding',
+  'wrong_column_count',
+  'invalid_email',
+  'invalid_name',
+  'missing_course',
+  'unknown_course',
+  'ambiguous_course',
+  'invalid_date',
+  'past_date',
+  'duplicate_line',
+];
+const API_IMPORT_RESULTS = ['new_access', 'extend', 'already_active'];
 const API_OUTCOMES = [
   'processed',
   'duplicate',
@@ -216,4 +239,16 @@ test("a treatment's last error is shown in pt-BR, never the executor's English",
     assert.doesNotMatch(text ?? '', /connection refused/);
   }
   assert.equal(treatmentErrorText({ status: 'done', last_error: null }), null);
+});
+
+test('every import problem and result has a pt-BR text', () => {
+  // the header's column names are what the file must say, not codes
+  const header = (t: string): string => t.replace('nome;email;curso;expira_em', 'colunas');
+  for (const code of API_IMPORT_PROBLEMS) assertPortuguese(header(importProblemText(code, null)), code);
+  for (const code of API_IMPORT_RESULTS) assertPortuguese(importResultText(code), code);
+  assert.deepEqual(Object.keys(IMPORT_PROBLEMS).sort(), [...API_IMPORT_PROBLEMS].sort());
+  assert.deepEqual(Object.keys(IMPORT_RESULTS).sort(), [...API_IMPORT_RESULTS].sort());
+  assert.equal(importProblemText('invalid_email', 'sem-arroba'), 'E-mail ausente ou inválido. Valor: “sem-arroba”.');
+  assert.equal(importProblemText('duplicate_line', '4'), 'Mesmo e-mail e curso de uma linha anterior (linha 4).');
+  assert.doesNotMatch(importProblemText('something_new', null), /_/);
 });

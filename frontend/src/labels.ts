@@ -50,6 +50,9 @@ export const TREATMENT_REASONS: Readonly<Record<string, string>> = {
   subscription_canceled_end_of_period: 'Assinatura cancelada: o acesso termina com o período pago',
   subscription_canceled: 'Assinatura cancelada',
   expired: 'Fim do período de acesso',
+  manual: 'Ação manual da equipe',
+  import: 'Importação de CSV',
+  bulk: 'Ação em massa no curso',
 };
 
 /** What an outcome means, for the line under its badge. Successful outcomes need no explanation. */
@@ -211,4 +214,41 @@ export function treatmentErrorText(t: { status: string; last_error: string | nul
   if (t.status === 'dead') return 'A execução falhou em todas as tentativas (veja o detalhe técnico).';
   if (t.status === 'canceled') return 'Cancelada (veja o detalhe técnico).';
   return 'A última tentativa falhou; uma nova tentativa foi agendada (veja o detalhe técnico).';
+}
+
+/** Why a line of an imported CSV was refused (`errors[].code` of the import report). */
+export const IMPORT_PROBLEMS: Readonly<Record<string, string>> = {
+  missing_header: 'Arquivo vazio: falta o cabeçalho nome;email;curso;expira_em.',
+  invalid_header: 'Cabeçalho inválido: use nome;email;curso;expira_em (separados por ; ou ,).',
+  invalid_encoding: 'O arquivo não está em UTF-8: salve como “CSV UTF-8” e envie de novo.',
+  wrong_column_count: 'Quantidade de colunas diferente do cabeçalho (confira o separador e as aspas).',
+  invalid_email: 'E-mail ausente ou inválido.',
+  invalid_name: 'Nome longo demais (máximo de 200 caracteres) ou com caracteres inválidos.',
+  missing_course: 'Curso não informado.',
+  unknown_course: 'Curso não encontrado no catálogo (use o nome, o identificador ou o número do curso).',
+  ambiguous_course: 'Há mais de um curso com este nome: use o identificador (slug) ou o número do curso.',
+  invalid_date: 'Data de expiração inválida: use AAAA-MM-DD ou DD/MM/AAAA.',
+  past_date: 'Data de expiração no passado.',
+  duplicate_line: 'Mesmo e-mail e curso de uma linha anterior.',
+};
+
+/** What a good line of an import does (`preview[].result`). */
+export const IMPORT_RESULTS: Readonly<Record<string, string>> = {
+  new_access: 'Novo acesso (com boas-vindas)',
+  extend: 'Estender acesso',
+  already_active: 'Já ativo: nada a fazer',
+};
+
+/** The pt-BR text of a bad import line, with the value at fault when there is one. */
+export function importProblemText(code: string, value: string | null): string {
+  const text = known(IMPORT_PROBLEMS, code) ?? 'Linha inválida.';
+  if (!value) return text;
+  if (code === 'duplicate_line') return `${text.replace(/\.$/, '')} (linha ${value}).`;
+  if (code === 'wrong_column_count') return `${text} Colunas encontradas: ${value}.`;
+  return `${text} Valor: “${value}”.`;
+}
+
+/** The pt-BR text of an import line's result. */
+export function importResultText(code: string): string {
+  return known(IMPORT_RESULTS, code) ?? 'Resultado sem tradução nesta versão.';
 }

@@ -16,6 +16,7 @@ import { passwordScreen } from './screens/password';
 import type { AppContext, Screen, ScreenFactory } from './screens/screen';
 import { signupScreen } from './screens/signup';
 import { teamScreen } from './screens/team';
+import { importScreen } from './screens/import';
 import { treatmentsScreen } from './screens/treatments';
 import { loginUrl, safeNext, SESSION_KEY, SessionStore, type KeyValueStore } from './session';
 import { LiveStream } from './stream';
@@ -32,6 +33,7 @@ const SCREENS: Record<RouteName, ScreenFactory> = {
   team: teamScreen,
   audit: auditScreen,
   password: passwordScreen,
+  import: importScreen,
   notFound: notFoundScreen,
 };
 

@@ -23,6 +23,8 @@ test('matches every route, with params and query', () => {
 
 test('builds URLs, leaving empty query values out', () => {
   assert.equal(routeUrl('dashboard'), '/');
+  assert.equal(routeUrl('import'), '/importar');
+  assert.equal(matchRoute('/importar').name, 'import');
   assert.equal(routeUrl('customer', { id: '7' }), '/clientes/7');
   assert.equal(routeUrl('customer', { id: 'a/b' }), '/clientes/a%2Fb');
   assert.equal(routeUrl('customers', {}, { q: 'joão avi' }), '/clientes?q=jo%C3%A3o+avi');

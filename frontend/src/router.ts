@@ -14,6 +14,7 @@ export type RouteName =
   | 'team'
   | 'audit'
   | 'password'
+  | 'import'
   | 'notFound';
 
 export interface Route {
@@ -40,6 +41,7 @@ const ROUTES: RouteDef[] = [
   { name: 'team', pattern: '/equipe' },
   { name: 'audit', pattern: '/auditoria' },
   { name: 'password', pattern: '/alterar-senha' },
+  { name: 'import', pattern: '/importar' },
 ];
 
 const PUBLIC_ROUTES: ReadonlySet<RouteName> = new Set(['login', 'signup']);
@@ -49,7 +51,7 @@ export function isPublicRoute(name: RouteName): boolean {
 }
 
 /** The screens of administrators (catalog, team, import, audit); support sees "apenas administradores". */
-const ADMIN_ROUTES: ReadonlySet<RouteName> = new Set(['team', 'audit']);
+const ADMIN_ROUTES: ReadonlySet<RouteName> = new Set(['import', 'team', 'audit']);
 
 export function isAdminRoute(name: RouteName): boolean {
   return ADMIN_ROUTES.has(name);

@@ -87,6 +87,12 @@ export type Treatment = Decoded<Schemas['TreatmentView']>;
 /** The kept headers are a free-form object in the contract; the app shows them as strings. */
 export type EventDetail = Omit<Decoded<Schemas['EventDetail']>, 'headers'> & { headers: Record<string, string> };
 export type ProcessResult = Decoded<Schemas['WebhookAnswer']>;
+export type Actor = Decoded<Schemas['ActorView']>;
+export type AccessAnswer = Decoded<Schemas['AccessAnswer']>;
+export type BulkAnswer = Decoded<Schemas['BulkAnswer']>;
+export type ImportReport = Decoded<Schemas['ImportReport']>;
+export type ImportLineError = Decoded<Schemas['LineError']>;
+export type ImportPreviewLine = Decoded<Schemas['PreviewLine']>;
 export type DailyStat = Decoded<Schemas['Day']>;
 export type Stats = Decoded<Schemas['Stats']>;
 export type UserList = Decoded<Schemas['UserList']>;
@@ -174,7 +180,7 @@ const customer = object<Customer>({
   last_activity_at: str,
 });
 
-const enrollment = object<Enrollment>({
+export const enrollment = object<Enrollment>({
   id,
   course_id: id,
   course_name: str,
@@ -240,6 +246,8 @@ export const treatment = object<Treatment>({
   created_at: str,
   updated_at: str,
   done_at: optStr,
+  actor: nullable(object<Actor>({ id, name: str })),
+  staff_reason: optStr,
 });
 
 export const eventDetail: Decoder<EventDetail> = extend(eventSummary, {
@@ -318,3 +326,65 @@ export const auditEntry = object<AuditEntry>({
   details: (v, p) => optJsonObject(v, p) ?? {},
   created_at: str,
 });
+
+export const accessAnswer = object<AccessAnswer>({ enrollment, treatments: array(treatment) });
+
+export const bulkAnswer = object<BulkAnswer>({
+  dry_run: bool,
+  action: str,
+  course_id: id,
+  course_name: str,
+  active: num,
+  changed: num,
+  skipped: num,
+});
+
+const importLineError = object<ImportLineError>({ line: num, code: str, value: optStr });
+
+export const importReport = object<ImportReport>({
+  dry_run: bool,
+  imported: bool,
+  lines: num,
+  counts: object({
+    new_customers: num,
+    new_accesses: num,
+    extended: num,
+    already_active: num,
+    errors: num,
+  }),
+  errors: array(importLineError),
+  preview: array(
+    object<ImportPreviewLine>({
+      line: num,
+      email: str,
+      name: optStr,
+      course_id: id,
+      course_name: str,
+      expires_at: optStr,
+      new_customer: bool,
+      result: str,
+    }),
+  ),
+});
+
+/** A course of the catalog, as the access dialogs list it (`GET /api/courses`, the catalog's). */
+export interface CourseOption {
+  id: string;
+  name: string;
+  access_days: number | null;
+  active: boolean;
+}
+
+const courseOption: Decoder<CourseOption> = (v, path) => {
+  const c = object({ id, name: str })(v, path);
+  const rec = v as Record<string, unknown>;
+  return {
+    ...c,
+    access_days: typeof rec['access_days'] === 'number' ? rec['access_days'] : null,
+    active: rec['active'] !== false,
+  };
+};
+
+/** `{items: [...]}` (or a bare array) of courses. */
+export const courseOptions: Decoder<CourseOption[]> = (v, path) =>
+  Array.isArray(v) ? array(courseOption)(v, path) : object({ items: array(courseOption) })(v, path).items;

@@ -384,13 +384,11 @@ pub async fn timeline(
             .limit(1000)
             .select((Treatment::as_select(), customers::email, courses::name.nullable()))
             .load(conn)?;
+        let ts = with_actors(conn, ts)?;
         let mut items: Vec<TimelineItem> = events
             .into_iter()
             .map(|e| TimelineItem::Event { at: e.received_at, event: e.view(Some(c.email.clone())) })
-            .chain(ts.into_iter().map(|(t, email, course)| {
-                let t = TreatmentView::new(t, email, course);
-                TimelineItem::Treatment { at: t.created_at, treatment: t }
-            }))
+            .chain(ts.into_iter().map(|t| TimelineItem::Treatment { at: t.created_at, treatment: t }))
             .collect();
         items.sort_by_key(TimelineItem::sort_key);
         Ok(web::Json(Timeline { items }))

@@ -91,7 +91,7 @@ pub fn query(
         q = q.filter(treatments::id.lt(id));
     }
     let rows: Vec<(Treatment, String, Option<String>)> = q.order(treatments::id.desc()).limit(limit).load(conn)?;
-    Ok(rows.into_iter().map(|(t, email, course)| TreatmentView::new(t, email, course)).collect())
+    Ok(with_actors(conn, rows)?)
 }
 
 /// The treatments an event caused.
@@ -103,7 +103,7 @@ pub fn of_event(conn: &mut PgConnection, event_id: i64) -> QueryResult<Vec<Treat
         .order(treatments::id)
         .select((Treatment::as_select(), customers::email, courses::name.nullable()))
         .load(conn)?;
-    Ok(rows.into_iter().map(|(t, email, course)| TreatmentView::new(t, email, course)).collect())
+    with_actors(conn, rows)
 }
 
 pub fn view(conn: &mut PgConnection, id: i64) -> ApiResult<TreatmentView> {
@@ -114,7 +114,8 @@ pub fn view(conn: &mut PgConnection, id: i64) -> ApiResult<TreatmentView> {
         .select((Treatment::as_select(), customers::email, courses::name.nullable()))
         .first(conn)
         .optional()?;
-    row.map(|(t, email, course)| TreatmentView::new(t, email, course))
+    with_actors(conn, row.into_iter().collect())?
+        .pop()
         .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, format!("No treatment with id {id}.")))
 }
 

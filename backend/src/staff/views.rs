@@ -154,6 +154,40 @@ pub struct TreatmentView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub done_at: Option<DateTime<Utc>>,
+    /// The staff member who queued it by hand (a grant, extension, revocation, resent welcome, bulk
+    /// action or import); `null` for the treatments of webhooks and of the expiry sweep.
+    pub actor: Option<ActorView>,
+    /// The reason that staff member gave.
+    pub staff_reason: Option<String>,
+}
+
+/// A staff member, as the treatments they queued show them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ActorView {
+    pub id: i64,
+    pub name: String,
+}
+
+/// Treatment views with their actors' names (one query for all of them).
+pub fn with_actors(
+    conn: &mut diesel::PgConnection,
+    rows: Vec<(Treatment, String, Option<String>)>,
+) -> diesel::QueryResult<Vec<TreatmentView>> {
+    use crate::schema::users;
+    use diesel::prelude::*;
+    let ids: Vec<i64> = rows.iter().filter_map(|(t, _, _)| t.actor_user_id).collect();
+    let names: std::collections::HashMap<i64, String> = if ids.is_empty() {
+        Default::default()
+    } else {
+        users::table.filter(users::id.eq_any(&ids)).select((users::id, users::name)).load(conn)?.into_iter().collect()
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(t, email, course)| {
+            let actor = t.actor_user_id.map(|id| ActorView { id, name: names.get(&id).cloned().unwrap_or_default() });
+            TreatmentView { actor, ..TreatmentView::new(t, email, course) }
+        })
+        .collect())
 }
 
 impl TreatmentView {
@@ -175,6 +209,8 @@ impl TreatmentView {
             created_at: t.created_at,
             updated_at: t.updated_at,
             done_at: t.done_at,
+            actor: None,
+            staff_reason: t.staff_reason,
         }
     }
 }

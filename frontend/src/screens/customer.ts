@@ -45,6 +45,7 @@ import {
   withBusy,
   type Column,
 } from '../ui/common';
+import { accessColumn, accessNotice, grantButton } from '../ui/access';
 import { eventDetailView, replayControl, retryButton, treatmentDetailView } from '../ui/records';
 import { Lifecycle, type ScreenFactory } from './screen';
 
@@ -165,6 +166,14 @@ function timelineEntry(api: ApiClient, item: TimelineItem, reload: () => void): 
     h('time', { datetime: item.at, class: 'tl-time' }, formatDateTimeSeconds(item.at)),
     h('span', { class: 'tl-title' }, treatmentKindLabel(t.kind).text, t.course_name ? ` — ${t.course_name}` : null),
     badge(state),
+    t.actor
+      ? h(
+          'span',
+          { class: 'tl-line actor' },
+          `por ${t.actor.name}`,
+          t.staff_reason ? ` — Motivo: ${t.staff_reason}` : null,
+        )
+      : null,
     t.output ? h('span', { class: 'tl-line output' }, t.output) : null,
     t.last_error ? h('span', { class: 'tl-line text-bad' }, treatmentErrorText(t)) : null,
   ];
@@ -204,7 +213,18 @@ export const customerScreen: ScreenFactory = (ctx, route) => {
     loadingState('Carregando linha do tempo…'),
   );
   const alerts = h('div', { class: 'alerts' });
+  const accessStatus = h('div', { class: 'access-status' });
   let email = '';
+  const accessCtx = {
+    api: ctx.api,
+    customerId: id,
+    customerLabel: () => email,
+    done: (message: string) => {
+      mount(accessStatus, accessNotice(message));
+      refresh();
+    },
+  };
+  const grantBtn = grantButton(accessCtx);
 
   const loadTimeline = (): void => {
     timelineArea.setAttribute('aria-busy', 'true');
@@ -266,9 +286,10 @@ export const customerScreen: ScreenFactory = (ctx, route) => {
           listSection(
             'sec-matriculas',
             'Acesso aos cursos',
-            ENROLLMENT_COLUMNS,
+            [...ENROLLMENT_COLUMNS, accessColumn(accessCtx)],
             d.enrollments,
             'Nenhuma matrícula: este cliente nunca teve acesso liberado.',
+            grantBtn,
           ),
           listSection(
             'sec-pedidos',
@@ -311,6 +332,7 @@ export const customerScreen: ScreenFactory = (ctx, route) => {
     h('p', { class: 'back' }, h('a', { href: routeUrl('customers') }, '← Clientes')),
     h('div', { class: 'screen-head' }, h('div', { class: 'title-row' }, title, access)),
     alerts,
+    accessStatus,
     body,
     h(
       'section',

@@ -15,6 +15,7 @@ const NAV: [RouteName & ('dashboard' | 'customers' | 'events' | 'treatments'), s
 
 /** Administrators only: hidden for support (and their routes answer "apenas administradores"). */
 const ADMIN_NAV: [Exclude<RouteName, 'notFound'>, string][] = [
+  ['import', 'Importar'],
   ['team', 'Equipe'],
   ['audit', 'Auditoria'],
 ];
