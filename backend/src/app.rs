@@ -3,7 +3,7 @@
 use crate::error::ErrorCode;
 use crate::error::{self, ApiError};
 use crate::state::AppState;
-use crate::{auth, frontend, health, ingest, metrics, openapi, staff};
+use crate::{auth, catalog, frontend, health, ingest, metrics, openapi, staff};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
@@ -41,6 +41,14 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(staff::reports::orders_csv)
             .service(staff::stats::stats)
             .service(staff::stream::stream)
+            .service(catalog::handlers::list_courses)
+            .service(catalog::handlers::create_course)
+            .service(catalog::handlers::get_course)
+            .service(catalog::handlers::update_course)
+            .service(catalog::handlers::list_products)
+            .service(catalog::handlers::create_mapping)
+            .service(catalog::handlers::update_mapping)
+            .service(catalog::handlers::delete_mapping)
             .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", document))
             .service(web::resource("/api/docs").to(|| async {
                 actix_web::HttpResponse::PermanentRedirect().insert_header(("Location", "/api/docs/")).finish()

@@ -41,6 +41,7 @@ crate::vocabulary! {
         InternalError = "internal_error",
         UnsupportedMediaType = "unsupported_media_type",
         MethodNotAllowed = "method_not_allowed",
+        MappingExists = "mapping_exists",
     }
 }
 

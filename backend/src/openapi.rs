@@ -32,6 +32,14 @@ use utoipa::{Modify, OpenApi};
         crate::staff::reports::orders_csv,
         crate::staff::stats::stats,
         crate::staff::stream::stream,
+        crate::catalog::handlers::list_courses,
+        crate::catalog::handlers::create_course,
+        crate::catalog::handlers::get_course,
+        crate::catalog::handlers::update_course,
+        crate::catalog::handlers::list_products,
+        crate::catalog::handlers::create_mapping,
+        crate::catalog::handlers::update_mapping,
+        crate::catalog::handlers::delete_mapping,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::ingest::event::Source)),
     modifiers(&BearerAuth),
@@ -46,6 +54,7 @@ use utoipa::{Modify, OpenApi};
         (name = "reports", description = "CSV exports"),
         (name = "stats", description = "Dashboard numbers"),
         (name = "stream", description = "Live updates (Server-Sent Events)"),
+        (name = "catalog", description = "Courses and product mappings: which product (and offer) grants which courses, for how long"),
     )
 )]
 pub struct ApiDoc;
