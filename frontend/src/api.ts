@@ -1,6 +1,20 @@
 // Typed client for every endpoint of the staff API (API.md). `fetch` is injected so the client
 // can be tested without a network; errors always become an ApiError.
 
+import {
+  course,
+  courseList,
+  mapping,
+  mappingList,
+  unmappedList,
+  type Course,
+  type CourseChanges,
+  type CourseInput,
+  type Mapping,
+  type MappingChanges,
+  type MappingInput,
+  type UnmappedProduct,
+} from './catalog-types';
 import { decode, isRecord, type Decoder } from './json';
 import {
   customerDetail,
@@ -136,7 +150,7 @@ export interface Download {
 }
 
 interface RequestOptions<T> {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   query?: Query;
   body?: unknown;
   decoder: Decoder<T>;
@@ -239,6 +253,40 @@ export class ApiClient {
     return this.request('/api/stats', { decoder: stats });
   }
 
+  // --- catalog ----------------------------------------------------------------------------------
+
+  async courses(): Promise<Course[]> {
+    return (await this.request('/api/courses', { decoder: courseList })).items;
+  }
+
+  createCourse(input: CourseInput): Promise<Course> {
+    return this.request('/api/courses', { method: 'POST', body: input, decoder: course });
+  }
+
+  updateCourse(id: string, changes: CourseChanges): Promise<Course> {
+    return this.request(path`/api/courses/${id}`, { method: 'PATCH', body: changes, decoder: course });
+  }
+
+  async mappings(): Promise<Mapping[]> {
+    return (await this.request('/api/products', { decoder: mappingList })).items;
+  }
+
+  async unmappedProducts(): Promise<UnmappedProduct[]> {
+    return (await this.request('/api/products', { query: { unmapped: 'true' }, decoder: unmappedList })).items;
+  }
+
+  createMapping(input: MappingInput): Promise<Mapping> {
+    return this.request('/api/products', { method: 'POST', body: input, decoder: mapping });
+  }
+
+  updateMapping(id: string, changes: MappingChanges): Promise<Mapping> {
+    return this.request(path`/api/products/${id}`, { method: 'PATCH', body: changes, decoder: mapping });
+  }
+
+  deleteMapping(id: string): Promise<void> {
+    return this.request(path`/api/products/${id}`, { method: 'DELETE', decoder: () => undefined });
+  }
+
   /** Opens GET /api/stream; the caller reads the body (see stream.ts). */
   async openStream(signal: AbortSignal): Promise<Response> {
     const res = await this.send('/api/stream', { headers: this.headers(false, 'text/event-stream'), signal });
@@ -265,6 +313,7 @@ export class ApiClient {
     if (opts.body !== undefined) init.body = JSON.stringify(opts.body);
     const res = await this.send(url + queryString(opts.query ?? {}), init);
     if (!res.ok) throw await this.fail(res, anonymous);
+    if (res.status === 204) return decode(opts.decoder, null);
     let json: unknown;
     try {
       json = await res.json();

@@ -3,6 +3,7 @@
 import { ApiClient } from './api';
 import { mount } from './dom';
 import { isPublicRoute, Router, type Route, type RouteName } from './router';
+import { catalogScreen } from './screens/catalog';
 import { customerScreen } from './screens/customer';
 import { customersScreen } from './screens/customers';
 import { dashboardScreen } from './screens/dashboard';
@@ -24,6 +25,7 @@ const SCREENS: Record<RouteName, ScreenFactory> = {
   customer: customerScreen,
   events: eventsScreen,
   treatments: treatmentsScreen,
+  catalog: catalogScreen,
   notFound: notFoundScreen,
 };
 

@@ -11,6 +11,7 @@ export type RouteName =
   | 'customer'
   | 'events'
   | 'treatments'
+  | 'catalog'
   | 'notFound';
 
 export interface Route {
@@ -34,6 +35,7 @@ const ROUTES: RouteDef[] = [
   { name: 'customer', pattern: '/clientes/:id' },
   { name: 'events', pattern: '/eventos' },
   { name: 'treatments', pattern: '/tratativas' },
+  { name: 'catalog', pattern: '/catalogo' },
 ];
 
 const PUBLIC_ROUTES: ReadonlySet<RouteName> = new Set(['login', 'signup']);

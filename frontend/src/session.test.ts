@@ -27,7 +27,15 @@ const login = (expires_in: number) => ({
   access_token: 'tok',
   token_type: 'Bearer',
   expires_in,
-  user: { id: '1', email: 'ana@x.com', name: 'Ana', created_at: '2026-01-01T00:00:00Z', last_login_at: null },
+  user: {
+    id: '1',
+    email: 'ana@x.com',
+    name: 'Ana',
+    created_at: '2026-01-01T00:00:00Z',
+    last_login_at: null,
+    role: 'admin',
+    active: true,
+  },
 });
 
 test('a saved session is valid until it expires (minus the margin), then removed', () => {

@@ -114,6 +114,8 @@ export const userView = object<UserView>({
   name: str,
   created_at: str,
   last_login_at: optStr,
+  role: str,
+  active: bool,
 });
 
 export const loginResult = object<LoginResult>({
@@ -274,7 +276,7 @@ export const stats = object<Stats>({
     treatments_dead: num,
     new_customers: num,
   }),
-  totals: object({ customers: num, active_enrollments: num, events: num, treatments: num }),
+  totals: object({ customers: num, active_enrollments: num, events: num, treatments: num, unmapped_products: num }),
   events_by_outcome: numberMap(),
   treatments_by_kind: numberMap(),
   treatments_by_status: numberMap(),

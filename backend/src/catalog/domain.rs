@@ -185,7 +185,7 @@ pub fn mapping_changes(input: &MappingPatch) -> Result<MappingChanges, ApiError>
 /// The slug a new course named `name` starts from: the name slugified ("curso" when nothing is left),
 /// never one that the automatic courses use (`default`, `<source>-<product>`), which get "curso-" before.
 pub fn base_slug(name: &str) -> String {
-    let mut slug = slugify(name);
+    let mut slug = slugify(&name.chars().map(unaccent).collect::<String>());
     if slug.is_empty() {
         slug = "curso".into();
     }
@@ -202,6 +202,20 @@ pub fn base_slug(name: &str) -> String {
         slug.pop();
     }
     slug
+}
+
+/// The letter without its accent, for the accented letters of Portuguese (and a few neighbours).
+fn unaccent(c: char) -> char {
+    match c {
+        'á' | 'à' | 'â' | 'ã' | 'ä' | 'Á' | 'À' | 'Â' | 'Ã' | 'Ä' => 'a',
+        'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'e',
+        'í' | 'ì' | 'î' | 'ï' | 'Í' | 'Ì' | 'Î' | 'Ï' => 'i',
+        'ó' | 'ò' | 'ô' | 'õ' | 'ö' | 'Ó' | 'Ò' | 'Ô' | 'Õ' | 'Ö' => 'o',
+        'ú' | 'ù' | 'û' | 'ü' | 'Ú' | 'Ù' | 'Û' | 'Ü' => 'u',
+        'ç' | 'Ç' => 'c',
+        'ñ' | 'Ñ' => 'n',
+        other => other,
+    }
 }
 
 /// `base`, or `base-2`, `base-3`, ... whichever is not taken yet.
@@ -350,6 +364,7 @@ mod tests {
     fn slugs_are_unique_and_never_those_of_automatic_courses() {
         assert_eq!(base_slug("Confeitaria do Zero"), "confeitaria-do-zero");
         assert_eq!(base_slug("!!!"), "curso");
+        assert_eq!(base_slug("Vitalício: Ação & Coração"), "vitalicio-acao-coracao");
         assert_eq!(base_slug("Default"), "curso-default");
         assert_eq!(base_slug("Kiwify 8d2c"), "curso-kiwify-8d2c");
         assert_eq!(base_slug("Hotmart"), "curso-hotmart");

@@ -4,11 +4,12 @@
 import { h } from '../dom';
 import { routeUrl, type RouteName } from '../router';
 
-const NAV: [RouteName & ('dashboard' | 'customers' | 'events' | 'treatments'), string][] = [
+const NAV: [RouteName & ('dashboard' | 'customers' | 'events' | 'treatments' | 'catalog'), string][] = [
   ['dashboard', 'Painel'],
   ['customers', 'Clientes'],
   ['events', 'Eventos'],
   ['treatments', 'Tratativas'],
+  ['catalog', 'Catálogo'],
 ];
 
 /** Which nav item a route belongs to (the customer page is under Clientes). */
