@@ -42,6 +42,7 @@ crate::vocabulary! {
         UnsupportedMediaType = "unsupported_media_type",
         MethodNotAllowed = "method_not_allowed",
         MappingExists = "mapping_exists",
+        CourseNotFound = "course_not_found",
     }
 }
 

@@ -40,7 +40,10 @@ macro_rules! call {
     }};
 }
 
-fn audit(db: &TestDb) -> Vec<(String, String, Option<i64>, Option<Value>, Option<Value>)> {
+/// (action, target type, target id, before, after) of every audit entry, oldest first.
+type AuditRow = (String, String, Option<i64>, Option<Value>, Option<Value>);
+
+fn audit(db: &TestDb) -> Vec<AuditRow> {
     audit_log::table
         .order(audit_log::id)
         .select((audit_log::action, audit_log::target_type, audit_log::target_id, audit_log::before, audit_log::after))
@@ -191,12 +194,12 @@ async fn mappings_are_created_changed_deleted_and_audited() {
     assert_eq!(status, StatusCode::CREATED);
     let vip = vip["id"].as_i64().unwrap();
 
-    // 422: no course, an id that is no course, an unknown source, a blank product
+    // 422: no course, an unknown source, a blank product, a body that is no object
     for (bad, field) in [
         (json!({"source": "kiwify", "external_product_id": "p", "course_ids": []}), Some("course_ids")),
-        (json!({"source": "kiwify", "external_product_id": "p", "course_ids": [a, 999999]}), Some("course_ids")),
         (json!({"source": "kiwify", "external_product_id": " ", "course_ids": [a]}), Some("external_product_id")),
         (json!({"source": "eduzz", "external_product_id": "p", "course_ids": [a]}), None),
+        (json!(["kiwify", "p", null, [a]]), None),
     ] {
         let (status, e) = call!(app, post_json("/api/products", &admin, bad.clone()));
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
@@ -204,15 +207,11 @@ async fn mappings_are_created_changed_deleted_and_audited() {
             assert!(e["error"]["details"]["fields"][field].is_string(), "{e}");
         }
     }
-    let (_, e) = call!(
-        app,
-        post_json(
-            "/api/products",
-            &admin,
-            json!({"source": "kiwify", "external_product_id": "p", "course_ids": [999999]})
-        )
-    );
-    assert!(e["error"]["details"]["fields"]["course_ids"].as_str().unwrap().contains("999999"), "{e}");
+    // 404: an id that is no course
+    let unknown = json!({"source": "kiwify", "external_product_id": "p", "course_ids": [a, 999999]});
+    let (status, e) = call!(app, post_json("/api/products", &admin, unknown));
+    assert_eq!((status, e["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("course_not_found")), "{e}");
+    assert_eq!(e["error"]["details"]["course_ids"], json!([999999]));
 
     // any staff member lists them: the product-wide one first
     let (status, list) = call!(app, get("/api/products", &support));
@@ -228,6 +227,10 @@ async fn mappings_are_created_changed_deleted_and_audited() {
     assert_eq!((status, e["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("mapping_exists")));
     let (status, _) = call!(app, patch(&format!("/api/products/{id}"), &admin, json!({"course_ids": []})));
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = call!(app, patch(&format!("/api/products/{id}"), &admin, json!([])));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a body that is no object");
+    let (status, e) = call!(app, patch(&format!("/api/products/{id}"), &admin, json!({"course_ids": [999999]})));
+    assert_eq!((status, e["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("course_not_found")));
     let (status, _) = call!(app, patch("/api/products/999999", &admin, json!({"course_ids": [a]})));
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, course_a) = call!(app, get(&format!("/api/courses/{a}"), &admin));

@@ -251,6 +251,13 @@ async fn every_documented_status_is_reachable() {
             authed("POST", "/api/products", &support)
                 .set_json(json!({"source": "kiwify", "external_product_id": "p9", "course_ids": [course]})),
         ),
+        (
+            "POST",
+            "/api/products",
+            404,
+            mapping("p5", None)
+                .set_json(json!({"source": "kiwify", "external_product_id": "p5", "course_ids": [999999]})),
+        ),
         ("POST", "/api/products", 409, mapping("p1", Some("vip"))),
         ("POST", "/api/products", 413, authed_raw("POST", "/api/products", json_type, huge())),
         ("POST", "/api/products", 415, authed_raw("POST", "/api/products", None, "{}".into())),
@@ -273,10 +280,11 @@ async fn every_documented_status_is_reachable() {
         ("PATCH", "/api/products/{id}", 409, authed("PATCH", &wide_uri, &token).set_json(json!({"offer_code": "vip"}))),
         ("PATCH", "/api/products/{id}", 413, authed_raw("PATCH", &wide_uri, json_type, huge())),
         ("PATCH", "/api/products/{id}", 415, authed_raw("PATCH", &wide_uri, None, "{}".into())),
+        ("PATCH", "/api/products/{id}", 422, authed("PATCH", &wide_uri, &token).set_json(json!({"course_ids": []}))),
         (
             "PATCH",
             "/api/products/{id}",
-            422,
+            404,
             authed("PATCH", &wide_uri, &token).set_json(json!({"course_ids": [999999]})),
         ),
         ("DELETE", "/api/products/{id}", 204, authed("DELETE", &doomed_uri, &token)),

@@ -459,8 +459,8 @@ export interface components {
              */
             access_days?: number | null;
             /**
-             * @description The course's members-area link, used in the welcome message: an http(s) URL of at most 2000
-             *     characters; `null`, absent or `""`: none.
+             * @description The course's members-area link, used in the welcome message: an http(s) URL with a host, without
+             *     spaces or control characters, at most 2000 characters; `null`, absent or `""`: none.
              * @example https://membros.escola.com.br/confeitaria
              */
             access_url?: string | null;
@@ -470,7 +470,8 @@ export interface components {
              */
             active?: boolean | null;
             /**
-             * @description 1 to 200 characters (trimmed), no control characters.
+             * @description 1 to 200 characters, at least one of them neither a space nor a control character (control
+             *     characters become spaces, runs of spaces one, and the ends are trimmed).
              * @example Confeitaria do Zero
              */
             name: string;
@@ -487,10 +488,13 @@ export interface components {
              *     the end of an access already granted does not move.
              */
             access_days?: number | null;
-            /** @description An http(s) URL of at most 2000 characters; `null` or `""` removes it. */
+            /**
+             * @description An http(s) URL with a host, without spaces or control characters, at most 2000 characters; `null`
+             *     or `""` removes it.
+             */
             access_url?: string | null;
             active?: boolean | null;
-            /** @description 1 to 200 characters (trimmed), no control characters. */
+            /** @description 1 to 200 characters, at least one of them neither a space nor a control character; `null`: unchanged. */
             name?: string | null;
         };
         /** @description A course as a mapping lists it. */
@@ -606,7 +610,7 @@ export interface components {
          *     its serde names; it is never stored.
          * @enum {string}
          */
-        ErrorCode: "account_deactivated" | "database_unavailable" | "forbidden" | "session_revoked" | "email_taken" | "invalid_body" | "invalid_credentials" | "invalid_cursor" | "invalid_invite_token" | "invalid_json" | "invalid_query" | "invalid_token" | "migrations_pending" | "missing_token" | "not_found" | "not_replayable" | "not_retryable" | "payload_too_large" | "replay_rejected" | "request_timeout" | "token_expired" | "too_many_requests" | "unauthorized" | "unknown_source" | "unprocessable" | "validation_failed" | "internal_error" | "unsupported_media_type" | "method_not_allowed" | "mapping_exists";
+        ErrorCode: "account_deactivated" | "database_unavailable" | "forbidden" | "session_revoked" | "email_taken" | "invalid_body" | "invalid_credentials" | "invalid_cursor" | "invalid_invite_token" | "invalid_json" | "invalid_query" | "invalid_token" | "migrations_pending" | "missing_token" | "not_found" | "not_replayable" | "not_retryable" | "payload_too_large" | "replay_rejected" | "request_timeout" | "token_expired" | "too_many_requests" | "unauthorized" | "unknown_source" | "unprocessable" | "validation_failed" | "internal_error" | "unsupported_media_type" | "method_not_allowed" | "mapping_exists" | "course_not_found";
         ErrorDetail: {
             /** @description Stable machine-readable code, e.g. `invalid_credentials`. */
             code: components["schemas"]["ErrorCode"];
@@ -678,7 +682,8 @@ export interface components {
         /** @description A new product mapping. */
         MappingCreate: {
             /**
-             * @description The courses granted (1 to 50 existing course ids; repeats are ignored).
+             * @description The courses granted: 1 to 50 course ids (repeats are ignored). An id that is no course is 404
+             *     `course_not_found`.
              * @example [
              *       1,
              *       2
@@ -686,22 +691,26 @@ export interface components {
              */
             course_ids: number[];
             /**
-             * @description The platform's product id, exactly as its webhooks send it (1 to 200 characters).
+             * @description The platform's product id, exactly as its webhooks send it: at most 200 characters, at least one
+             *     of them neither a space nor a control character (control characters are dropped, the ends trimmed).
              * @example 8d2c1b0a-2222-4e5f-8a9b-abcdefabcdef
              */
             external_product_id: string;
             /**
-             * @description An offer or plan code (1 to 200 characters): the mapping then applies to that offer only.
-             *     `null`, absent or `""`: every offer of the product without a mapping of its own.
+             * @description An offer or plan code (at most 200 characters): the mapping then applies to that offer only.
+             *     `null`, absent or blank: every offer of the product without a mapping of its own.
              */
             offer_code?: string | null;
             source: components["schemas"]["Source"];
         };
         /** @description A partial update of a mapping: absent fields stay as they are. */
         MappingPatch: {
-            /** @description The new set of courses (1 to 50 existing course ids). */
+            /**
+             * @description The new set of courses: 1 to 50 course ids; `null`: unchanged. An id that is no course is 404
+             *     `course_not_found`.
+             */
             course_ids?: number[] | null;
-            /** @description A new offer code; `null` or `""`: every offer. */
+            /** @description A new offer code (at most 200 characters); `null` or blank: every offer. */
             offer_code?: string | null;
         };
         /** @description A product mapping: (source, product, optional offer) → courses. */
@@ -1413,7 +1422,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Invalid name, access_days or access_url, or a field missing (`validation_failed`, `details.fields`) */
+            /** @description Invalid name, access_days or access_url, a field missing, or a body that is not a JSON object (`validation_failed`, `details.fields`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2013,6 +2022,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description An id of `course_ids` is no course (`course_not_found`; `details.course_ids`: the unknown ids) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body did not arrive within `BODY_READ_TIMEOUT_MS` (`request_timeout`) */
             408: {
                 headers: {
@@ -2049,7 +2067,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Unknown source, invalid product id or offer code, no course or an id that is no course (`validation_failed`, `details.fields`) */
+            /** @description Unknown source, invalid product id or offer code, no course or over 50 (`validation_failed`, `details.fields`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2178,7 +2196,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description No such mapping */
+            /** @description No such mapping (`not_found`), or an id of `course_ids` is no course (`course_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2223,7 +2241,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Invalid offer code, no course or an id that is no course (`validation_failed`, `details.fields`) */
+            /** @description Invalid offer code, no course or over 50 (`validation_failed`, `details.fields`) */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -50,13 +50,14 @@ test('the catalog route and its messages', () => {
   assert.equal(matchRoute('/catalogo?ver=sem-mapeamento').name, 'catalog');
   assert.equal(routeUrl('catalog', {}, { ver: 'sem-mapeamento' }), '/catalogo?ver=sem-mapeamento');
   assert.match(errorMessage(new ApiError(409, 'mapping_exists', 'x')), /Já existe um mapeamento/);
+  assert.match(errorMessage(new ApiError(404, 'course_not_found', 'x')), /não existe mais/);
   const fields = fieldErrors(
     new ApiError(422, 'validation_failed', 'x', {
-      fields: { access_days: 'must be 1 to 36500 days', course_ids: 'no such course: 9', access_url: 'x' },
+      fields: { access_days: 'must be 1 to 36500 days', course_ids: 'must list 1 to 50 course ids', access_url: 'x' },
     }),
   );
   assert.match(fields['access_days'] ?? '', /vitalício/);
-  assert.match(fields['course_ids'] ?? '', /não existe/);
+  assert.match(fields['course_ids'] ?? '', /de 1 a 50 cursos/);
   for (const text of Object.values(fields)) assert.doesNotMatch(text, /must|course/);
 });
 

@@ -22,6 +22,7 @@ const BY_CODE: Record<string, string> = {
   replay_rejected: 'O reprocessamento foi recusado de novo; o novo registro está em Eventos.',
   invalid_query: 'Os filtros têm um valor inválido. Corrija e tente de novo.',
   method_not_allowed: 'Operação não permitida.',
+  course_not_found: 'Um dos cursos escolhidos não existe mais. Recarregue a página e escolha de novo.',
   mapping_exists:
     'Já existe um mapeamento para este produto e esta oferta na mesma plataforma. Edite o mapeamento existente.',
   invalid_cursor: 'A lista mudou desde a última página. Recarregue e tente de novo.',
@@ -69,12 +70,8 @@ export function fieldMessage(field: string, english: string): string {
   if (field === 'access_url')
     return 'Informe um endereço que comece com https:// (até 2.000 caracteres) ou deixe vazio.';
   if (field === 'external_product_id') return 'Informe o ID do produto (até 200 caracteres).';
-  if (field === 'offer_code') return 'O código da oferta ou plano pode ter até 200 caracteres, sem quebras de linha.';
-  if (field === 'course_ids') {
-    return /no such course/i.test(english)
-      ? 'Um dos cursos escolhidos não existe mais. Recarregue a página.'
-      : 'Escolha de 1 a 50 cursos.';
-  }
+  if (field === 'offer_code') return 'O código da oferta ou plano pode ter até 200 caracteres.';
+  if (field === 'course_ids') return 'Escolha de 1 a 50 cursos.';
   if (field === 'source') return 'Escolha a plataforma.';
   return 'Valor inválido.';
 }

@@ -35,24 +35,46 @@ impl FieldErrors {
     }
 }
 
-/// A 422 about one field.
-pub fn field_error(field: &str, message: impl Into<String>) -> ApiError {
-    let mut errors = FieldErrors::default();
-    errors.0.insert(field.into(), json!(message.into()));
-    errors.finish(|| ()).unwrap_err()
+// The rules below are exactly those the OpenAPI schema states (length, pattern), so that what the
+// contract accepts is accepted and what it refuses is refused.
+
+/// A space or a control character: what the schema's `[^\u0000-\u0020...]` class leaves out.
+fn blank(c: char) -> bool {
+    c.is_control() || c.is_whitespace()
 }
 
-/// A name or an id: at most `max` characters as sent, no control character, something left once trimmed.
-fn text(raw: &str, max: usize) -> Result<String, String> {
-    let trimmed = raw.trim();
-    if raw.chars().count() > max || trimmed.is_empty() || raw.chars().any(char::is_control) {
-        return Err(format!("must have 1 to {max} characters, none of them a control character"));
-    }
-    Ok(trimmed.to_string())
-}
+const TEXT_ERROR: &str = "must have 1 to 200 characters, at least one of them not a space";
 
+/// A name: 1 to 200 characters as sent, one of them not blank. Control characters become spaces, runs of
+/// spaces one space, and the ends are trimmed.
 pub fn name(raw: &str) -> Result<String, String> {
-    text(raw, MAX_NAME_CHARS)
+    if raw.chars().count() > MAX_NAME_CHARS || !raw.chars().any(|c| !blank(c)) {
+        return Err(TEXT_ERROR.into());
+    }
+    let spaced: String = raw.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    Ok(spaced.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// An id as a platform sends it: control characters dropped (no webhook carries one), the ends trimmed.
+fn id_text(raw: &str) -> String {
+    raw.chars().filter(|c| !c.is_control()).collect::<String>().trim().to_string()
+}
+
+/// A product id: 1 to 200 characters as sent, one of them not blank.
+pub fn product_id(raw: &str) -> Result<String, String> {
+    if raw.chars().count() > MAX_ID_CHARS || !raw.chars().any(|c| !blank(c)) {
+        return Err(TEXT_ERROR.into());
+    }
+    Ok(id_text(raw))
+}
+
+/// An offer code: at most 200 characters; blank means every offer.
+pub fn offer_code(raw: Option<&str>) -> Result<Option<String>, String> {
+    let Some(raw) = raw else { return Ok(None) };
+    if raw.chars().count() > MAX_ID_CHARS {
+        return Err(format!("must have at most {MAX_ID_CHARS} characters"));
+    }
+    Ok(Some(id_text(raw)).filter(|code| !code.is_empty()))
 }
 
 pub fn access_days(days: Option<i32>) -> Result<Option<i32>, String> {
@@ -64,42 +86,40 @@ pub fn access_days(days: Option<i32>) -> Result<Option<i32>, String> {
     }
 }
 
-/// An http(s) URL with a host, at most 2000 characters, without spaces, control characters or
-/// credentials; blank means none.
+/// An http(s) URL with a host (no `@` in it), without spaces or control characters, at most 2000
+/// characters; empty means none. (A regular expression's `$` also matches before a final line break,
+/// so one final `\n` is dropped.)
 pub fn access_url(raw: Option<&str>) -> Result<Option<String>, String> {
-    let Some(url) = raw.map(str::trim).filter(|u| !u.is_empty()) else { return Ok(None) };
+    let Some(raw) = raw else { return Ok(None) };
     let error = || format!("must be an http:// or https:// address of at most {MAX_URL_CHARS} characters");
-    if url.chars().count() > MAX_URL_CHARS || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if raw.chars().count() > MAX_URL_CHARS {
         return Err(error());
     }
-    let lower = url.to_ascii_lowercase();
-    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://")).ok_or_else(error)?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || host.contains('@') || host.starts_with(':') || host.starts_with('.') {
+    let url = raw.strip_suffix('\n').unwrap_or(raw);
+    if url.is_empty() {
+        return Ok(None);
+    }
+    let scheme = |prefix: &str| url.get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix));
+    let rest = if scheme("https://") {
+        &url[8..]
+    } else if scheme("http://") {
+        &url[7..]
+    } else {
+        return Err(error());
+    };
+    let host = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    if host.is_empty() || host.contains('@') || url.chars().any(blank) {
         return Err(error());
     }
     Ok(Some(url.to_string()))
 }
 
-pub fn product_id(raw: &str) -> Result<String, String> {
-    text(raw, MAX_ID_CHARS)
-}
-
-/// Blank means every offer.
-pub fn offer_code(raw: Option<&str>) -> Result<Option<String>, String> {
-    match raw {
-        Some(code) if !code.trim().is_empty() => text(code, MAX_ID_CHARS).map(Some),
-        _ => Ok(None),
-    }
-}
-
-/// 1 to 50 ids, without repeats, in ascending order.
+/// 1 to 50 ids as sent; without repeats, in ascending order.
 pub fn course_ids(ids: &[i64]) -> Result<Vec<i64>, String> {
-    let set: BTreeSet<i64> = ids.iter().copied().collect();
-    if set.is_empty() || set.len() > MAX_COURSES_PER_MAPPING {
+    if ids.is_empty() || ids.len() > MAX_COURSES_PER_MAPPING {
         return Err(format!("must list 1 to {MAX_COURSES_PER_MAPPING} course ids"));
     }
-    Ok(set.into_iter().collect())
+    Ok(ids.iter().copied().collect::<BTreeSet<i64>>().into_iter().collect())
 }
 
 /// A course ready to insert (its slug is chosen against the database).
@@ -252,7 +272,7 @@ mod tests {
 
     #[test]
     fn a_valid_course() {
-        let c = new_course(&create("  Confeitaria  ", Some(30), Some(" https://membros.example.com/c "))).unwrap();
+        let c = new_course(&create("  Confeitaria  ", Some(30), Some("https://membros.example.com/c"))).unwrap();
         assert_eq!(
             c,
             NewCourse {
@@ -270,10 +290,12 @@ mod tests {
     fn course_validation_names_every_field_at_fault() {
         let f = fields(new_course(&create(" ", Some(0), Some("ftp://x"))).unwrap_err());
         assert!(f["name"].is_string() && f["access_days"].is_string() && f["access_url"].is_string(), "{f}");
-        for bad in ["", "a\u{0}b", "tab\there", &"x".repeat(201)] {
+        for bad in ["", " ", "\u{0}\t\u{3000}", &"x".repeat(201)] {
             assert!(name(bad).is_err(), "{bad:?}");
         }
+        assert_eq!(name("  Bolo\u{0}de \n pote ").as_deref(), Ok("Bolo de pote"), "controls become spaces");
         assert!(name(&"ç".repeat(200)).is_ok(), "characters, not bytes");
+        assert!(name(&format!("{}x", " ".repeat(199))).is_ok(), "the length is that of the text sent");
         for days in [0, -1, 36_501, i32::MAX] {
             assert!(access_days(Some(days)).is_err(), "{days}");
         }
@@ -287,6 +309,8 @@ mod tests {
         for good in ["https://a.co", "http://membros.example.com:8080/x?y=1#z", "HTTPS://Example.com/Caminho"] {
             assert_eq!(access_url(Some(good)), Ok(Some(good.to_string())), "{good}");
         }
+        assert_eq!(access_url(Some("https://a.co\n")), Ok(Some("https://a.co".into())), "what `$` lets through");
+        assert_eq!(access_url(Some("\n")), Ok(None));
         for bad in [
             "example.com",
             "javascript:alert(1)",
@@ -296,12 +320,16 @@ mod tests {
             "https://a.co/with space",
             "https://a.co/\u{7}",
             "mailto:a@b.co",
+            " https://a.co",
+            "https://a.co ",
+            "https://\u{e9}.com/\u{3000}",
         ] {
             assert!(access_url(Some(bad)).is_err(), "{bad}");
         }
         let long = format!("https://a.co/{}", "x".repeat(MAX_URL_CHARS));
         assert!(access_url(Some(&long)).is_err());
-        assert_eq!(access_url(Some("  ")), Ok(None));
+        assert!(access_url(Some("  ")).is_err(), "the form trims; the API takes the text as sent");
+        assert_eq!(access_url(Some("")), Ok(None));
         assert_eq!(access_url(None), Ok(None));
     }
 
@@ -354,8 +382,11 @@ mod tests {
         let f = fields(new_mapping(&empty).unwrap_err());
         assert!(f["course_ids"].is_string() && f["external_product_id"].is_string());
         assert!(course_ids(&(1..=51).collect::<Vec<_>>()).is_err());
-        assert_eq!(offer_code(Some(" anual ")), Ok(Some("anual".into())));
-        let patch = MappingPatch { offer_code: Some(Some("x\ny".into())), course_ids: Some(vec![]) };
+        assert!(course_ids(&[1; 51]).is_err(), "counted as sent");
+        assert_eq!(offer_code(Some(" anual\u{0} ")), Ok(Some("anual".into())));
+        assert_eq!(offer_code(Some(" \t")), Ok(None));
+        assert_eq!(product_id("\u{1}p-1\u{1}"), Ok("p-1".into()));
+        let patch = MappingPatch { offer_code: Some(Some("x".repeat(201))), course_ids: Some(vec![]) };
         let f = fields(mapping_changes(&patch).unwrap_err());
         assert!(f["offer_code"].is_string() && f["course_ids"].is_string());
     }

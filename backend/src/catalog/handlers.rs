@@ -1,7 +1,8 @@
 //! HTTP handlers of /api/courses and /api/products: any staff member reads, an admin changes.
 
 use super::views::{
-    CourseCreate, CourseList, CoursePatch, CourseView, MappingCreate, MappingPatch, MappingView, ProductList,
+    CourseCreate, CourseList, CoursePatch, CourseView, MappingCreate, MappingPatch, MappingView, ObjectBody,
+    ProductList,
 };
 use super::{domain, queries};
 use crate::auth::{AdminUser, AuthUser};
@@ -53,7 +54,7 @@ pub async fn list_courses(state: web::Data<AppState>, _auth: AuthUser) -> ApiRes
         (status = 408, description = "The body did not arrive within `BODY_READ_TIMEOUT_MS` (`request_timeout`)", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ErrorBody),
         (status = 415, description = "Not sent as application/json (`unsupported_media_type`)", body = ErrorBody),
-        (status = 422, description = "Invalid name, access_days or access_url, or a field missing (`validation_failed`, `details.fields`)", body = ErrorBody),
+        (status = 422, description = "Invalid name, access_days or access_url, a field missing, or a body that is not a JSON object (`validation_failed`, `details.fields`)", body = ErrorBody),
         (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
@@ -61,7 +62,7 @@ pub async fn list_courses(state: web::Data<AppState>, _auth: AuthUser) -> ApiRes
 pub async fn create_course(
     state: web::Data<AppState>,
     admin: AdminUser,
-    body: web::Json<CourseCreate>,
+    body: ObjectBody<CourseCreate>,
 ) -> ApiResult<HttpResponse> {
     let new = domain::new_course(&body)?;
     let course = db::run(&state.pool, move |conn| {
@@ -121,7 +122,7 @@ pub async fn update_course(
     state: web::Data<AppState>,
     admin: AdminUser,
     id: web::Path<i64>,
-    body: web::Json<CoursePatch>,
+    body: ObjectBody<CoursePatch>,
 ) -> ApiResult<web::Json<CourseView>> {
     let (id, changes) = (id.into_inner(), domain::course_changes(&body)?);
     db::run(&state.pool, move |conn| {
@@ -186,7 +187,8 @@ pub async fn list_products(
         (status = 409, description = "This source, product and offer are mapped already (`mapping_exists`)", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ErrorBody),
         (status = 415, description = "Not sent as application/json (`unsupported_media_type`)", body = ErrorBody),
-        (status = 422, description = "Unknown source, invalid product id or offer code, no course or an id that is no course (`validation_failed`, `details.fields`)", body = ErrorBody),
+        (status = 404, description = "An id of `course_ids` is no course (`course_not_found`; `details.course_ids`: the unknown ids)", body = ErrorBody),
+        (status = 422, description = "Unknown source, invalid product id or offer code, no course or over 50 (`validation_failed`, `details.fields`)", body = ErrorBody),
         (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
@@ -194,7 +196,7 @@ pub async fn list_products(
 pub async fn create_mapping(
     state: web::Data<AppState>,
     admin: AdminUser,
-    body: web::Json<MappingCreate>,
+    body: ObjectBody<MappingCreate>,
 ) -> ApiResult<HttpResponse> {
     let new = domain::new_mapping(&body)?;
     let mapping = db::run(&state.pool, move |conn| {
@@ -216,12 +218,12 @@ pub async fn create_mapping(
         (status = 400, description = "The body is not JSON (`invalid_json`)", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an administrator (`forbidden`)", body = ErrorBody),
-        (status = 404, description = "No such mapping", body = ErrorBody),
+        (status = 404, description = "No such mapping (`not_found`), or an id of `course_ids` is no course (`course_not_found`)", body = ErrorBody),
         (status = 408, description = "The body did not arrive within `BODY_READ_TIMEOUT_MS` (`request_timeout`)", body = ErrorBody),
         (status = 409, description = "The new offer of this product is mapped already (`mapping_exists`)", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ErrorBody),
         (status = 415, description = "Not sent as application/json (`unsupported_media_type`)", body = ErrorBody),
-        (status = 422, description = "Invalid offer code, no course or an id that is no course (`validation_failed`, `details.fields`)", body = ErrorBody),
+        (status = 422, description = "Invalid offer code, no course or over 50 (`validation_failed`, `details.fields`)", body = ErrorBody),
         (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
@@ -230,7 +232,7 @@ pub async fn update_mapping(
     state: web::Data<AppState>,
     admin: AdminUser,
     id: web::Path<i64>,
-    body: web::Json<MappingPatch>,
+    body: ObjectBody<MappingPatch>,
 ) -> ApiResult<web::Json<MappingView>> {
     let (id, changes) = (id.into_inner(), domain::mapping_changes(&body)?);
     db::run(&state.pool, move |conn| {

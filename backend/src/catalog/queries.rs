@@ -282,7 +282,7 @@ fn mapping_snapshot(m: &MappingView) -> Value {
     })
 }
 
-/// 422 naming the ids that are no course.
+/// 404 `course_not_found` naming the ids that are no course.
 fn check_courses_exist(conn: &mut PgConnection, ids: &[i64]) -> ApiResult<()> {
     let found: BTreeSet<i64> = courses::table
         .filter(courses::id.eq_any(ids.to_vec()))
@@ -290,11 +290,13 @@ fn check_courses_exist(conn: &mut PgConnection, ids: &[i64]) -> ApiResult<()> {
         .load::<i64>(conn)?
         .into_iter()
         .collect();
-    let unknown: Vec<String> = ids.iter().filter(|id| !found.contains(id)).map(i64::to_string).collect();
+    let unknown: Vec<i64> = ids.iter().copied().filter(|id| !found.contains(id)).collect();
     if unknown.is_empty() {
         return Ok(());
     }
-    Err(domain::field_error("course_ids", format!("no such course: {}", unknown.join(", "))))
+    let list: Vec<String> = unknown.iter().map(i64::to_string).collect();
+    Err(ApiError::not_found(ErrorCode::CourseNotFound, format!("No such course: {}.", list.join(", ")))
+        .with_details(json!({ "course_ids": unknown })))
 }
 
 fn mapping_exists() -> ApiError {
@@ -324,7 +326,8 @@ fn set_courses(conn: &mut PgConnection, mapping: i64, course_ids: &[i64]) -> Que
     Ok(())
 }
 
-/// Inserts the mapping (409 `mapping_exists` for a duplicate, 422 for an unknown course); audited.
+/// Inserts the mapping (409 `mapping_exists` for a duplicate, 404 `course_not_found` for an id that is no
+/// course); audited.
 pub fn create_mapping(
     conn: &mut PgConnection,
     actor: i64,

@@ -603,7 +603,7 @@ mod tests {
                 let s = sit(kind, Some(OrderStatus::Approved), enrollment);
                 let plan = decide_for_courses(&s, &[facts(None, enrollment)]);
                 let single = decide(&s);
-                assert_eq!(plan.courses, [single.clone()]);
+                assert_eq!(plan.courses, std::slice::from_ref(&single));
                 assert_eq!((plan.order_status, plan.note), (single.order_status, single.note));
             }
         }

@@ -173,6 +173,30 @@ export default async function catalog(kit) {
         'Todos os produtos vistos têm mapeamento',
       );
     });
+    await step('Catálogo: a suporte sees the catalog without the buttons that change it', async () => {
+      const support = { email: `suporte.catalogo.${tag}@example.com`, password: 'senha-do-suporte-1' };
+      const res = await fetch(`${kit.base}/api/auth/signup`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ ...support, name: 'Suporte Catálogo', invite_token: kit.INVITE }),
+      });
+      assert(res.status === 201, `sign-up answered ${res.status}`);
+      const other = await kit.browser.newContext({ viewport: kit.DESKTOP, locale: 'pt-BR' });
+      await kit.guardCsp(other, 'catalog-suporte');
+      try {
+        const p = await other.newPage();
+        kit.watch(p, 'catalog-suporte');
+        await goto(p, '/entrar?next=%2Fcatalogo');
+        await kit.login(p, support.email, support.password);
+        await heading(p, 'Catálogo');
+        await waitForText(p.locator('main'), 'Somente administradores podem alterar o catálogo');
+        await waitForText(p.locator('tr', { hasText: PRODUCT }), MONTH);
+        assert((await p.getByRole('button', { name: 'Novo curso' }).count()) === 0, 'a suporte sees "Novo curso"');
+        assert((await p.getByRole('button', { name: 'Editar' }).count()) === 0, 'a suporte sees "Editar"');
+      } finally {
+        await other.close();
+      }
+    });
   } finally {
     await context.close();
   }

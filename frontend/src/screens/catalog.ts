@@ -29,6 +29,8 @@ interface Catalog {
   courses: Course[];
   mappings: Mapping[];
   unmapped: UnmappedProduct[];
+  /** Only admins change the catalog: the others see it without the buttons. */
+  admin: boolean;
 }
 
 /** One labelled control of a dialog form and the field-error slot the API's `details.fields` fill. */
@@ -329,7 +331,7 @@ export const catalogScreen: ScreenFactory = (ctx, route) => {
   const api = ctx.api;
   const status = h('div', { class: 'alerts', 'aria-live': 'polite' });
   const area = h('div', { class: 'catalog' }, loadingState());
-  let data: Catalog = { courses: [], mappings: [], unmapped: [] };
+  let data: Catalog = { courses: [], mappings: [], unmapped: [], admin: false };
   let focusUnmapped = route.query.get('ver') === 'sem-mapeamento';
 
   const open = (dialog: HTMLDialogElement): void => {
@@ -380,7 +382,7 @@ export const catalogScreen: ScreenFactory = (ctx, route) => {
       ),
     );
 
-  const mappingColumns: Column<Mapping>[] = [
+  const allMappingColumns: Column<Mapping>[] = [
     { label: 'Plataforma', cell: (m) => badge(sourceLabel(m.source)) },
     { label: 'Produto', cell: (m) => productCell(m.source, m.external_product_id, m.product_name) },
     {
@@ -433,7 +435,7 @@ export const catalogScreen: ScreenFactory = (ctx, route) => {
     },
   ];
 
-  const unmappedColumns: Column<UnmappedProduct>[] = [
+  const allUnmappedColumns: Column<UnmappedProduct>[] = [
     { label: 'Plataforma', cell: (p) => badge(sourceLabel(p.source)) },
     { label: 'Produto', cell: (p) => productCell(p.source, p.external_product_id, p.product_name) },
     { label: 'Visto pela primeira vez', cell: (p) => formatDateTime(p.first_seen) },
@@ -473,8 +475,14 @@ export const catalogScreen: ScreenFactory = (ctx, route) => {
     );
   }
 
+  /** The columns a staff member may use: no "Ações" for who cannot change the catalog. */
+  const usable = <T>(columns: Column<T>[]): Column<T>[] =>
+    data.admin ? columns : columns.filter((c) => c.label !== 'Ações');
+
   function view(): Child {
-    const courseCols = courseColumns((c) => editCourse(c));
+    const courseCols = usable(courseColumns((c) => editCourse(c)));
+    const mappingColumns = usable(allMappingColumns);
+    const unmappedColumns = usable(allUnmappedColumns);
     const courseTable = table('Cursos', courseCols);
     mount(
       courseTable.body,
@@ -490,11 +498,21 @@ export const catalogScreen: ScreenFactory = (ctx, route) => {
       unmappedTable.body,
       data.unmapped.map((p) => tableRow(unmappedColumns, p)),
     );
+    const adminOnly = (button: HTMLElement): HTMLElement | null => (data.admin ? button : null);
     return [
+      data.admin
+        ? null
+        : notice('Somente administradores podem alterar o catálogo; aqui você consulta cursos e mapeamentos.', 'info'),
       section(
         'sec-cursos',
         'Cursos',
-        h('button', { type: 'button', class: 'btn btn-primary', on: { click: () => editCourse(null) } }, 'Novo curso'),
+        adminOnly(
+          h(
+            'button',
+            { type: 'button', class: 'btn btn-primary', on: { click: () => editCourse(null) } },
+            'Novo curso',
+          ),
+        ),
         notice(
           'A duração vale para os próximos acessos liberados: mudar a duração de um curso não altera a data de término de quem já tem acesso. Um curso inativo continua sendo liberado pelos produtos mapeados para ele.',
           'info',
@@ -509,10 +527,12 @@ export const catalogScreen: ScreenFactory = (ctx, route) => {
       section(
         'sec-mapeamentos',
         'Mapeamentos de produtos',
-        h(
-          'button',
-          { type: 'button', class: 'btn btn-primary', on: { click: () => editMapping(null) } },
-          'Novo mapeamento',
+        adminOnly(
+          h(
+            'button',
+            { type: 'button', class: 'btn btn-primary', on: { click: () => editMapping(null) } },
+            'Novo mapeamento',
+          ),
         ),
         h(
           'p',
@@ -541,12 +561,18 @@ export const catalogScreen: ScreenFactory = (ctx, route) => {
   }
 
   let loadedOnce = false;
+  let adminCheck: Promise<boolean> | null = null;
   function load(): void {
-    Promise.all([api.courses(), api.mappings(), api.unmappedProducts()]).then(
-      ([courses, mappings, unmapped]) => {
+    // who may change the catalog (asked once; the server decides anyway: 403 for a suporte)
+    adminCheck ??= api.me().then(
+      (me) => me.role === 'admin',
+      () => true,
+    );
+    Promise.all([api.courses(), api.mappings(), api.unmappedProducts(), adminCheck]).then(
+      ([courses, mappings, unmapped, isAdmin]) => {
         if (!life.alive) return;
         loadedOnce = true;
-        data = { courses, mappings, unmapped };
+        data = { courses, mappings, unmapped, admin: isAdmin };
         mount(area, view());
         if (focusUnmapped) {
           focusUnmapped = false;
