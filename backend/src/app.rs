@@ -3,7 +3,7 @@
 use crate::error::ErrorCode;
 use crate::error::{self, ApiError};
 use crate::state::AppState;
-use crate::{access, auth, frontend, health, ingest, metrics, openapi, staff};
+use crate::{access, auth, catalog, frontend, health, ingest, metrics, openapi, staff};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
@@ -43,7 +43,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(access::handlers::change_access)
         .service(access::handlers::resend_welcome)
         .service(access::handlers::bulk)
-        .service(access::handlers::import_access);
+        .service(access::handlers::import_access)
+        .service(catalog::handlers::list_courses)
+        .service(catalog::handlers::create_course)
+        .service(catalog::handlers::get_course)
+        .service(catalog::handlers::update_course)
+        .service(catalog::handlers::list_products)
+        .service(catalog::handlers::create_mapping)
+        .service(catalog::handlers::update_mapping)
+        .service(catalog::handlers::delete_mapping);
 }
 
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {

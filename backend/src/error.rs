@@ -47,6 +47,8 @@ crate::vocabulary! {
         MethodNotAllowed = "method_not_allowed",
         LastAdmin = "last_admin",
         CannotChangeSelf = "cannot_change_self",
+        MappingExists = "mapping_exists",
+        CourseNotFound = "course_not_found",
     }
 }
 

@@ -4,6 +4,7 @@ pub mod access;
 pub mod app;
 pub mod auth;
 pub mod body_deadline;
+pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod error;

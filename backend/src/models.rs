@@ -31,6 +31,9 @@ pub struct Course {
     pub name: String,
     pub access_days: Option<i32>,
     pub created_at: DateTime<Utc>,
+    pub access_url: Option<String>,
+    pub active: bool,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]

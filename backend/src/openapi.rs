@@ -29,6 +29,7 @@ use utoipa_actix_web::AppExt;
         (name = "team", description = "Staff users, roles and deactivation (administrators only)"),
         (name = "audit", description = "Who did what, to which target, why (administrators only)"),
         (name = "access", description = "Manual access: grant, extend, revoke, resend the welcome, bulk actions and the CSV import"),
+        (name = "catalog", description = "Courses and product mappings: which product (and offer) grants which courses, for how long"),
     )
 )]
 pub struct ApiDoc;

@@ -172,6 +172,39 @@ async fn every_documented_status_is_reachable() {
     let csv = |body: &str| post("/api/imports/access?dry_run=true", &token).set_payload(body.to_string());
     let good_csv = "nome;email;curso;expira_em\nAna;ana@example.com;curso-30;\n";
     let bad_csv = "nome;email;curso;expira_em\nAna;sem-arroba;curso-30;\n";
+    // the catalog: a suporte, a course, mappings to change, to collide with and to delete
+    let authed = |method: &str, uri: &str, token: &str| {
+        let req = match method {
+            "PATCH" => TestRequest::patch(),
+            "DELETE" => TestRequest::delete(),
+            "POST" => TestRequest::post(),
+            _ => TestRequest::get(),
+        };
+        req.uri(uri).insert_header(("Authorization", token.to_string()))
+    };
+    let authed_raw = |method: &str, uri: &str, content_type: Option<&str>, body: String| {
+        let req = authed(method, uri, &token).set_payload(body);
+        match content_type {
+            Some(t) => req.insert_header(("Content-Type", t.to_string())),
+            None => req,
+        }
+    };
+    let created = |res_body: Value| res_body["id"].as_i64().unwrap();
+    let course = {
+        let req = post("/api/courses", &token).set_json(json!({"name": "Curso", "access_days": 30}));
+        created(json(test::call_service(&app, req.to_request()).await).await)
+    };
+    let mapping = |product: &str, offer: Option<&str>| {
+        post("/api/products", &token).set_json(
+            json!({"source": "kiwify", "external_product_id": product, "offer_code": offer, "course_ids": [course]}),
+        )
+    };
+    let wide = created(json(test::call_service(&app, mapping("p1", None).to_request()).await).await);
+    test::call_service(&app, mapping("p1", Some("vip")).to_request()).await;
+    let doomed = created(json(test::call_service(&app, mapping("p2", None).to_request()).await).await);
+    let course_uri = format!("/api/courses/{course}");
+    let wide_uri = format!("/api/products/{wide}");
+    let doomed_uri = format!("/api/products/{doomed}");
 
     // (method, documented path, expected status, request)
     let witnesses: Vec<(&str, &str, u16, TestRequest)> = vec![
@@ -408,6 +441,84 @@ async fn every_documented_status_is_reachable() {
         ("POST", "/api/imports/access", 403, post("/api/imports/access", &support).set_payload(good_csv)),
         ("POST", "/api/imports/access", 413, csv(&"x".repeat(5 * 1024 * 1024 + 1))),
         ("POST", "/api/imports/access", 422, post("/api/imports/access", &token).set_payload(bad_csv)),
+        ("GET", "/api/courses", 200, get("/api/courses", &support)),
+        ("GET", "/api/courses", 401, unauth("GET", "/api/courses")),
+        ("POST", "/api/courses", 201, post("/api/courses", &token).set_json(json!({"name": "Outro"}))),
+        ("POST", "/api/courses", 400, authed_raw("POST", "/api/courses", json_type, "{".into())),
+        ("POST", "/api/courses", 401, unauth("POST", "/api/courses")),
+        ("POST", "/api/courses", 403, post("/api/courses", &support).set_json(json!({"name": "Outro"}))),
+        ("POST", "/api/courses", 413, authed_raw("POST", "/api/courses", json_type, huge())),
+        ("POST", "/api/courses", 415, authed_raw("POST", "/api/courses", None, "{}".into())),
+        ("POST", "/api/courses", 422, post("/api/courses", &token).set_json(json!({"name": "", "access_days": 0}))),
+        ("GET", "/api/courses/{id}", 200, get(&course_uri, &support)),
+        ("GET", "/api/courses/{id}", 401, unauth("GET", "/api/courses/1")),
+        ("GET", "/api/courses/{id}", 404, get("/api/courses/999999", &token)),
+        (
+            "PATCH",
+            "/api/courses/{id}",
+            200,
+            authed("PATCH", &course_uri, &token).set_json(json!({"access_days": null})),
+        ),
+        ("PATCH", "/api/courses/{id}", 400, authed_raw("PATCH", &course_uri, json_type, "[".into())),
+        ("PATCH", "/api/courses/{id}", 401, TestRequest::patch().uri("/api/courses/1").set_json(json!({}))),
+        ("PATCH", "/api/courses/{id}", 403, authed("PATCH", &course_uri, &support).set_json(json!({"name": "X"}))),
+        ("PATCH", "/api/courses/{id}", 404, authed("PATCH", "/api/courses/999999", &token).set_json(json!({}))),
+        ("PATCH", "/api/courses/{id}", 413, authed_raw("PATCH", &course_uri, json_type, huge())),
+        ("PATCH", "/api/courses/{id}", 415, authed_raw("PATCH", &course_uri, Some("text/plain"), "{}".into())),
+        ("PATCH", "/api/courses/{id}", 422, authed("PATCH", &course_uri, &token).set_json(json!({"access_days": 0}))),
+        ("GET", "/api/products", 200, get("/api/products?unmapped=true", &support)),
+        ("GET", "/api/products", 400, get("/api/products?unmapped=sim", &token)),
+        ("GET", "/api/products", 401, unauth("GET", "/api/products")),
+        ("POST", "/api/products", 201, mapping("p3", None)),
+        ("POST", "/api/products", 400, authed_raw("POST", "/api/products", json_type, "{".into())),
+        ("POST", "/api/products", 401, unauth("POST", "/api/products")),
+        (
+            "POST",
+            "/api/products",
+            403,
+            authed("POST", "/api/products", &support)
+                .set_json(json!({"source": "kiwify", "external_product_id": "p9", "course_ids": [course]})),
+        ),
+        (
+            "POST",
+            "/api/products",
+            404,
+            mapping("p5", None)
+                .set_json(json!({"source": "kiwify", "external_product_id": "p5", "course_ids": [999999]})),
+        ),
+        ("POST", "/api/products", 409, mapping("p1", Some("vip"))),
+        ("POST", "/api/products", 413, authed_raw("POST", "/api/products", json_type, huge())),
+        ("POST", "/api/products", 415, authed_raw("POST", "/api/products", None, "{}".into())),
+        (
+            "POST",
+            "/api/products",
+            422,
+            mapping("p4", None).set_json(json!({"source": "kiwify", "external_product_id": "p4", "course_ids": []})),
+        ),
+        (
+            "PATCH",
+            "/api/products/{id}",
+            200,
+            authed("PATCH", &wide_uri, &token).set_json(json!({"course_ids": [course]})),
+        ),
+        ("PATCH", "/api/products/{id}", 400, authed_raw("PATCH", &wide_uri, json_type, "{".into())),
+        ("PATCH", "/api/products/{id}", 401, TestRequest::patch().uri("/api/products/1").set_json(json!({}))),
+        ("PATCH", "/api/products/{id}", 403, authed("PATCH", &wide_uri, &support).set_json(json!({}))),
+        ("PATCH", "/api/products/{id}", 404, authed("PATCH", "/api/products/999999", &token).set_json(json!({}))),
+        ("PATCH", "/api/products/{id}", 409, authed("PATCH", &wide_uri, &token).set_json(json!({"offer_code": "vip"}))),
+        ("PATCH", "/api/products/{id}", 413, authed_raw("PATCH", &wide_uri, json_type, huge())),
+        ("PATCH", "/api/products/{id}", 415, authed_raw("PATCH", &wide_uri, None, "{}".into())),
+        ("PATCH", "/api/products/{id}", 422, authed("PATCH", &wide_uri, &token).set_json(json!({"course_ids": []}))),
+        (
+            "PATCH",
+            "/api/products/{id}",
+            404,
+            authed("PATCH", &wide_uri, &token).set_json(json!({"course_ids": [999999]})),
+        ),
+        ("DELETE", "/api/products/{id}", 204, authed("DELETE", &doomed_uri, &token)),
+        ("DELETE", "/api/products/{id}", 401, TestRequest::delete().uri("/api/products/1")),
+        ("DELETE", "/api/products/{id}", 403, authed("DELETE", &wide_uri, &support)),
+        ("DELETE", "/api/products/{id}", 404, authed("DELETE", &doomed_uri, &token)),
     ];
 
     let mut witnessed = BTreeSet::new();
@@ -436,6 +547,15 @@ async fn every_documented_status_is_reachable() {
         witnessed.insert(("POST".into(), path.into(), 408));
     }
     witnessed.insert(("POST".into(), "/webhooks/{source}".into(), 429));
+    // A stalled body over a real socket with a token (tests/catalog.rs).
+    for (method, path) in [
+        ("POST", "/api/courses"),
+        ("PATCH", "/api/courses/{id}"),
+        ("POST", "/api/products"),
+        ("PATCH", "/api/products/{id}"),
+    ] {
+        witnessed.insert((method.into(), path.into(), 408));
+    }
     // With METRICS_TOKEN set (tests/observability.rs).
     witnessed.insert(("GET".into(), "/metrics".into(), 401));
 
@@ -473,6 +593,14 @@ fn database_routes() -> Vec<(&'static str, &'static str, &'static str)> {
         ("POST", "/api/customers/{id}/welcome", "/api/customers/1/welcome"),
         ("POST", "/api/courses/{id}/enrollments/bulk", "/api/courses/1/enrollments/bulk"),
         ("POST", "/api/imports/access", "/api/imports/access"),
+        ("GET", "/api/courses", "/api/courses"),
+        ("POST", "/api/courses", "/api/courses"),
+        ("GET", "/api/courses/{id}", "/api/courses/1"),
+        ("PATCH", "/api/courses/{id}", "/api/courses/1"),
+        ("GET", "/api/products", "/api/products"),
+        ("POST", "/api/products", "/api/products"),
+        ("PATCH", "/api/products/{id}", "/api/products/1"),
+        ("DELETE", "/api/products/{id}", "/api/products/1"),
     ]
 }
 
@@ -511,10 +639,15 @@ async fn every_database_route_is_503_when_the_database_is_down() {
             ("POST", "/api/courses/{id}/enrollments/bulk") => {
                 post(uri, &token).set_json(json!({"action": "revoke", "reason": "x"}))
             }
-            ("POST", _) => post(uri, &token),
+            ("POST", "/api/courses") => post(uri, &token).set_json(json!({"name": "Curso"})),
+            ("POST", "/api/products") => {
+                post(uri, &token).set_json(json!({"source": "kiwify", "external_product_id": "p", "course_ids": [1]}))
+            }
             ("PATCH", _) => {
                 TestRequest::patch().uri(uri).insert_header(("Authorization", token.clone())).set_json(json!({}))
             }
+            ("DELETE", _) => TestRequest::delete().uri(uri).insert_header(("Authorization", token.clone())),
+            ("POST", _) => post(uri, &token),
             _ => get(uri, &token),
         };
         let res = test::call_service(&app, req.to_request()).await;

@@ -92,6 +92,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/courses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The catalog's courses, each with its active enrollments and mappings. */
+        get: operations["list_courses"];
+        put?: never;
+        /** Creates a course (admin). Its slug is made from the name, unique. */
+        post: operations["create_course"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/courses/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One course, with its counts. */
+        get: operations["get_course"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Changes a course (admin): only the fields sent. `access_days: null` sets lifetime access. A new
+         *     duration applies to grants made from now on; the end of an access already granted does not move.
+         */
+        patch: operations["update_course"];
+        trace?: never;
+    };
     "/api/courses/{id}/enrollments/bulk": {
         parameters: {
             query?: never;
@@ -301,6 +340,45 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/products": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The product mappings, or (`unmapped=true`) the products seen in webhooks without one. */
+        get: operations["list_products"];
+        put?: never;
+        /**
+         * Maps a product (optionally one offer or plan of it) to one or more courses (admin). From then on
+         *     its webhooks grant, renew and revoke every one of these courses, each with its own duration.
+         */
+        post: operations["create_product_mapping"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/products/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Deletes a mapping (admin): the product's webhooks go back to its automatic course. */
+        delete: operations["delete_product_mapping"];
+        options?: never;
+        head?: never;
+        /** Changes a mapping's offer code or courses (admin): only the fields sent. */
+        patch: operations["update_product_mapping"];
         trace?: never;
     };
     "/api/reports/customers.csv": {
@@ -682,6 +760,91 @@ export interface components {
              */
             until?: string | null;
         };
+        /** @description A new course. */
+        CourseCreate: {
+            /**
+             * Format: int32
+             * @description Days of access from each grant, 1 to 36500; `null` or absent: lifetime access.
+             * @example 365
+             */
+            access_days?: number | null;
+            /**
+             * @description The course's members-area link, used in the welcome message: an http(s) URL with a host, without
+             *     spaces or control characters, at most 2000 characters; `null`, absent or `""`: none.
+             * @example https://membros.escola.com.br/confeitaria
+             */
+            access_url?: string | null;
+            /**
+             * @description Whether the course is on sale (default `true`). An inactive course is still granted by the
+             *     products mapped to it: the customer paid.
+             */
+            active?: boolean | null;
+            /**
+             * @description 1 to 200 characters, at least one of them neither a space nor a control character (control
+             *     characters become spaces, runs of spaces one, and the ends are trimmed).
+             * @example Confeitaria do Zero
+             */
+            name: string;
+        };
+        /** @description Every course, by name. */
+        CourseList: {
+            items: components["schemas"]["CourseView"][];
+        };
+        /** @description A partial update of a course: absent fields stay as they are. */
+        CoursePatch: {
+            /**
+             * Format: int32
+             * @description Days of access, 1 to 36500; `null` sets lifetime access. Applies to grants made from now on:
+             *     the end of an access already granted does not move.
+             */
+            access_days?: number | null;
+            /**
+             * @description An http(s) URL with a host, without spaces or control characters, at most 2000 characters; `null`
+             *     or `""` removes it.
+             */
+            access_url?: string | null;
+            active?: boolean | null;
+            /** @description 1 to 200 characters, at least one of them neither a space nor a control character; `null`: unchanged. */
+            name?: string | null;
+        };
+        /** @description A course as a mapping lists it. */
+        CourseRef: {
+            /** Format: int32 */
+            access_days?: number | null;
+            active: boolean;
+            /** Format: int64 */
+            id: number;
+            name: string;
+        };
+        /** @description A course of the catalog, with its counts. */
+        CourseView: {
+            /**
+             * Format: int32
+             * @description Days of access from each grant; `null`: lifetime.
+             */
+            access_days?: number | null;
+            access_url?: string | null;
+            active: boolean;
+            /**
+             * Format: int64
+             * @description Enrollments whose access is on right now.
+             */
+            active_enrollments: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            id: number;
+            /**
+             * Format: int64
+             * @description Product mappings that grant this course.
+             */
+            mappings: number;
+            name: string;
+            /** @description Unique and stable (made from the name at creation; a rename keeps it). */
+            slug: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
         CustomerDetail: {
             customer: components["schemas"]["CustomerView"];
             enrollments: components["schemas"]["EnrollmentView"][];
@@ -757,7 +920,7 @@ export interface components {
          *     its serde names; it is never stored.
          * @enum {string}
          */
-        ErrorCode: "access_already_active" | "access_lifetime" | "access_not_active" | "account_deactivated" | "import_has_errors" | "database_unavailable" | "forbidden" | "session_revoked" | "email_taken" | "invalid_body" | "invalid_credentials" | "invalid_cursor" | "invalid_invite_token" | "invalid_json" | "invalid_query" | "invalid_token" | "migrations_pending" | "missing_token" | "not_found" | "not_replayable" | "not_retryable" | "payload_too_large" | "replay_rejected" | "request_timeout" | "token_expired" | "too_many_requests" | "unauthorized" | "unknown_source" | "unprocessable" | "validation_failed" | "internal_error" | "unsupported_media_type" | "method_not_allowed" | "last_admin" | "cannot_change_self";
+        ErrorCode: "access_already_active" | "access_lifetime" | "access_not_active" | "account_deactivated" | "import_has_errors" | "database_unavailable" | "forbidden" | "session_revoked" | "email_taken" | "invalid_body" | "invalid_credentials" | "invalid_cursor" | "invalid_invite_token" | "invalid_json" | "invalid_query" | "invalid_token" | "migrations_pending" | "missing_token" | "not_found" | "not_replayable" | "not_retryable" | "payload_too_large" | "replay_rejected" | "request_timeout" | "token_expired" | "too_many_requests" | "unauthorized" | "unknown_source" | "unprocessable" | "validation_failed" | "internal_error" | "unsupported_media_type" | "method_not_allowed" | "last_admin" | "cannot_change_self" | "mapping_exists" | "course_not_found";
         ErrorDetail: {
             /** @description Stable machine-readable code, e.g. `invalid_credentials`. */
             code: components["schemas"]["ErrorCode"];
@@ -872,6 +1035,57 @@ export interface components {
         LoginRequest: {
             email: string;
             password: string;
+        };
+        /** @description A new product mapping. */
+        MappingCreate: {
+            /**
+             * @description The courses granted: 1 to 50 course ids (repeats are ignored). An id that is no course is 404
+             *     `course_not_found`.
+             * @example [
+             *       1,
+             *       2
+             *     ]
+             */
+            course_ids: number[];
+            /**
+             * @description The platform's product id, exactly as its webhooks send it: at most 200 characters, at least one
+             *     of them neither a space nor a control character (control characters are dropped, the ends trimmed).
+             * @example 8d2c1b0a-2222-4e5f-8a9b-abcdefabcdef
+             */
+            external_product_id: string;
+            /**
+             * @description An offer or plan code (at most 200 characters): the mapping then applies to that offer only.
+             *     `null`, absent or blank: every offer of the product without a mapping of its own.
+             */
+            offer_code?: string | null;
+            source: components["schemas"]["Source"];
+        };
+        /** @description A partial update of a mapping: absent fields stay as they are. */
+        MappingPatch: {
+            /**
+             * @description The new set of courses: 1 to 50 course ids; `null`: unchanged. An id that is no course is 404
+             *     `course_not_found`.
+             */
+            course_ids?: number[] | null;
+            /** @description A new offer code (at most 200 characters); `null` or blank: every offer. */
+            offer_code?: string | null;
+        };
+        /** @description A product mapping: (source, product, optional offer) → courses. */
+        MappingView: {
+            /** @description By id. */
+            courses: components["schemas"]["CourseRef"][];
+            /** Format: date-time */
+            created_at: string;
+            external_product_id: string;
+            /** Format: int64 */
+            id: number;
+            /** @description `null`: every offer of the product that has no mapping of its own. */
+            offer_code?: string | null;
+            /** @description The product's name as its webhooks last named it, when one was seen. */
+            product_name?: string | null;
+            source: components["schemas"]["Source"];
+            /** Format: date-time */
+            updated_at: string;
         };
         /** @enum {string} */
         Note: "approval_after_reversal" | "order_already_approved" | "access_already_active" | "access_renewed" | "renewal_after_reversal" | "no_active_access_to_end" | "not_acted_upon" | "order_already_reversed" | "refund_before_approval" | "access_not_active" | "no_access_to_revoke" | "order_already_paid" | "order_already_in_state" | "already_received" | "purchase_complete" | "dispute_opened" | "payment_late" | "cart_abandoned" | "subscription_changed" | "members_area_activity" | "shipping_event";
@@ -1043,6 +1257,19 @@ export interface components {
             result: components["schemas"]["ImportResult"];
         };
         /**
+         * @description `GET /api/products`: the mappings (`kind: mappings`), or with `unmapped=true` the products seen
+         *     without one (`kind: unmapped`).
+         */
+        ProductList: {
+            items: components["schemas"]["MappingView"][];
+            /** @enum {string} */
+            kind: "mappings";
+        } | {
+            items: components["schemas"]["UnmappedProduct"][];
+            /** @enum {string} */
+            kind: "unmapped";
+        };
+        /**
          * @description A staff user's role (`users.role`).
          * @enum {string}
          */
@@ -1134,6 +1361,11 @@ export interface components {
             events: number;
             /** Format: int64 */
             treatments: number;
+            /**
+             * Format: int64
+             * @description Products seen in webhooks that no mapping covers (`GET /api/products?unmapped=true`).
+             */
+            unmapped_products: number;
         };
         /**
          * @description What Portaria does for a customer.
@@ -1181,6 +1413,31 @@ export interface components {
             status: components["schemas"]["TreatmentStatus"];
             /** Format: date-time */
             updated_at: string;
+        };
+        /**
+         * @description A product seen in webhooks that no mapping covers: it grants the course created for it
+         *     automatically.
+         */
+        UnmappedProduct: {
+            /**
+             * Format: int64
+             * @description The course created for it, which its webhooks grant today.
+             */
+            course_id: number;
+            course_name: string;
+            external_product_id: string;
+            /**
+             * Format: date-time
+             * @description When its first webhook arrived.
+             */
+            first_seen: string;
+            /**
+             * Format: int64
+             * @description Orders of the automatic course.
+             */
+            orders: number;
+            product_name?: string | null;
+            source: components["schemas"]["Source"];
         };
         /** @description Every staff user. */
         UserList: {
@@ -1630,6 +1887,298 @@ export interface operations {
                 };
             };
             /** @description Invalid e-mail, name or password, or a field missing */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_courses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every course, by name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CourseList"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_course: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CourseCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CourseView"];
+                };
+            };
+            /** @description The body is not JSON (`invalid_json`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an administrator (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body did not arrive within `BODY_READ_TIMEOUT_MS` (`request_timeout`) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not sent as application/json (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid name, access_days or access_url, a field missing, or a body that is not a JSON object (`validation_failed`, `details.fields`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_course: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Course id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The course */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CourseView"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such course */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_course: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Course id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CoursePatch"];
+            };
+        };
+        responses: {
+            /** @description The course as changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CourseView"];
+                };
+            };
+            /** @description The body is not JSON (`invalid_json`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an administrator (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such course */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body did not arrive within `BODY_READ_TIMEOUT_MS` (`request_timeout`) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not sent as application/json (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid name, access_days or access_url (`validation_failed`, `details.fields`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2375,6 +2924,344 @@ export interface operations {
                 };
             };
             /** @description A real import of a file with bad lines: nothing imported (`import_has_errors`; the report in `details`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_products: {
+        parameters: {
+            query?: {
+                /** @description `true`: the products seen in webhooks that no mapping covers, instead of the mappings. */
+                unmapped?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The mappings (`kind: mappings`) or the unmapped products (`kind: unmapped`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductList"];
+                };
+            };
+            /** @description `unmapped` is not `true` or `false` (`invalid_query`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_product_mapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MappingCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MappingView"];
+                };
+            };
+            /** @description The body is not JSON (`invalid_json`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an administrator (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An id of `course_ids` is no course (`course_not_found`; `details.course_ids`: the unknown ids) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body did not arrive within `BODY_READ_TIMEOUT_MS` (`request_timeout`) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description This source, product and offer are mapped already (`mapping_exists`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not sent as application/json (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown source, invalid product id or offer code, no course or over 50 (`validation_failed`, `details.fields`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_product_mapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Mapping id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an administrator (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such mapping */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_product_mapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Mapping id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MappingPatch"];
+            };
+        };
+        responses: {
+            /** @description The mapping as changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MappingView"];
+                };
+            };
+            /** @description The body is not JSON (`invalid_json`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an administrator (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such mapping (`not_found`), or an id of `course_ids` is no course (`course_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body did not arrive within `BODY_READ_TIMEOUT_MS` (`request_timeout`) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The new offer of this product is mapped already (`mapping_exists`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not sent as application/json (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid offer code, no course or over 50 (`validation_failed`, `details.fields`) */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -1,16 +1,28 @@
 // Typed client for every endpoint of the staff API (API.md). `fetch` is injected so the client
 // can be tested without a network; errors always become an ApiError.
 
+import {
+  course,
+  courseList,
+  mapping,
+  mappingList,
+  unmappedList,
+  type Course,
+  type CourseChanges,
+  type CourseInput,
+  type Mapping,
+  type MappingChanges,
+  type MappingInput,
+  type UnmappedProduct,
+} from './catalog-types';
 import { decode, isRecord, type Decoder } from './json';
 import {
   auditEntry,
   accessAnswer,
   bulkAnswer,
-  courseOptions,
   importReport,
   type AccessAnswer,
   type BulkAnswer,
-  type CourseOption,
   type ImportReport,
   customerDetail,
   customerSummary,
@@ -182,7 +194,7 @@ export interface UserChange {
 }
 
 interface RequestOptions<T> {
-  method?: 'GET' | 'POST' | 'PATCH';
+  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   query?: Query;
   body?: unknown;
   /** A raw body (a CSV file, as typed or as the file's bytes), sent as text/csv instead of JSON. */
@@ -304,11 +316,6 @@ export class ApiClient {
     return this.request(path`/api/customers/${customerId}/welcome`, { method: 'POST', body, decoder: accessAnswer });
   }
 
-  /** The catalog's courses (GET /api/courses). */
-  courses(): Promise<CourseOption[]> {
-    return this.request('/api/courses', { decoder: courseOptions });
-  }
-
   bulkEnrollments(courseId: string, body: BulkRequest, dryRun: boolean): Promise<BulkAnswer> {
     return this.request(path`/api/courses/${courseId}/enrollments/bulk`, {
       method: 'POST',
@@ -347,6 +354,40 @@ export class ApiClient {
     return this.request('/api/stats', { decoder: stats });
   }
 
+  // --- catalog ----------------------------------------------------------------------------------
+
+  async courses(): Promise<Course[]> {
+    return (await this.request('/api/courses', { decoder: courseList })).items;
+  }
+
+  createCourse(input: CourseInput): Promise<Course> {
+    return this.request('/api/courses', { method: 'POST', body: input, decoder: course });
+  }
+
+  updateCourse(id: string, changes: CourseChanges): Promise<Course> {
+    return this.request(path`/api/courses/${id}`, { method: 'PATCH', body: changes, decoder: course });
+  }
+
+  async mappings(): Promise<Mapping[]> {
+    return (await this.request('/api/products', { decoder: mappingList })).items;
+  }
+
+  async unmappedProducts(): Promise<UnmappedProduct[]> {
+    return (await this.request('/api/products', { query: { unmapped: 'true' }, decoder: unmappedList })).items;
+  }
+
+  createMapping(input: MappingInput): Promise<Mapping> {
+    return this.request('/api/products', { method: 'POST', body: input, decoder: mapping });
+  }
+
+  updateMapping(id: string, changes: MappingChanges): Promise<Mapping> {
+    return this.request(path`/api/products/${id}`, { method: 'PATCH', body: changes, decoder: mapping });
+  }
+
+  deleteMapping(id: string): Promise<void> {
+    return this.request(path`/api/products/${id}`, { method: 'DELETE', decoder: () => undefined });
+  }
+
   /** Opens GET /api/stream; the caller reads the body (see stream.ts). */
   async openStream(signal: AbortSignal): Promise<Response> {
     const res = await this.send('/api/stream', { headers: this.headers(false, 'text/event-stream'), signal });
@@ -373,6 +414,7 @@ export class ApiClient {
     else if (opts.text !== undefined) init.body = opts.text;
     const res = await this.send(url + queryString(opts.query ?? {}), init);
     if (!res.ok) throw await this.fail(res, anonymous);
+    if (res.status === 204) return decode(opts.decoder, null);
     let json: unknown;
     try {
       json = await res.json();

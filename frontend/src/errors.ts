@@ -29,6 +29,9 @@ const BY_CODE: Record<components['schemas']['ErrorCode'], string> & Record<strin
   replay_rejected: 'O reprocessamento foi recusado de novo; o novo registro está em Eventos.',
   invalid_query: 'Os filtros têm um valor inválido. Corrija e tente de novo.',
   method_not_allowed: 'Operação não permitida.',
+  course_not_found: 'Um dos cursos escolhidos não existe mais. Recarregue a página e escolha de novo.',
+  mapping_exists:
+    'Já existe um mapeamento para este produto e esta oferta na mesma plataforma. Edite o mapeamento existente.',
   invalid_cursor: 'A lista mudou desde a última página. Recarregue e tente de novo.',
   invalid_json: 'O servidor não entendeu os dados enviados. Recarregue a página e tente de novo.',
   invalid_body: 'O servidor não conseguiu ler os dados enviados. Tente de novo.',
@@ -101,6 +104,13 @@ export function fieldMessage(field: string, english: string): string {
     return 'Informe uma data válida.';
   }
   if (field === 'action') return 'A revogação não leva dias nem data.';
+  if (field === 'access_days') return 'Informe a duração em dias (de 1 a 36.500) ou marque Acesso vitalício.';
+  if (field === 'access_url')
+    return 'Informe um endereço que comece com https:// (até 2.000 caracteres) ou deixe vazio.';
+  if (field === 'external_product_id') return 'Informe o ID do produto (até 200 caracteres).';
+  if (field === 'offer_code') return 'O código da oferta ou plano pode ter até 200 caracteres.';
+  if (field === 'course_ids') return 'Escolha de 1 a 50 cursos.';
+  if (field === 'source') return 'Escolha a plataforma.';
   return 'Valor inválido.';
 }
 

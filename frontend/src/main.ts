@@ -5,6 +5,7 @@ import { mount } from './dom';
 import { errorMessage } from './errors';
 import { isAdminRoute, isPublicRoute, routeUrl, Router, type Route, type RouteName } from './router';
 import { auditScreen } from './screens/audit';
+import { catalogScreen } from './screens/catalog';
 import { customerScreen } from './screens/customer';
 import { customersScreen } from './screens/customers';
 import { dashboardScreen } from './screens/dashboard';
@@ -34,6 +35,7 @@ const SCREENS: Record<RouteName, ScreenFactory> = {
   audit: auditScreen,
   password: passwordScreen,
   import: importScreen,
+  catalog: catalogScreen,
   notFound: notFoundScreen,
 };
 

@@ -15,6 +15,7 @@ export type RouteName =
   | 'audit'
   | 'password'
   | 'import'
+  | 'catalog'
   | 'notFound';
 
 export interface Route {
@@ -42,6 +43,7 @@ const ROUTES: RouteDef[] = [
   { name: 'audit', pattern: '/auditoria' },
   { name: 'password', pattern: '/alterar-senha' },
   { name: 'import', pattern: '/importar' },
+  { name: 'catalog', pattern: '/catalogo' },
 ];
 
 const PUBLIC_ROUTES: ReadonlySet<RouteName> = new Set(['login', 'signup']);

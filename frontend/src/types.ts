@@ -299,7 +299,7 @@ export const stats = object<Stats>({
     treatments_dead: num,
     new_customers: num,
   }),
-  totals: object({ customers: num, active_enrollments: num, events: num, treatments: num }),
+  totals: object({ customers: num, active_enrollments: num, events: num, treatments: num, unmapped_products: num }),
   events_by_outcome: numberMap(),
   treatments_by_kind: numberMap(),
   treatments_by_status: numberMap(),
@@ -366,25 +366,3 @@ export const importReport = object<ImportReport>({
     }),
   ),
 });
-
-/** A course of the catalog, as the access dialogs list it (`GET /api/courses`, the catalog's). */
-export interface CourseOption {
-  id: string;
-  name: string;
-  access_days: number | null;
-  active: boolean;
-}
-
-const courseOption: Decoder<CourseOption> = (v, path) => {
-  const c = object({ id, name: str })(v, path);
-  const rec = v as Record<string, unknown>;
-  return {
-    ...c,
-    access_days: typeof rec['access_days'] === 'number' ? rec['access_days'] : null,
-    active: rec['active'] !== false,
-  };
-};
-
-/** `{items: [...]}` (or a bare array) of courses. */
-export const courseOptions: Decoder<CourseOption[]> = (v, path) =>
-  Array.isArray(v) ? array(courseOption)(v, path) : object({ items: array(courseOption) })(v, path).items;

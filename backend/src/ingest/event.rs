@@ -70,6 +70,10 @@ pub struct OrderInfo {
 pub struct ProductInfo {
     pub external_id: String,
     pub name: Option<String>,
+    /// The offer or plan the customer bought, when the source says (a product mapping may be specific
+    /// to it: see `catalog`).
+    #[serde(default)]
+    pub offer_code: Option<String>,
 }
 
 /// Payment instructions and reasons that messages need.

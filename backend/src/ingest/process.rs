@@ -1,14 +1,16 @@
-//! The ingest transaction: deduplicate, upsert the customer, resolve the course, lock the order and
-//! the enrollment, decide (pure rules), apply, insert the treatments, NOTIFY. One commit.
+//! The ingest transaction: deduplicate, upsert the customer, resolve the product's courses, lock the
+//! order and the enrollments, decide (pure rules, once per course), apply, insert the treatments,
+//! NOTIFY. One commit.
 
 use super::event::{EventKind, IgnoredEvent, Parsed, PaymentEvent, ProductInfo, Source};
 use super::record::{NewEvent, Received};
+use crate::catalog;
 use crate::models::{Course, Customer, Enrollment, Order};
 use crate::note::Note;
 use crate::notify::{self, Signal};
 use crate::schema::{courses, customers, enrollments, orders, product_courses, webhook_events};
 use crate::treatments::rules::{
-    self, EnrollmentChange, EnrollmentState, EnrollmentStatus, OrderStatus, Situation, TreatmentKind,
+    self, CourseFacts, EnrollmentChange, EnrollmentState, EnrollmentStatus, OrderStatus, Situation, TreatmentKind,
 };
 use crate::treatments::store::{self, NewTreatment, TreatmentStatus};
 use chrono::{DateTime, Utc};
@@ -228,47 +230,67 @@ fn ingest_event(
     };
 
     let customer = upsert_customer(conn, event, now)?;
-    let course = resolve_course(conn, event.source, event.product.as_ref(), defaults)?;
+    // Every course the product grants (its mapping's, else its automatic course), by id: the
+    // enrollments are locked in that order.
+    let courses = resolve_courses(conn, event.source, event.product.as_ref(), defaults)?;
+    // The order's course when it unlocks exactly one; a multi-course order has none of its own (its
+    // courses are its enrollments and treatments).
+    let order_course = match courses.as_slice() {
+        [only] => Some(only.id),
+        _ => None,
+    };
     let order = match &event.order {
-        Some(_) => Some(lock_order(conn, event, customer.id, course.id, now)?),
+        Some(_) => Some(lock_order(conn, event, customer.id, order_course, now)?),
         None => None,
     };
-    let enrollment: Option<Enrollment> = enrollments::table
+    let course_ids: Vec<i64> = courses.iter().map(|c| c.id).collect();
+    let locked: Vec<Enrollment> = enrollments::table
         .filter(enrollments::customer_id.eq(customer.id))
-        .filter(enrollments::course_id.eq(course.id))
+        .filter(enrollments::course_id.eq_any(&course_ids))
+        .order(enrollments::course_id)
         .select(Enrollment::as_select())
         .for_update()
-        .first(conn)
-        .optional()?;
+        .load(conn)?;
+    let current: Vec<Option<&Enrollment>> =
+        courses.iter().map(|c| locked.iter().find(|e| e.course_id == c.id)).collect();
 
-    let decision = rules::decide(&Situation {
-        kind: event.kind,
-        order: order.as_ref().map(|o| o.status).filter(|s| *s != OrderStatus::New),
-        enrollment: enrollment.as_ref().map(|e| EnrollmentState { status: e.status, expires_at: e.expires_at }),
-        access_days: course.access_days,
-        access_until: event.access_until,
-        has_order_ids: event.source.has_order_ids(),
-        now,
-    });
+    let facts: Vec<CourseFacts> = courses
+        .iter()
+        .zip(&current)
+        .map(|(course, enrollment)| CourseFacts {
+            access_days: course.access_days,
+            enrollment: enrollment.map(|e| EnrollmentState { status: e.status, expires_at: e.expires_at }),
+        })
+        .collect();
+    let plan = rules::decide_for_courses(
+        &Situation {
+            kind: event.kind,
+            order: order.as_ref().map(|o| o.status).filter(|s| *s != OrderStatus::New),
+            enrollment: None,
+            access_days: None,
+            access_until: event.access_until,
+            has_order_ids: event.source.has_order_ids(),
+            now,
+        },
+        &facts,
+    );
 
-    if let (Some(order), Some(status)) = (&order, decision.order_status) {
+    if let (Some(order), Some(status)) = (&order, plan.order_status) {
         diesel::update(orders::table.find(order.id))
             .set((orders::status.eq(status), orders::updated_at.eq(now)))
             .execute(conn)?;
     }
     let order_id = order.as_ref().map(|o| o.id);
-    let expires_at =
-        apply_enrollment(conn, decision.enrollment, enrollment.as_ref(), customer.id, course.id, order_id, now)?;
-    // Revocations are scheduled only for access with an end (a cancelled subscription).
-    if decision.cancel_scheduled_revokes && enrollment.as_ref().is_some_and(|e| e.expires_at.is_some()) {
-        store::cancel_scheduled_revokes(conn, customer.id, course.id, now)?;
-    }
-
-    let payload = treatment_payload(event, &customer, &course, expires_at);
-    let planned: Vec<NewTreatment<'_>> = decision
-        .treatments
-        .iter()
-        .map(|p| NewTreatment {
+    let mut planned: Vec<NewTreatment<'_>> = vec![];
+    for ((course, enrollment), decision) in courses.iter().zip(&current).zip(&plan.courses) {
+        let expires_at =
+            apply_enrollment(conn, decision.enrollment, *enrollment, customer.id, course.id, order_id, now)?;
+        // Revocations are scheduled only for access with an end (a cancelled subscription).
+        if decision.cancel_scheduled_revokes && enrollment.is_some_and(|e| e.expires_at.is_some()) {
+            store::cancel_scheduled_revokes(conn, customer.id, course.id, now)?;
+        }
+        let payload = treatment_payload(event, &customer, course, expires_at);
+        planned.extend(decision.treatments.iter().map(|p| NewTreatment {
             kind: p.kind,
             run_at: p.run_at.unwrap_or(now),
             reason: Some(p.reason),
@@ -277,15 +299,15 @@ fn ingest_event(
             customer_id: customer.id,
             course_id: Some(course.id),
             order_id,
-        })
-        .collect();
+        }));
+    }
     let inserted = store::insert(conn, &planned)?;
 
     diesel::update(webhook_events::table.find(event_id))
         .set((
             webhook_events::customer_id.eq(customer.id),
             webhook_events::order_id.eq(order_id),
-            webhook_events::note.eq(decision.note.map(Note::as_str)),
+            webhook_events::note.eq(plan.note.map(Note::as_str)),
             webhook_events::latency_ms.eq(elapsed_ms(started)),
         ))
         .execute(conn)?;
@@ -296,7 +318,7 @@ fn ingest_event(
         customer_id: Some(customer.id),
         treatments: inserted.into_iter().map(|t| TreatmentRef { id: t.id, kind: t.kind, status: t.status }).collect(),
         duplicate_of: None,
-        note: decision.note,
+        note: plan.note,
     })
 }
 
@@ -334,18 +356,29 @@ fn upsert_customer(conn: &mut PgConnection, event: &PaymentEvent, now: DateTime<
 
 const DEFAULT_COURSE_SLUG: &str = "default";
 
-/// The course of a product: its mapping, or a new course named after the product (mapped from now
-/// on). No product (the simulator): the default course.
-fn resolve_course(
+/// The courses of a product, by id: those of its mapping (catalog: the offer's own, else the
+/// product-wide one), else its automatic course (created the first time the product is seen, and the
+/// product recorded as seen). No product (the simulator): the default course.
+fn resolve_courses(
     conn: &mut PgConnection,
     source: Source,
     product: Option<&ProductInfo>,
     defaults: &CourseDefaults,
-) -> QueryResult<Course> {
+) -> QueryResult<Vec<Course>> {
     let Some(product) = product else {
-        return ensure_course(conn, DEFAULT_COURSE_SLUG, &defaults.default_course_name);
+        return Ok(vec![ensure_course(conn, DEFAULT_COURSE_SLUG, &defaults.default_course_name)?]);
     };
-    let mapped = |conn: &mut PgConnection| {
+    if let Some(mapped) =
+        catalog::queries::mapped_courses(conn, source, &product.external_id, product.offer_code.as_deref())?
+    {
+        return Ok(mapped);
+    }
+    Ok(vec![automatic_course(conn, source, product)?])
+}
+
+/// The course created for an unmapped product, created now on its first webhook.
+fn automatic_course(conn: &mut PgConnection, source: Source, product: &ProductInfo) -> QueryResult<Course> {
+    let seen = |conn: &mut PgConnection| {
         product_courses::table
             .inner_join(courses::table)
             .filter(product_courses::source.eq(source))
@@ -354,7 +387,7 @@ fn resolve_course(
             .first::<Course>(conn)
             .optional()
     };
-    if let Some(course) = mapped(conn)? {
+    if let Some(course) = seen(conn)? {
         return Ok(course);
     }
     let slug = format!("{}-{}", source.as_str(), slugify(&product.external_id));
@@ -369,8 +402,8 @@ fn resolve_course(
         ))
         .on_conflict_do_nothing()
         .execute(conn)?;
-    // Another request may have mapped it first: its mapping wins.
-    Ok(mapped(conn)?.unwrap_or(course))
+    // Another request may have recorded it first: its course wins.
+    Ok(seen(conn)?.unwrap_or(course))
 }
 
 fn ensure_course(conn: &mut PgConnection, slug: &str, name: &str) -> QueryResult<Course> {
@@ -409,7 +442,7 @@ struct NewOrder<'a> {
     source: Source,
     external_id: &'a str,
     customer_id: i64,
-    course_id: i64,
+    course_id: Option<i64>,
     status: OrderStatus,
     amount_cents: Option<i64>,
     currency: Option<&'a str>,
@@ -433,7 +466,7 @@ fn lock_order(
     conn: &mut PgConnection,
     event: &PaymentEvent,
     customer_id: i64,
-    course_id: i64,
+    course_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> QueryResult<Order> {
     let info = event.order.as_ref().expect("caller checked");
@@ -540,6 +573,7 @@ fn treatment_payload(
         "name": customer.name,
         "course": course.name,
         "course_id": course.id,
+        "access_url": course.access_url,
         "amount_cents": order.and_then(|o| o.amount_cents),
         "currency": order.and_then(|o| o.currency.clone()),
         "payment_method": order.and_then(|o| o.payment_method.clone()),

@@ -43,6 +43,8 @@ pub struct Totals {
     pub active_enrollments: i64,
     pub events: i64,
     pub treatments: i64,
+    /// Products seen in webhooks that no mapping covers (`GET /api/products?unmapped=true`).
+    pub unmapped_products: i64,
 }
 
 #[derive(Debug, Default, Clone, Serialize, ToSchema)]
@@ -182,6 +184,7 @@ fn compute(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Stats> {
             .get_result(conn)?,
         events: webhook_events::table.count().get_result(conn)?,
         treatments: treatments::table.count().get_result(conn)?,
+        unmapped_products: crate::catalog::queries::count_unmapped(conn)?,
     };
     Ok(Stats {
         daily: daily_series(today, &events, &treatment_days),

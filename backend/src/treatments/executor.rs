@@ -11,7 +11,7 @@ pub struct Job {
     pub id: i64,
     pub kind: TreatmentKind,
     pub attempt: i32,
-    /// e-mail, name, course, boleto_url, pix_code, expires_at, ... (see `ingest::process`)
+    /// e-mail, name, course, access_url, boleto_url, pix_code, expires_at, ... (see `ingest::process`)
     pub payload: Value,
 }
 
@@ -34,7 +34,10 @@ pub fn describe(job: &Job) -> String {
     let email = job.email();
     match job.kind {
         TreatmentKind::GrantAccess => format!("Liberar acesso do e-mail: {email}"),
-        TreatmentKind::WelcomeMessage => format!("Enviar mensagem de boas vindas para o email: {email}"),
+        TreatmentKind::WelcomeMessage => match job.text("access_url") {
+            Some(url) => format!("Enviar mensagem de boas vindas para o email: {email} (acesso: {url})"),
+            None => format!("Enviar mensagem de boas vindas para o email: {email}"),
+        },
         TreatmentKind::RefusedMessage => format!("Enviar mensagem de pagamento recusado para o email: {email}"),
         TreatmentKind::RevokeAccess => format!("Tirar acesso do e-mail: {email}"),
         TreatmentKind::RefundMessage => format!("Enviar mensagem de reembolso para o email: {email}"),
@@ -102,6 +105,17 @@ mod tests {
         let pix =
             describe(&job(TreatmentKind::PaymentPendingMessage, json!({"email": "a@b.co", "pix_code": "000201"})));
         assert!(pix.ends_with("(pix: 000201)"));
+    }
+
+    #[test]
+    fn the_welcome_line_carries_the_course_access_url() {
+        let line = describe(&job(
+            TreatmentKind::WelcomeMessage,
+            json!({"email": "a@b.co", "access_url": "https://membros.example.com/c"}),
+        ));
+        assert_eq!(line, "Enviar mensagem de boas vindas para o email: a@b.co (acesso: https://membros.example.com/c)");
+        let without = describe(&job(TreatmentKind::WelcomeMessage, json!({"email": "a@b.co", "access_url": null})));
+        assert_eq!(without, "Enviar mensagem de boas vindas para o email: a@b.co");
     }
 
     #[test]

@@ -212,6 +212,77 @@ pub fn decide(s: &Situation) -> Decision {
     }
 }
 
+/// What the rules need to know about one course of the event's product.
+#[derive(Debug, Clone, Copy)]
+pub struct CourseFacts {
+    /// The course's access duration (`None`: lifetime).
+    pub access_days: Option<i32>,
+    /// The customer's enrollment in the course before this event.
+    pub enrollment: Option<EnrollmentState>,
+}
+
+/// The decisions for an event whose product unlocks several courses (a product mapping): the rules
+/// decided once per course, from the same prior state of the order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoursePlan {
+    /// The order's new status (`None`: unchanged). It depends on the event and the order only, never
+    /// on a course, so every course's decision agrees on it.
+    pub order_status: Option<OrderStatus>,
+    /// One decision per course, in the order of the courses given. Access treatments (grant, welcome,
+    /// extend, revoke) stay with their course; a message about the payment itself (refused, pending,
+    /// expired, canceled, refunded) is planned once, with the first course that asked for it.
+    pub courses: Vec<Decision>,
+    /// The event's note: that of the first course whose decision did something, else of the first course.
+    pub note: Option<Note>,
+}
+
+impl TreatmentKind {
+    /// Treatments about one course's access (as opposed to messages about the payment).
+    pub fn is_about_access(self) -> bool {
+        matches!(
+            self,
+            TreatmentKind::GrantAccess
+                | TreatmentKind::WelcomeMessage
+                | TreatmentKind::RevokeAccess
+                | TreatmentKind::ExtendAccess
+        )
+    }
+}
+
+impl Decision {
+    /// Whether the decision changes access or plans a treatment.
+    pub fn acts(&self) -> bool {
+        !self.treatments.is_empty() || self.enrollment != EnrollmentChange::Unchanged
+    }
+}
+
+/// Applies [`decide`] to each course of the event's product (`event` gives the event, the order and the
+/// time; its course fields are replaced by each course's facts). With one course this is exactly
+/// `decide`.
+pub fn decide_for_courses(event: &Situation, courses: &[CourseFacts]) -> CoursePlan {
+    let mut payment_messages: Vec<TreatmentKind> = vec![];
+    let decisions: Vec<Decision> = courses
+        .iter()
+        .map(|c| {
+            let mut d = decide(&Situation { access_days: c.access_days, enrollment: c.enrollment, ..*event });
+            d.treatments.retain(|t| {
+                if t.kind.is_about_access() || !payment_messages.contains(&t.kind) {
+                    if !t.kind.is_about_access() {
+                        payment_messages.push(t.kind);
+                    }
+                    true
+                } else {
+                    false
+                }
+            });
+            d
+        })
+        .collect();
+    let order_status = decisions.iter().find_map(|d| d.order_status);
+    let note = decisions.iter().find(|d| d.acts()).or(decisions.first()).and_then(|d| d.note);
+    CoursePlan { order_status, courses: decisions, note }
+}
+
 /// A new approval while access is on (another order of the same course, or buying again after a
 /// cancellation scheduled the end): access is renewed per the course's duration, never shortened.
 fn repurchase(s: &Situation) -> Decision {
@@ -519,6 +590,65 @@ mod tests {
         assert!(d.treatments.is_empty());
         assert_eq!(d.order_status, None);
         assert_eq!(d.enrollment, EnrollmentChange::Unchanged);
+    }
+
+    fn facts(access_days: Option<i32>, enrollment: Option<EnrollmentState>) -> CourseFacts {
+        CourseFacts { access_days, enrollment }
+    }
+
+    #[test]
+    fn one_course_plans_exactly_what_decide_decides() {
+        for kind in [E::Approved, E::Refunded, E::Refused, E::Renewed, E::SubscriptionCanceled] {
+            for enrollment in [None, active(), revoked()] {
+                let s = sit(kind, Some(OrderStatus::Approved), enrollment);
+                let plan = decide_for_courses(&s, &[facts(None, enrollment)]);
+                let single = decide(&s);
+                assert_eq!(plan.courses, std::slice::from_ref(&single));
+                assert_eq!((plan.order_status, plan.note), (single.order_status, single.note));
+            }
+        }
+    }
+
+    #[test]
+    fn an_approval_grants_every_course_with_its_own_duration() {
+        let plan = decide_for_courses(&sit(E::Approved, None, None), &[facts(Some(30), None), facts(None, None)]);
+        assert_eq!(plan.order_status, Some(OrderStatus::Approved));
+        assert_eq!(
+            plan.courses[0].enrollment,
+            EnrollmentChange::Activate { expires_at: Some(now() + Duration::days(30)) }
+        );
+        assert_eq!(plan.courses[1].enrollment, EnrollmentChange::Activate { expires_at: None });
+        for d in &plan.courses {
+            assert_eq!(kinds(d), [T::GrantAccess, T::WelcomeMessage], "each course is granted and welcomed");
+        }
+        assert_eq!(plan.note, None);
+    }
+
+    #[test]
+    fn a_refund_revokes_every_course_and_messages_once() {
+        let plan = decide_for_courses(
+            &sit(E::Refunded, Some(OrderStatus::Approved), None),
+            &[facts(Some(30), active()), facts(None, active())],
+        );
+        assert_eq!(kinds(&plan.courses[0]), [T::RevokeAccess, T::RefundMessage]);
+        assert_eq!(kinds(&plan.courses[1]), [T::RevokeAccess], "one refund message per payment");
+        assert!(plan.courses.iter().all(|d| d.enrollment == EnrollmentChange::Revoke));
+        assert_eq!(plan.order_status, Some(OrderStatus::Refunded));
+        // a pending payment: one message, whatever the number of courses
+        let plan = decide_for_courses(&sit(E::WaitingPayment, None, None), &[facts(None, None), facts(None, None)]);
+        assert_eq!((kinds(&plan.courses[0]), kinds(&plan.courses[1])), (vec![T::PaymentPendingMessage], vec![]));
+    }
+
+    #[test]
+    fn the_note_is_that_of_the_first_course_that_acted() {
+        // course 1 already active for life (nothing to do), course 2 new: granted, so no excuse is needed
+        let plan = decide_for_courses(&sit(E::Approved, None, None), &[facts(None, active()), facts(None, None)]);
+        assert_eq!(plan.courses[0].note, Some(Note::AccessAlreadyActive));
+        assert_eq!(kinds(&plan.courses[1]), [T::GrantAccess, T::WelcomeMessage]);
+        assert_eq!(plan.note, None);
+        // nothing anywhere: the first course's reason
+        let plan = decide_for_courses(&sit(E::Approved, None, None), &[facts(None, active()), facts(None, active())]);
+        assert_eq!(plan.note, Some(Note::AccessAlreadyActive));
     }
 
     /// Every kind × every prior order state × every enrollment state: invariants that must always hold.

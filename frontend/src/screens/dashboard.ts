@@ -62,7 +62,19 @@ function view(s: Stats): Child {
     text: TREATMENT_STATUS_FILTER_LABEL[k] ?? k,
     tone: k === 'done' ? 'ok' : k === 'dead' ? 'bad' : 'info',
   });
+  const unmapped = s.totals.unmapped_products;
+  const unmappedUrl = routeUrl('catalog', {}, { ver: 'sem-mapeamento' });
   return [
+    unmapped > 0
+      ? h(
+          'p',
+          { class: 'notice tone-info unmapped-alert', role: 'status' },
+          unmapped === 1
+            ? '1 produto sem mapeamento: ele libera o curso criado automaticamente. '
+            : `${formatNumber(unmapped)} produtos sem mapeamento: eles liberam os cursos criados automaticamente. `,
+          h('a', { href: unmappedUrl }, 'Mapear no Catálogo'),
+        )
+      : null,
     h(
       'section',
       { 'aria-labelledby': 'sec-hoje' },
@@ -118,6 +130,7 @@ function view(s: Stats): Child {
           card('Matrículas ativas', s.totals.active_enrollments, 'ok'),
           card('Eventos', s.totals.events),
           card('Tratativas', s.totals.treatments),
+          card('Produtos sem mapeamento', unmapped, unmapped ? 'warn' : 'muted', unmappedUrl),
         ),
       ),
     ),

@@ -7,7 +7,8 @@ import type { ApiClient } from '../api';
 import { h, uid } from '../dom';
 import { errorMessage } from '../errors';
 import { formatDate } from '../format';
-import type { AccessAnswer, CourseOption, Enrollment } from '../types';
+import type { Course } from '../catalog-types';
+import type { AccessAnswer, Enrollment } from '../types';
 import { field, notice, setFieldError, type Column, type FieldParts } from './common';
 import { formDialog, InvalidForm, type FormDialog } from './dialog';
 
@@ -256,7 +257,7 @@ export function grantButton(ctx: Ctx): HTMLElement {
   const courseSelect = h('select', { name: 'course_id', required: true });
   const courseField = field('Curso', courseSelect);
   const status = h('p', { class: 'muted small', role: 'status' });
-  let courses: CourseOption[] = [];
+  let courses: Course[] = [];
   const load = (): void => {
     status.textContent = 'Carregando cursos…';
     courseSelect.replaceChildren(h('option', { value: '' }, 'Escolha o curso'));

@@ -6,11 +6,12 @@ import { h } from '../dom';
 import { routeUrl, type RouteName } from '../router';
 import { focusesSearch } from './hotkeys';
 
-const NAV: [RouteName & ('dashboard' | 'customers' | 'events' | 'treatments'), string][] = [
+const NAV: [RouteName & ('dashboard' | 'customers' | 'events' | 'treatments' | 'catalog'), string][] = [
   ['dashboard', 'Painel'],
   ['customers', 'Clientes'],
   ['events', 'Eventos'],
   ['treatments', 'Tratativas'],
+  ['catalog', 'Catálogo'],
 ];
 
 /** Administrators only: hidden for support (and their routes answer "apenas administradores"). */

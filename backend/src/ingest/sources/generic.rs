@@ -176,7 +176,11 @@ fn product(body: &Value) -> Result<Option<ProductInfo>, ParseError> {
         return Ok(None);
     }
     let external_id = require_text(at(body, &["product", "id"]), "product.id")?;
-    Ok(Some(ProductInfo { external_id, name: normalize_name(at(body, &["product", "name"])) }))
+    Ok(Some(ProductInfo {
+        external_id,
+        name: normalize_name(at(body, &["product", "name"])),
+        offer_code: text(at(body, &["product", "offer_code"])),
+    }))
 }
 
 fn payment(body: &Value) -> Result<PaymentDetails, ParseError> {
@@ -387,7 +391,11 @@ mod tests {
                 installments: Some(3),
             }
         );
-        assert_eq!(e.product.unwrap().external_id, "curso-confeitaria");
+        let product = e.product.unwrap();
+        assert_eq!((product.external_id.as_str(), product.offer_code), ("curso-confeitaria", None));
+        let with_offer = edited(fixture!("approved"), "/product/offer_code", Some("plano-anual".into()));
+        let e = expect_event(parse(with_offer.as_bytes(), &RequestParts::default()));
+        assert_eq!(e.product.unwrap().offer_code.as_deref(), Some("plano-anual"));
     }
 
     #[test]

@@ -221,7 +221,9 @@ fn payment_details(env: &Envelope) -> PaymentDetails {
 fn product(body: &Value) -> Option<ProductInfo> {
     let product = at(body, &["data", "product"])?;
     let external_id = text(at(product, &["ucode"])).or_else(|| text(at(product, &["id"])))?;
-    Some(ProductInfo { external_id, name: normalize_name(at(product, &["name"])) })
+    // Purchase events carry the offer bought; the other shapes (a subscription cancellation) do not.
+    let offer_code = text(at(body, &["data", "purchase", "offer", "code"]));
+    Some(ProductInfo { external_id, name: normalize_name(at(product, &["name"])), offer_code })
 }
 
 /// A purchase event we recognise but do not act on; keyed like the other purchase events.
@@ -393,6 +395,7 @@ mod tests {
         let product = e.product.unwrap();
         assert_eq!(product.external_id, "0b6f3c4e-1111-4a2b-9c9d-123456789abc");
         assert_eq!(product.name.as_deref(), Some("Curso Exemplo de Confeitaria"));
+        assert_eq!(product.offer_code.as_deref(), Some("abc123xy"), "data.purchase.offer.code");
         assert_eq!(e.access_until, None);
     }
 
@@ -522,7 +525,11 @@ mod tests {
         assert_eq!(order.amount_cents, Some(4990));
         assert_eq!(
             e.product.unwrap(),
-            ProductInfo { external_id: "4100456".into(), name: Some("Clube Exemplo de Receitas".into()) }
+            ProductInfo {
+                external_id: "4100456".into(),
+                name: Some("Clube Exemplo de Receitas".into()),
+                offer_code: None
+            }
         );
         let no_email = edited(fixture!("subscription_cancellation"), "/data/subscriber/email", None);
         assert!(unprocessable_message(&no_email).contains("data.subscriber.email"));

@@ -129,9 +129,13 @@ fn order(body: &Value, order_id: String) -> Result<OrderInfo, ParseError> {
     })
 }
 
+/// The offer code: the subscription's plan (`Subscription.plan.id`), else the product's offer
+/// (`Product.product_offer_id`, sent by some accounts; undocumented).
 fn product(body: &Value) -> Option<ProductInfo> {
     let external_id = text(field(body, "Product", "product_id"))?;
-    Some(ProductInfo { external_id, name: normalize_name(field(body, "Product", "product_name")) })
+    let plan = section(body, "Subscription").and_then(|s| text(at(s, &["plan", "id"])));
+    let offer_code = plan.or_else(|| text(field(body, "Product", "product_offer_id")));
+    Some(ProductInfo { external_id, name: normalize_name(field(body, "Product", "product_name")), offer_code })
 }
 
 fn payment_details(body: &Value) -> PaymentDetails {
@@ -229,7 +233,8 @@ mod tests {
             e.product.unwrap(),
             ProductInfo {
                 external_id: "8d2c1b0a-2222-4e5f-8a9b-abcdefabcdef".into(),
-                name: Some("Curso Exemplo de Confeitaria".into())
+                name: Some("Curso Exemplo de Confeitaria".into()),
+                offer_code: None
             }
         );
         assert_eq!(e.payment, PaymentDetails::default());
@@ -285,6 +290,19 @@ mod tests {
         assert_eq!(e.dedup_key, "9f7e5ab8-6c21-4384-a57d-b05162738495:subscription_renewed");
         assert_eq!(e.access_until, Some(utc("2026-03-01T12:00:00Z")));
         assert_eq!(e.order.unwrap().amount_cents, Some(4990));
+        assert_eq!(e.product.unwrap().offer_code.as_deref(), Some("c2d3e4f5-6666-4b7c-9d8e-1f2a3b4c5d6e"), "the plan");
+    }
+
+    #[test]
+    fn offer_code_is_the_plan_else_the_product_offer() {
+        let offer = edited(fixture!("order_approved"), "/Product/product_offer_id", Some("oferta-1".into()));
+        assert_eq!(event(&offer).product.unwrap().offer_code.as_deref(), Some("oferta-1"));
+        let renewed = edited(fixture!("subscription_renewed"), "/Product/product_offer_id", Some("oferta-1".into()));
+        assert_eq!(
+            event(&renewed).product.unwrap().offer_code.as_deref(),
+            Some("c2d3e4f5-6666-4b7c-9d8e-1f2a3b4c5d6e"),
+            "a subscription's plan wins"
+        );
     }
 
     #[test]
