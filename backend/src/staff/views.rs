@@ -1,12 +1,15 @@
-//! What the staff API returns: JSON views of the domain rows.
+//! What the staff API returns: JSON views of the domain rows. A view that is a plain selection of
+//! columns derives `Selectable` (its query reads it as it is); the others are built from query rows
+//! in `staff::queries`.
 
 use crate::ingest::event::{EventKind, Source};
 use crate::ingest::process::Outcome;
-use crate::models::Treatment;
 use crate::note::Note;
+use crate::schema::{courses, customers, orders, treatments, webhook_events};
 use crate::treatments::rules::{EnrollmentStatus, OrderStatus, TreatmentKind};
 use crate::treatments::store::TreatmentStatus;
 use chrono::{DateTime, Utc};
+use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -43,7 +46,8 @@ pub struct CustomerSummary {
     pub enrollments: Vec<AccessBadge>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = customers, check_for_backend(diesel::pg::Pg))]
 pub struct CustomerView {
     pub id: i64,
     pub email: String,
@@ -68,7 +72,9 @@ pub struct EnrollmentView {
     pub order_id: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+// Selected from `orders` left-joined with `courses`.
+#[derive(Debug, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = orders, check_for_backend(diesel::pg::Pg))]
 pub struct OrderView {
     pub id: i64,
     pub source: Source,
@@ -79,6 +85,7 @@ pub struct OrderView {
     pub currency: Option<String>,
     pub payment_method: Option<String>,
     pub installments: Option<i32>,
+    #[diesel(select_expression = courses::name.nullable())]
     pub course_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -91,7 +98,9 @@ pub struct CustomerDetail {
     pub orders: Vec<OrderView>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+// Selected from `webhook_events` left-joined with `customers`.
+#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = webhook_events, check_for_backend(diesel::pg::Pg))]
 pub struct EventSummary {
     pub id: i64,
     /// The URL's `{source}` as called (an unknown name is recorded too, with outcome `unknown_source`).
@@ -109,6 +118,7 @@ pub struct EventSummary {
     pub duplicate_of: Option<i64>,
     pub replay_of: Option<i64>,
     pub customer_id: Option<i64>,
+    #[diesel(select_expression = customers::email.nullable())]
     pub customer_email: Option<String>,
     pub order_id: Option<i64>,
     pub latency_ms: Option<i32>,
@@ -135,7 +145,9 @@ pub struct EventDetail {
     pub treatments: Vec<TreatmentView>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+// Selected from `treatments` joined with `customers` and left-joined with `courses`.
+#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = treatments, check_for_backend(diesel::pg::Pg))]
 pub struct TreatmentView {
     pub id: i64,
     pub kind: TreatmentKind,
@@ -148,35 +160,14 @@ pub struct TreatmentView {
     pub reason: Option<String>,
     pub event_id: Option<i64>,
     pub customer_id: i64,
+    #[diesel(select_expression = customers::email)]
     pub customer_email: String,
     pub course_id: Option<i64>,
+    #[diesel(select_expression = courses::name.nullable())]
     pub course_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub done_at: Option<DateTime<Utc>>,
-}
-
-impl TreatmentView {
-    pub fn new(t: Treatment, customer_email: String, course_name: Option<String>) -> TreatmentView {
-        TreatmentView {
-            id: t.id,
-            kind: t.kind,
-            status: t.status,
-            attempts: t.attempts,
-            run_at: t.run_at,
-            output: t.output,
-            last_error: t.last_error,
-            reason: t.reason,
-            event_id: t.event_id,
-            customer_id: t.customer_id,
-            customer_email,
-            course_id: t.course_id,
-            course_name,
-            created_at: t.created_at,
-            updated_at: t.updated_at,
-            done_at: t.done_at,
-        }
-    }
 }
 
 /// One entry of a customer's timeline.
@@ -201,4 +192,19 @@ impl TimelineItem {
 pub struct Timeline {
     /// Oldest first.
     pub items: Vec<TimelineItem>,
+}
+
+impl Timeline {
+    /// A customer's events and treatments, merged oldest first.
+    pub fn new(events: Vec<EventSummary>, treatments: Vec<TreatmentView>) -> Timeline {
+        let mut items: Vec<TimelineItem> = events
+            .into_iter()
+            .map(|event| TimelineItem::Event { at: event.received_at, event })
+            .chain(
+                treatments.into_iter().map(|treatment| TimelineItem::Treatment { at: treatment.created_at, treatment }),
+            )
+            .collect();
+        items.sort_by_key(TimelineItem::sort_key);
+        Timeline { items }
+    }
 }

@@ -1,0 +1,92 @@
+//! Reads of the treatments.
+
+use crate::schema::{courses, customers, treatments};
+use crate::staff::pagination::like_escape;
+use crate::staff::views::TreatmentView;
+use crate::treatments::rules::TreatmentKind;
+use crate::treatments::store::TreatmentStatus;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+/// What the status filter asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Is(TreatmentStatus),
+    /// Pending after a failed attempt.
+    Failed,
+}
+
+/// Treatments newest first, `limit` of them before `before_id`, narrowed by the filters that are set.
+#[derive(Debug, Clone, Default)]
+pub struct TreatmentQuery {
+    /// Part of the customer's e-mail.
+    pub text: Option<String>,
+    pub kind: Option<TreatmentKind>,
+    pub status: Option<StatusFilter>,
+    /// Created from (inclusive).
+    pub from: Option<DateTime<Utc>>,
+    /// Created until (exclusive).
+    pub to: Option<DateTime<Utc>>,
+    pub customer_id: Option<i64>,
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+impl TreatmentQuery {
+    pub fn list(&self, conn: &mut PgConnection) -> QueryResult<Vec<TreatmentView>> {
+        let mut q = treatments::table
+            .inner_join(customers::table)
+            .left_join(courses::table)
+            .select(TreatmentView::as_select())
+            .into_boxed();
+        if let Some(text) = &self.text {
+            q = q.filter(customers::email.like(format!("%{}%", like_escape(&text.to_lowercase()))));
+        }
+        if let Some(kind) = self.kind {
+            q = q.filter(treatments::kind.eq(kind));
+        }
+        match self.status {
+            Some(StatusFilter::Failed) => {
+                q = q
+                    .filter(treatments::status.eq(TreatmentStatus::Pending))
+                    .filter(treatments::last_error.is_not_null())
+            }
+            Some(StatusFilter::Is(status)) => q = q.filter(treatments::status.eq(status)),
+            None => {}
+        }
+        if let Some(from) = self.from {
+            q = q.filter(treatments::created_at.ge(from));
+        }
+        if let Some(to) = self.to {
+            q = q.filter(treatments::created_at.lt(to));
+        }
+        if let Some(id) = self.customer_id {
+            q = q.filter(treatments::customer_id.eq(id));
+        }
+        if let Some(id) = self.before_id {
+            q = q.filter(treatments::id.lt(id));
+        }
+        q.order(treatments::id.desc()).limit(self.limit).load(conn)
+    }
+}
+
+/// The treatments an event caused, in creation order.
+pub fn of_event(conn: &mut PgConnection, event_id: i64) -> QueryResult<Vec<TreatmentView>> {
+    treatments::table
+        .inner_join(customers::table)
+        .left_join(courses::table)
+        .filter(treatments::event_id.eq(event_id))
+        .order(treatments::id)
+        .select(TreatmentView::as_select())
+        .load(conn)
+}
+
+pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<TreatmentView>> {
+    treatments::table
+        .inner_join(customers::table)
+        .left_join(courses::table)
+        .filter(treatments::id.eq(id))
+        .select(TreatmentView::as_select())
+        .first(conn)
+        .optional()
+}
