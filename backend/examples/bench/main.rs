@@ -117,7 +117,7 @@ fn run() -> R<()> {
              database whose name contains \"bench\" (make bench uses portaria_bench)"
         ));
     }
-    portaria::db::migrate(&mut conn)?;
+    portaria::db::migrate(&mut conn).map_err(|e| e.to_string())?;
     let mut r = Report { out: String::new(), summary: vec![] };
     let machine = machine::machine(&mut conn, &o)?;
     clean_previous_runs(&mut conn)?;

@@ -350,7 +350,7 @@ pub(crate) fn search_bench(conn: &mut PgConnection, o: &Options, r: &mut Report)
     // Latency: all terms in rounds, first on a connection of the app's pool (`db::connect`, which sets
     // what the app sets on its connections), then on a plain connection with PostgreSQL's defaults.
     let cap = Duration::from_secs(o.search_term_seconds);
-    let pool = portaria::db::connect(&o.url, 1)?;
+    let pool = portaria::db::connect(&o.url, 1).map_err(|e| e.to_string())?;
     let mut results: Vec<Vec<Stats>> = vec![];
     let mut rows = vec![0usize; terms.len()];
     let mut plain_plans: Vec<PreparedStats> = vec![];

@@ -49,7 +49,11 @@ async fn stream_csv(pool: Pool, filename: &str, header: &[&str], fetch: Arc<Fetc
             let cursor = state?;
             match batch(pool, fetch, Some(cursor)).await {
                 Ok((text, next)) => Some((Ok::<Bytes, actix_web::Error>(Bytes::from(text)), next)),
-                Err(e) => Some((Err(e.into()), None)),
+                Err(e) => {
+                    // The answer has begun: the download breaks off, the cause goes to the log.
+                    e.log_unanswered("CSV report: a later batch");
+                    Some((Err(e.into()), None))
+                }
             }
         }
     });

@@ -43,7 +43,10 @@ async fn render(pool: Pool, signal: Signal) -> Option<String> {
     .await;
     match rendered {
         Ok(Ok(frame)) => frame,
-        Ok(Err(e)) => Some(format!(": error loading {signal:?}: {}\n\n", e.code)),
+        Ok(Err(e)) => {
+            e.log_unanswered("live stream: loading an update");
+            Some(format!(": error loading {signal:?}: {}\n\n", e.code))
+        }
         Err(_) => None,
     }
 }
