@@ -56,6 +56,9 @@ const API_TREATMENT_REASONS = [
   'subscription_canceled_end_of_period',
   'subscription_canceled',
   'expired',
+  'manual',
+  'import',
+  'bulk',
 ];
 const API_OUTCOMES = [
   'processed',

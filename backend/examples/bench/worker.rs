@@ -66,7 +66,7 @@ pub(crate) fn worker_bench(conn: &mut PgConnection, o: &Options, r: &mut Report)
                         FROM (SELECT id, email, name FROM customers ORDER BY id LIMIT 1000) s), \
                   m AS (SELECT count(*) AS n FROM c) \
              INSERT INTO treatments (kind, reason, payload, customer_id) \
-             SELECT CASE WHEN g % 2 = 0 THEN 'grant_access' ELSE 'welcome_message' END, 'bench', \
+             SELECT CASE WHEN g % 2 = 0 THEN 'grant_access' ELSE 'welcome_message' END, 'payment_approved', \
                     jsonb_build_object('email', c.email, 'name', c.name, 'course', 'Curso principal'), c.id \
              FROM generate_series(1, $1) AS g, m, c WHERE c.k = g % m.n",
         )

@@ -265,7 +265,7 @@ fn ingest_event(
     }
 
     let payload = treatment_payload(event, &customer, &course, expires_at);
-    let planned: Vec<NewTreatment<'_>> = decision
+    let planned: Vec<NewTreatment> = decision
         .treatments
         .iter()
         .map(|p| NewTreatment {

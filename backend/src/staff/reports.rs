@@ -109,7 +109,7 @@ pub async fn customers_csv(
                     opt(&c.name),
                     opt(&c.document),
                     opt(&c.phone),
-                    c.access.clone(),
+                    c.access.to_string(),
                     courses.join("; "),
                     time(c.created_at),
                     time(c.last_activity_at),

@@ -6,7 +6,7 @@ use crate::ingest::event::{EventKind, Source};
 use crate::ingest::process::Outcome;
 use crate::note::Note;
 use crate::schema::{courses, customers, orders, treatments, webhook_events};
-use crate::treatments::rules::{EnrollmentStatus, OrderStatus, TreatmentKind};
+use crate::treatments::rules::{EnrollmentStatus, OrderStatus, TreatmentKind, TreatmentReason};
 use crate::treatments::store::TreatmentStatus;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -20,6 +20,17 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+}
+
+crate::vocabulary! {
+    /// A customer's overall access: `active` if any course is accessible now, else `expired`, `revoked`
+    /// or `none`. Computed from the enrollments, never stored.
+    pub enum CustomerAccess {
+        Active = "active",
+        Expired = "expired",
+        Revoked = "revoked",
+        None = "none",
+    }
 }
 
 /// Access state of one enrollment, as the search lists it.
@@ -41,8 +52,7 @@ pub struct CustomerSummary {
     pub phone: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_activity_at: DateTime<Utc>,
-    /// Overall: `active` if any course is accessible now, else `expired`, `revoked` or `none`.
-    pub access: String,
+    pub access: CustomerAccess,
     pub enrollments: Vec<AccessBadge>,
 }
 
@@ -157,7 +167,7 @@ pub struct TreatmentView {
     /// What the executor did, e.g. `Liberar acesso do e-mail: fulano@email.com`.
     pub output: Option<String>,
     pub last_error: Option<String>,
-    pub reason: Option<String>,
+    pub reason: Option<TreatmentReason>,
     pub event_id: Option<i64>,
     pub customer_id: i64,
     #[diesel(select_expression = customers::email)]

@@ -6,7 +6,7 @@ use crate::models::{Customer, Enrollment};
 use crate::schema::{courses, customers, enrollments, orders};
 use crate::staff::pagination::like_escape;
 use crate::staff::views::{
-    AccessBadge, CustomerDetail, CustomerSummary, CustomerView, EnrollmentView, OrderView, Timeline,
+    AccessBadge, CustomerAccess, CustomerDetail, CustomerSummary, CustomerView, EnrollmentView, OrderView, Timeline,
 };
 use crate::treatments::rules::EnrollmentStatus;
 use chrono::Utc;
@@ -253,12 +253,15 @@ pub fn effective_status(status: EnrollmentStatus, expires_at: Option<chrono::Dat
 }
 
 /// The overall access state of a customer from their enrollments.
-pub fn overall_access(badges: &[AccessBadge]) -> String {
-    [EnrollmentStatus::Active, EnrollmentStatus::Expired, EnrollmentStatus::Revoked]
-        .into_iter()
-        .find(|s| badges.iter().any(|b| b.status == *s))
-        .map_or("none", EnrollmentStatus::as_str)
-        .to_string()
+pub fn overall_access(badges: &[AccessBadge]) -> CustomerAccess {
+    [
+        (EnrollmentStatus::Active, CustomerAccess::Active),
+        (EnrollmentStatus::Expired, CustomerAccess::Expired),
+        (EnrollmentStatus::Revoked, CustomerAccess::Revoked),
+    ]
+    .into_iter()
+    .find(|(status, _)| badges.iter().any(|b| b.status == *status))
+    .map_or(CustomerAccess::None, |(_, access)| access)
 }
 
 /// A customer's profile, enrollments (access state) and orders, newest order first.
