@@ -2,7 +2,7 @@
 //! `queries::events`.
 
 use super::audit::{self, AuditAction, AuditTarget, Entry};
-use super::filters::{from_schema, parse_from, parse_to, to_schema, StaffQuery};
+use super::filters::{from_schema, text, to_schema, window, StaffQuery};
 use super::pagination::PageParams;
 use super::queries::events::{self as query, EventQuery};
 use super::views::*;
@@ -50,14 +50,11 @@ impl EventFilter {
     /// The query of one page: the filters checked, empty text ignored.
     pub fn query(self, limit: i64, before_id: Option<i64>) -> ApiResult<EventQuery> {
         Ok(EventQuery {
-            from: parse_from(self.from.as_deref())?,
-            to: parse_to(self.to.as_deref())?,
+            window: window(self.from.as_deref(), self.to.as_deref(), limit, before_id)?,
             source: self.source.filter(|s| !s.is_empty()),
             outcome: self.outcome,
-            text: self.q.map(|q| q.trim().to_string()).filter(|q| !q.is_empty()),
+            text: text(self.q),
             customer_id: None,
-            before_id,
-            limit,
         })
     }
 }

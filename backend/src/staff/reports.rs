@@ -2,7 +2,7 @@
 
 use super::csv::{self, opt};
 use super::customers::SearchParams;
-use super::filters::{from_schema, parse_from, parse_to, to_schema, StaffQuery};
+use super::filters::{from_schema, text, to_schema, window, StaffQuery};
 use super::pagination;
 use super::queries::customers::{self, CustomerQuery};
 use super::queries::orders::{OrderQuery, OrderRow};
@@ -143,7 +143,7 @@ pub async fn treatments_csv(
 ) -> ApiResult<HttpResponse> {
     let query = f.into_inner().query(BATCH, None)?;
     let fetch: Arc<Fetch> = Arc::new(move |conn, cursor| {
-        let rows = TreatmentQuery { before_id: cursor.map(|c| c[0]), ..query.clone() }.list(conn)?;
+        let rows = TreatmentQuery { window: query.window.before(cursor.map(|c| c[0])), ..query.clone() }.list(conn)?;
         let next = pagination::next_key(&rows, BATCH, |t| vec![t.id]);
         let text: String = rows
             .iter()
@@ -209,13 +209,10 @@ impl OrderFilter {
     /// The query of the report (all pages): the filters checked, empty text ignored.
     pub fn query(self) -> ApiResult<OrderQuery> {
         Ok(OrderQuery {
-            from: parse_from(self.from.as_deref())?,
-            to: parse_to(self.to.as_deref())?,
-            text: self.q.map(|q| q.trim().to_string()).filter(|q| !q.is_empty()),
+            window: window(self.from.as_deref(), self.to.as_deref(), BATCH, None)?,
+            text: text(self.q),
             source: self.source,
             status: self.status,
-            before_id: None,
-            limit: BATCH,
         })
     }
 }
@@ -240,7 +237,7 @@ pub async fn orders_csv(
 ) -> ApiResult<HttpResponse> {
     let query = f.into_inner().query()?;
     let fetch: Arc<Fetch> = Arc::new(move |conn, cursor| {
-        let rows = OrderQuery { before_id: cursor.map(|c| c[0]), ..query.clone() }.list(conn)?;
+        let rows = OrderQuery { window: query.window.before(cursor.map(|c| c[0])), ..query.clone() }.list(conn)?;
         let next = pagination::next_key(&rows, BATCH, |r| vec![r.order.id]);
         let text: String = rows
             .iter()

@@ -1,7 +1,7 @@
 //! Treatments: list with filters, retry of failed or dead ones. The reads are in `queries::treatments`.
 
 use super::audit::{self, AuditAction, AuditTarget, Entry};
-use super::filters::{from_schema, parse_from, parse_to, to_schema, StaffQuery};
+use super::filters::{from_schema, text, to_schema, window, StaffQuery};
 use super::pagination::PageParams;
 use super::queries::treatments::{self as query, StatusFilter, TreatmentQuery};
 use super::views::*;
@@ -48,14 +48,11 @@ impl TreatmentFilter {
     /// The query of one page: the filters checked, empty text ignored.
     pub fn query(self, limit: i64, before_id: Option<i64>) -> ApiResult<TreatmentQuery> {
         Ok(TreatmentQuery {
-            from: parse_from(self.from.as_deref())?,
-            to: parse_to(self.to.as_deref())?,
-            text: self.q.map(|q| q.trim().to_string()).filter(|q| !q.is_empty()),
+            window: window(self.from.as_deref(), self.to.as_deref(), limit, before_id)?,
+            text: text(self.q),
             kind: self.kind,
             status: self.status.as_deref().map(status_filter).transpose()?,
             customer_id: None,
-            before_id,
-            limit,
         })
     }
 }

@@ -2,6 +2,7 @@
 
 use super::events::EventQuery;
 use super::treatments::TreatmentQuery;
+use super::Window;
 use crate::models::{Customer, Enrollment};
 use crate::schema::{courses, customers, enrollments, orders};
 use crate::staff::pagination::like_escape;
@@ -288,9 +289,9 @@ pub fn timeline(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Timeline
     if !exists {
         return Ok(None);
     }
-    let events = EventQuery { customer_id: Some(id), limit: TIMELINE_LIMIT, ..Default::default() }.list(conn)?;
-    let treatments =
-        TreatmentQuery { customer_id: Some(id), limit: TIMELINE_LIMIT, ..Default::default() }.list(conn)?;
+    let window = Window::newest(TIMELINE_LIMIT);
+    let events = EventQuery { customer_id: Some(id), window, ..Default::default() }.list(conn)?;
+    let treatments = TreatmentQuery { customer_id: Some(id), window, ..Default::default() }.list(conn)?;
     Ok(Some(Timeline::new(events, treatments)))
 }
 

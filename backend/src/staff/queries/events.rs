@@ -1,6 +1,6 @@
 //! Reads of the webhook log.
 
-use super::treatments;
+use super::{treatments, Window};
 use crate::ingest::process::Outcome;
 use crate::models::WebhookEvent;
 use crate::schema::{customers, webhook_events};
@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
 
-/// Events newest first, `limit` of them before `before_id`, narrowed by the filters that are set.
+/// Events received in the window, narrowed by the filters that are set.
 #[derive(Debug, Clone, Default)]
 pub struct EventQuery {
     /// The URL's `{source}` as called.
@@ -18,13 +18,8 @@ pub struct EventQuery {
     pub outcome: Option<Outcome>,
     /// Text contained in the raw body or the customer's e-mail.
     pub text: Option<String>,
-    /// Received from (inclusive).
-    pub from: Option<DateTime<Utc>>,
-    /// Received until (exclusive).
-    pub to: Option<DateTime<Utc>>,
     pub customer_id: Option<i64>,
-    pub before_id: Option<i64>,
-    pub limit: i64,
+    pub window: Window,
 }
 
 impl EventQuery {
@@ -44,19 +39,10 @@ impl EventQuery {
                     .or(customers::email.nullable().like(pattern.to_lowercase())),
             );
         }
-        if let Some(from) = self.from {
-            q = q.filter(webhook_events::received_at.ge(from));
-        }
-        if let Some(to) = self.to {
-            q = q.filter(webhook_events::received_at.lt(to));
-        }
         if let Some(id) = self.customer_id {
             q = q.filter(webhook_events::customer_id.eq(id));
         }
-        if let Some(id) = self.before_id {
-            q = q.filter(webhook_events::id.lt(id));
-        }
-        q.order(webhook_events::id.desc()).limit(self.limit).load(conn)
+        within!(q, self.window, webhook_events::received_at, webhook_events::id).load(conn)
     }
 }
 

@@ -1,11 +1,11 @@
 //! Reads of the orders (the orders report).
 
+use super::Window;
 use crate::ingest::event::Source;
 use crate::models::Order;
 use crate::schema::{courses, customers, orders};
 use crate::staff::pagination::like_escape;
 use crate::treatments::rules::OrderStatus;
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 /// An order with its customer and course.
@@ -22,19 +22,14 @@ pub struct OrderRow {
     pub course_name: Option<String>,
 }
 
-/// Orders newest first, `limit` of them before `before_id`, narrowed by the filters that are set.
+/// Orders created in the window, narrowed by the filters that are set.
 #[derive(Debug, Clone, Default)]
 pub struct OrderQuery {
     /// Part of the customer's e-mail, or the order's external id.
     pub text: Option<String>,
     pub source: Option<Source>,
     pub status: Option<OrderStatus>,
-    /// Created from (inclusive).
-    pub from: Option<DateTime<Utc>>,
-    /// Created until (exclusive).
-    pub to: Option<DateTime<Utc>>,
-    pub before_id: Option<i64>,
-    pub limit: i64,
+    pub window: Window,
 }
 
 impl OrderQuery {
@@ -54,15 +49,6 @@ impl OrderQuery {
         if let Some(status) = self.status {
             q = q.filter(orders::status.eq(status));
         }
-        if let Some(from) = self.from {
-            q = q.filter(orders::created_at.ge(from));
-        }
-        if let Some(to) = self.to {
-            q = q.filter(orders::created_at.lt(to));
-        }
-        if let Some(id) = self.before_id {
-            q = q.filter(orders::id.lt(id));
-        }
-        q.order(orders::id.desc()).limit(self.limit).load(conn)
+        within!(q, self.window, orders::created_at, orders::id).load(conn)
     }
 }

@@ -1,11 +1,11 @@
 //! Reads of the treatments.
 
+use super::Window;
 use crate::schema::{courses, customers, treatments};
 use crate::staff::pagination::like_escape;
 use crate::staff::views::TreatmentView;
 use crate::treatments::rules::TreatmentKind;
 use crate::treatments::store::TreatmentStatus;
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 /// What the status filter asks for.
@@ -16,20 +16,15 @@ pub enum StatusFilter {
     Failed,
 }
 
-/// Treatments newest first, `limit` of them before `before_id`, narrowed by the filters that are set.
+/// Treatments created in the window, narrowed by the filters that are set.
 #[derive(Debug, Clone, Default)]
 pub struct TreatmentQuery {
     /// Part of the customer's e-mail.
     pub text: Option<String>,
     pub kind: Option<TreatmentKind>,
     pub status: Option<StatusFilter>,
-    /// Created from (inclusive).
-    pub from: Option<DateTime<Utc>>,
-    /// Created until (exclusive).
-    pub to: Option<DateTime<Utc>>,
     pub customer_id: Option<i64>,
-    pub before_id: Option<i64>,
-    pub limit: i64,
+    pub window: Window,
 }
 
 impl TreatmentQuery {
@@ -54,19 +49,10 @@ impl TreatmentQuery {
             Some(StatusFilter::Is(status)) => q = q.filter(treatments::status.eq(status)),
             None => {}
         }
-        if let Some(from) = self.from {
-            q = q.filter(treatments::created_at.ge(from));
-        }
-        if let Some(to) = self.to {
-            q = q.filter(treatments::created_at.lt(to));
-        }
         if let Some(id) = self.customer_id {
             q = q.filter(treatments::customer_id.eq(id));
         }
-        if let Some(id) = self.before_id {
-            q = q.filter(treatments::id.lt(id));
-        }
-        q.order(treatments::id.desc()).limit(self.limit).load(conn)
+        within!(q, self.window, treatments::created_at, treatments::id).load(conn)
     }
 }
 
