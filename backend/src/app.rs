@@ -22,6 +22,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(auth::handlers::signup)
         .service(auth::handlers::login)
         .service(auth::handlers::me)
+        .service(auth::handlers::change_password)
         .service(ingest::handler::receive)
         .service(staff::customers::list)
         .service(staff::customers::detail)
@@ -35,7 +36,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(staff::reports::treatments_csv)
         .service(staff::reports::orders_csv)
         .service(staff::stats::stats)
-        .service(staff::stream::stream);
+        .service(staff::stream::stream)
+        .service(staff::team::list)
+        .service(staff::team::update)
+        .service(staff::audit_routes::list);
 }
 
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {

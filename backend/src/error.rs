@@ -45,6 +45,8 @@ crate::vocabulary! {
         InternalError = "internal_error",
         UnsupportedMediaType = "unsupported_media_type",
         MethodNotAllowed = "method_not_allowed",
+        LastAdmin = "last_admin",
+        CannotChangeSelf = "cannot_change_self",
     }
 }
 

@@ -26,6 +26,8 @@ use utoipa_actix_web::AppExt;
         (name = "reports", description = "CSV exports"),
         (name = "stats", description = "Dashboard numbers"),
         (name = "stream", description = "Live updates (Server-Sent Events)"),
+        (name = "team", description = "Staff users, roles and deactivation (administrators only)"),
+        (name = "audit", description = "Who did what, to which target, why (administrators only)"),
     )
 )]
 pub struct ApiDoc;

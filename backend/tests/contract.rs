@@ -87,6 +87,45 @@ async fn every_documented_status_is_reachable() {
             .execute(&mut db.conn())
             .unwrap();
     }
+    // the team: a support user for the 403s, one whose role the admin changes, two who change their password
+    let support = staff_token(&app).await;
+    let member = |email: &'static str| {
+        let app = &app;
+        async move {
+            let body = json!({"email": email, "password": "senha-boa-1", "name": "N", "invite_token": INVITE});
+            let res =
+                test::call_service(app, TestRequest::post().uri("/api/auth/signup").set_json(body).to_request()).await;
+            let id = json(res).await["id"].as_i64().unwrap();
+            let body = json!({"email": email, "password": "senha-boa-1"});
+            let res =
+                test::call_service(app, TestRequest::post().uri("/api/auth/login").set_json(body).to_request()).await;
+            (id, format!("Bearer {}", json(res).await["access_token"].as_str().unwrap()))
+        }
+    };
+    let (helper, _) = member("ajuda@example.com").await;
+    let (_, changer) = member("troca@example.com").await;
+    let (_, guesser) = member("chuta@example.com").await;
+    let admin_id =
+        json(test::call_service(&app, get("/api/auth/me", &token).to_request()).await).await["id"].as_i64().unwrap();
+    let patch = |id: i64, token: &str, body: &str, content_type: Option<&str>| {
+        let req = TestRequest::patch()
+            .uri(&format!("/api/users/{id}"))
+            .insert_header(("Authorization", token.to_string()))
+            .set_payload(body.to_string());
+        match content_type {
+            Some(t) => req.insert_header(("Content-Type", t.to_string())),
+            None => req,
+        }
+    };
+    let password = |token: &str, body: String, content_type: Option<&str>| {
+        let req = post("/api/auth/password", token).set_payload(body);
+        match content_type {
+            Some(t) => req.insert_header(("Content-Type", t.to_string())),
+            None => req,
+        }
+    };
+    let change = |current: &str, new: &str| json!({"current_password": current, "new_password": new}).to_string();
+
     let unauth = |m: &str, uri: &str| match m {
         "GET" => TestRequest::get().uri(uri),
         _ => TestRequest::post().uri(uri),
@@ -178,6 +217,29 @@ async fn every_documented_status_is_reachable() {
         ("GET", "/api/stats", 401, unauth("GET", "/api/stats")),
         ("GET", "/api/stream", 200, get("/api/stream", &token)),
         ("GET", "/api/stream", 401, unauth("GET", "/api/stream")),
+        ("GET", "/api/users", 200, get("/api/users", &token)),
+        ("GET", "/api/users", 401, unauth("GET", "/api/users")),
+        ("GET", "/api/users", 403, get("/api/users", &support)),
+        ("PATCH", "/api/users/{id}", 200, patch(helper, &token, r#"{"role": "suporte"}"#, json_type)),
+        ("PATCH", "/api/users/{id}", 400, patch(helper, &token, "{", json_type)),
+        ("PATCH", "/api/users/{id}", 401, patch(helper, "Bearer x", "{}", json_type)),
+        ("PATCH", "/api/users/{id}", 403, patch(helper, &support, r#"{"active": false}"#, json_type)),
+        ("PATCH", "/api/users/{id}", 404, patch(999_999, &token, r#"{"active": false}"#, json_type)),
+        ("PATCH", "/api/users/{id}", 409, patch(admin_id, &token, r#"{"active": false}"#, json_type)),
+        ("PATCH", "/api/users/{id}", 413, patch(helper, &token, &huge(), json_type)),
+        ("PATCH", "/api/users/{id}", 415, patch(helper, &token, "{}", Some("text/plain"))),
+        ("PATCH", "/api/users/{id}", 422, patch(helper, &token, r#"{"role": "dono"}"#, json_type)),
+        ("POST", "/api/auth/password", 400, password(&guesser, "{".into(), json_type)),
+        ("POST", "/api/auth/password", 401, unauth("POST", "/api/auth/password")),
+        ("POST", "/api/auth/password", 413, password(&guesser, huge(), json_type)),
+        ("POST", "/api/auth/password", 415, password(&guesser, "{}".into(), None)),
+        ("POST", "/api/auth/password", 422, password(&guesser, change("errada-123", "nova-senha-1"), json_type)),
+        ("POST", "/api/auth/password", 429, password(&guesser, change("senha-boa-1", "nova-senha-1"), json_type)),
+        ("POST", "/api/auth/password", 200, password(&changer, change("senha-boa-1", "nova-senha-1"), json_type)),
+        ("GET", "/api/audit", 200, get("/api/audit?action=update_user&from=2026-01-01", &token)),
+        ("GET", "/api/audit", 400, get("/api/audit?target_type=planet", &token)),
+        ("GET", "/api/audit", 401, unauth("GET", "/api/audit")),
+        ("GET", "/api/audit", 403, get("/api/audit", &support)),
     ];
 
     let mut witnessed = BTreeSet::new();
@@ -195,6 +257,8 @@ async fn every_documented_status_is_reachable() {
     witnessed.insert(("POST".into(), "/webhooks/{source}".into(), 408));
     witnessed.insert(("POST".into(), "/api/auth/signup".into(), 408));
     witnessed.insert(("POST".into(), "/api/auth/login".into(), 408));
+    witnessed.insert(("POST".into(), "/api/auth/password".into(), 408));
+    witnessed.insert(("PATCH".into(), "/api/users/{id}".into(), 408));
     witnessed.insert(("POST".into(), "/webhooks/{source}".into(), 429));
     // With METRICS_TOKEN set (tests/observability.rs).
     witnessed.insert(("GET".into(), "/metrics".into(), 401));
@@ -225,6 +289,10 @@ fn database_routes() -> Vec<(&'static str, &'static str, &'static str)> {
         ("GET", "/api/reports/treatments.csv", "/api/reports/treatments.csv"),
         ("GET", "/api/reports/orders.csv", "/api/reports/orders.csv"),
         ("GET", "/api/stats", "/api/stats"),
+        ("POST", "/api/auth/password", "/api/auth/password"),
+        ("GET", "/api/users", "/api/users"),
+        ("PATCH", "/api/users/{id}", "/api/users/1"),
+        ("GET", "/api/audit", "/api/audit"),
     ]
 }
 
@@ -252,7 +320,13 @@ async fn every_database_route_is_503_when_the_database_is_down() {
                 TestRequest::post().uri(uri).set_json(json!({"email": "ana@example.com", "password": "senha-boa-1"}))
             }
             ("POST", "/webhooks/{source}") => webhook("hashtag", &simulator("Ana", "ana@example.com", "aprovado", 1.0)),
+            ("POST", "/api/auth/password") => {
+                post(uri, &token).set_json(json!({"current_password": "senha-boa-1", "new_password": "nova-senha-1"}))
+            }
             ("POST", _) => post(uri, &token),
+            ("PATCH", _) => {
+                TestRequest::patch().uri(uri).insert_header(("Authorization", token.clone())).set_json(json!({}))
+            }
             _ => get(uri, &token),
         };
         let res = test::call_service(&app, req.to_request()).await;

@@ -32,10 +32,21 @@ fn start(db: &TestDb) -> (std::net::SocketAddr, actix_web::dev::ServerHandle) {
 
 /// Sends the head and half of `body`, then waits for the answer until the server closes.
 async fn stall(addr: std::net::SocketAddr, path: String, body: String) -> String {
+    stall_with(addr, "POST", path, String::new(), body).await
+}
+
+/// [`stall`] with another method and extra header lines (each ending in CRLF).
+async fn stall_with(
+    addr: std::net::SocketAddr,
+    method: &'static str,
+    path: String,
+    headers: String,
+    body: String,
+) -> String {
     actix_web::web::block(move || {
         let mut stream = TcpStream::connect(addr).unwrap();
         let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: x\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
         stream.write_all(head.as_bytes()).unwrap();
@@ -77,5 +88,29 @@ async fn a_stalled_staff_api_body_is_408_and_closed() {
     let answer = stall(addr, "/api/auth/login".into(), login).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("request_timeout"), "{answer}");
+    handle.stop(false).await;
+}
+
+#[actix_web::test]
+async fn a_stalled_body_of_a_signed_in_route_is_408_and_closed() {
+    let db = TestDb::new();
+    let (addr, handle) = start(&db);
+    let admin = {
+        let mut conn = db.conn();
+        portaria::auth::users::insert(&mut conn, "dona@example.com", "Dona", "$2b$04$unused").unwrap()
+    };
+    let secret = db.config().jwt_secret;
+    let jwt = portaria::auth::jwt::issue(admin.id, &admin.email, 0, &secret, 600, chrono::Utc::now().timestamp());
+    let auth = format!("Authorization: Bearer {}\r\n", jwt.unwrap());
+    let change = serde_json::json!({"current_password": "senha-forte-1", "new_password": "outra-senha-1"});
+    let routes = [
+        ("POST", "/api/auth/password".to_string(), change),
+        ("PATCH", format!("/api/users/{}", admin.id), serde_json::json!({"active": true})),
+    ];
+    for (method, path, body) in routes {
+        let answer = stall_with(addr, method, path.clone(), auth.clone(), body.to_string()).await;
+        assert!(answer.starts_with("HTTP/1.1 408"), "{method} {path}: {answer}");
+        assert!(answer.contains("request_timeout"), "{answer}");
+    }
     handle.stop(false).await;
 }

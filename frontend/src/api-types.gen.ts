@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Audited staff actions, newest first: who did what to which target, why, before and after. */
+        get: operations["list_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -32,6 +49,26 @@ export interface paths {
         get: operations["me"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Changes the signed-in user's password. Every other session of the user ends (the token version
+         *     moves on); the answer carries a fresh token for this one.
+         */
+        post: operations["change_password"];
         delete?: never;
         options?: never;
         head?: never;
@@ -239,7 +276,8 @@ export interface paths {
         };
         /**
          * Live stream of new webhook events (`event: webhook_event`, data: EventSummary) and treatment
-         *     changes (`event: treatment`, data: TreatmentView); a `: ping` comment every 15 s.
+         *     changes (`event: treatment`, data: TreatmentView); a `: ping` comment every 15 s. The stream ends as soon as
+         *     the user's session does (deactivated, password changed), before sending anything more.
          */
         get: operations["stream"];
         put?: never;
@@ -282,6 +320,43 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The staff users (admin only). */
+        get: operations["list_users"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Changes a staff user's role, deactivates or reactivates them (admin only). A deactivated user's tokens
+         *     stop working at once; a reactivated user signs in again.
+         */
+        patch: operations["update_user"];
         trace?: never;
     };
     "/healthz": {
@@ -373,6 +448,52 @@ export interface components {
             status: components["schemas"]["EnrollmentStatus"];
         };
         /**
+         * @description A staff action recorded in the audit log (`audit_log.action`).
+         * @enum {string}
+         */
+        AuditAction: "replay_event" | "retry_treatment" | "grant_access" | "extend_access" | "revoke_access" | "resend_welcome" | "import_access" | "bulk_extend" | "bulk_revoke" | "create_course" | "update_course" | "create_product_mapping" | "update_product_mapping" | "delete_product_mapping" | "update_user" | "change_password";
+        /** @description The staff user who acted. */
+        AuditActor: {
+            email: string;
+            /** Format: int64 */
+            id: number;
+            name: string;
+        };
+        /** @description One audited staff action. */
+        AuditEntryView: {
+            action: components["schemas"]["AuditAction"];
+            actor?: components["schemas"]["AuditActor"] | null;
+            /** @description The target after the action. */
+            after?: Record<string, never> | null;
+            /** @description The target before the action (the fields it changed). */
+            before?: Record<string, never> | null;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Anything else recorded (counts, a file name, ...). */
+            details: Record<string, never>;
+            /** Format: int64 */
+            id: number;
+            /** @description The reason the staff member gave, when the action asks for one. */
+            reason?: string | null;
+            target: components["schemas"]["AuditTargetView"];
+        };
+        /**
+         * @description What an audited action was done to (`audit_log.target_type`).
+         * @enum {string}
+         */
+        AuditTarget: "webhook_event" | "treatment" | "customer" | "course" | "product_mapping" | "user" | "import";
+        /** @description What an action was done to. */
+        AuditTargetView: {
+            /** Format: int64 */
+            id?: number | null;
+            /**
+             * @description A readable name of the target when it has one: a user's or course's name, a customer's e-mail, a
+             *     product mapping's source and product id.
+             */
+            label?: string | null;
+            type: components["schemas"]["AuditTarget"];
+        };
+        /**
          * @description A customer's overall access: `active` if any course is accessible now, else `expired`, `revoked`
          *     or `none`. Computed from the enrollments, never stored.
          * @enum {string}
@@ -452,7 +573,7 @@ export interface components {
          *     its serde names; it is never stored.
          * @enum {string}
          */
-        ErrorCode: "account_deactivated" | "database_unavailable" | "forbidden" | "session_revoked" | "email_taken" | "invalid_body" | "invalid_credentials" | "invalid_cursor" | "invalid_invite_token" | "invalid_json" | "invalid_query" | "invalid_token" | "migrations_pending" | "missing_token" | "not_found" | "not_replayable" | "not_retryable" | "payload_too_large" | "replay_rejected" | "request_timeout" | "token_expired" | "too_many_requests" | "unauthorized" | "unknown_source" | "unprocessable" | "validation_failed" | "internal_error" | "unsupported_media_type" | "method_not_allowed";
+        ErrorCode: "account_deactivated" | "database_unavailable" | "forbidden" | "session_revoked" | "email_taken" | "invalid_body" | "invalid_credentials" | "invalid_cursor" | "invalid_invite_token" | "invalid_json" | "invalid_query" | "invalid_token" | "migrations_pending" | "missing_token" | "not_found" | "not_replayable" | "not_retryable" | "payload_too_large" | "replay_rejected" | "request_timeout" | "token_expired" | "too_many_requests" | "unauthorized" | "unknown_source" | "unprocessable" | "validation_failed" | "internal_error" | "unsupported_media_type" | "method_not_allowed" | "last_admin" | "cannot_change_self";
         ErrorDetail: {
             /** @description Stable machine-readable code, e.g. `invalid_credentials`. */
             code: components["schemas"]["ErrorCode"];
@@ -556,6 +677,28 @@ export interface components {
          */
         Outcome: "processed" | "duplicate" | "ignored" | "unauthorized" | "invalid_json" | "unprocessable" | "payload_too_large" | "unknown_source" | "request_timeout" | "error";
         /** @description A page of a keyset-paginated list. */
+        Page_AuditEntryView: {
+            items: {
+                action: components["schemas"]["AuditAction"];
+                actor?: components["schemas"]["AuditActor"] | null;
+                /** @description The target after the action. */
+                after?: Record<string, never> | null;
+                /** @description The target before the action (the fields it changed). */
+                before?: Record<string, never> | null;
+                /** Format: date-time */
+                created_at: string;
+                /** @description Anything else recorded (counts, a file name, ...). */
+                details: Record<string, never>;
+                /** Format: int64 */
+                id: number;
+                /** @description The reason the staff member gave, when the action asks for one. */
+                reason?: string | null;
+                target: components["schemas"]["AuditTargetView"];
+            }[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of a keyset-paginated list. */
         Page_CustomerSummary: {
             items: {
                 access: components["schemas"]["CustomerAccess"];
@@ -637,6 +780,12 @@ export interface components {
             }[];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
+        };
+        PasswordChange: {
+            /** @description The password the user signs in with today. */
+            current_password: string;
+            /** @description At least 8 characters, at most 72 bytes (as at sign-up). */
+            new_password: string;
         };
         /**
          * @description A staff user's role (`users.role`).
@@ -781,6 +930,17 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /** @description Every staff user. */
+        UserList: {
+            /** @description Active users first, then by name. */
+            items: components["schemas"]["UserView"][];
+        };
+        /** @description A change to a staff user: either field, or both. */
+        UserUpdate: {
+            /** @description `false` deactivates the user (their tokens stop working at once), `true` reactivates them. */
+            active?: boolean | null;
+            role?: components["schemas"]["Role"] | null;
+        };
         /** @description A staff user as the API shows it (never the password hash). */
         UserView: {
             /** @description A deactivated user cannot sign in and their tokens stop working at once. */
@@ -820,6 +980,77 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_audit: {
+        parameters: {
+            query?: {
+                /** @description The staff user who acted (their id). */
+                actor?: number;
+                /** @description The action. */
+                action?: "replay_event" | "retry_treatment" | "grant_access" | "extend_access" | "revoke_access" | "resend_welcome" | "import_access" | "bulk_extend" | "bulk_revoke" | "create_course" | "update_course" | "create_product_mapping" | "update_product_mapping" | "delete_product_mapping" | "update_user" | "change_password";
+                /** @description What the action was done to. */
+                target_type?: "webhook_event" | "treatment" | "customer" | "course" | "product_mapping" | "user" | "import";
+                /** @description The id of the target (with `target_type`, one customer, course, user, ...). */
+                target_id?: number;
+                from?: string;
+                to?: string;
+                /** @description How many items, 1 to 100 (default 20). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of audit entries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AuditEntryView"];
+                };
+            };
+            /** @description Invalid filter, limit or cursor (`invalid_query`, `invalid_cursor`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an administrator (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -948,6 +1179,104 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    change_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Password changed; a new token for this session (older tokens no longer work) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description The body is not JSON (`invalid_json`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body did not arrive within `BODY_READ_TIMEOUT_MS` (`request_timeout`) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not sent as application/json (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The current password is wrong (`details.fields.current_password`), the new one breaks the sign-up rule (`details.fields.new_password`), or a field is missing (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many wrong current passwords; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds until the next attempt may succeed */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1712,6 +2041,170 @@ export interface operations {
             };
             /** @description Not failed or dead (`not_retryable`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_users: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every staff user */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserList"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an administrator (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Staff user id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description The user, changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserView"];
+                };
+            };
+            /** @description The body is not JSON (`invalid_json`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an administrator (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body did not arrive within `BODY_READ_TIMEOUT_MS` (`request_timeout`) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description It would leave no active administrator (`last_admin`), or an administrator deactivating or demoting themself (`cannot_change_self`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not sent as application/json (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unknown role, a field of the wrong type, or neither `role` nor `active` (`validation_failed`) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

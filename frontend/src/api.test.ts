@@ -255,3 +255,72 @@ test('helpers: query strings, Retry-After, Content-Disposition', () => {
   assert.equal(filenameFromDisposition('attachment', 'x.csv'), 'x.csv');
   assert.equal(filenameFromDisposition(null, 'x.csv'), 'x.csv');
 });
+
+const userJson = {
+  id: 2,
+  email: 'bia@x.com',
+  name: 'Bia',
+  created_at: '2026-12-01T10:00:00Z',
+  last_login_at: null,
+  role: 'suporte',
+  active: true,
+};
+
+test('team, audit and password: methods, bodies, queries and decoding', async () => {
+  const { fetch, calls } = fakeFetch((url) => {
+    if (url.startsWith('/api/users/')) return json(200, { ...userJson, active: false });
+    if (url === '/api/users') return json(200, { items: [userJson] });
+    if (url.startsWith('/api/audit'))
+      return json(200, {
+        items: [
+          {
+            id: 9,
+            actor: { id: 1, name: 'Dona', email: 'dona@x.com' },
+            action: 'update_user',
+            target: { type: 'user', id: 2, label: 'Bia' },
+            reason: null,
+            before: { active: true },
+            after: { active: false },
+            details: {},
+            created_at: '2026-12-02T10:00:00Z',
+          },
+        ],
+        next_cursor: '9',
+      });
+    return json(200, { access_token: 'new', token_type: 'Bearer', expires_in: 60, user: userJson });
+  });
+  const api = new ApiClient({ fetch, getToken: () => 'tok' });
+
+  const users = await api.users();
+  assert.deepEqual(users.items[0], { ...userJson, id: '2' });
+  const updated = await api.updateUser('2', { active: false });
+  assert.equal(updated.active, false);
+  assert.equal(calls[1]?.url, '/api/users/2');
+  assert.equal(calls[1]?.init?.method, 'PATCH');
+  assert.equal(calls[1]?.init?.body, '{"active":false}');
+  assert.equal(header(calls[1]?.init, 'Content-Type'), 'application/json');
+
+  const audit = await api.audit({ actor: '1', action: 'update_user', target_type: '', limit: 50, cursor: null });
+  assert.equal(calls[2]?.url, '/api/audit?actor=1&action=update_user&limit=50');
+  const entry = audit.items[0];
+  assert.equal(entry?.actor?.id, '1');
+  assert.deepEqual(entry?.target, { type: 'user', id: '2', label: 'Bia' });
+  assert.deepEqual([entry?.before, entry?.after, entry?.details], [{ active: true }, { active: false }, {}]);
+  assert.equal(audit.next_cursor, '9');
+
+  const renewed = await api.changePassword('velha-123', 'nova-senha-1');
+  assert.equal(renewed.access_token, 'new');
+  assert.equal(calls[3]?.init?.method, 'POST');
+  assert.equal(calls[3]?.init?.body, '{"current_password":"velha-123","new_password":"nova-senha-1"}');
+  assert.equal(header(calls[3]?.init, 'Authorization'), 'Bearer tok');
+});
+
+test('a revoked session is reported with its code, so the app can say why it signs out', async () => {
+  const seen: string[] = [];
+  const { fetch } = fakeFetch(() =>
+    json(401, { error: { code: 'session_revoked', message: 'This session was ended', details: null } }),
+  );
+  const api = new ApiClient({ fetch, getToken: () => 'tok', onUnauthorized: (e) => seen.push(e.code) });
+  await assert.rejects(api.users(), (e: unknown) => e instanceof ApiError && e.code === 'session_revoked');
+  assert.deepEqual(seen, ['session_revoked']);
+});

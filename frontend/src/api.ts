@@ -3,6 +3,7 @@
 
 import { decode, isRecord, type Decoder } from './json';
 import {
+  auditEntry,
   customerDetail,
   customerSummary,
   eventDetail,
@@ -13,7 +14,9 @@ import {
   stats,
   timeline,
   treatment,
+  userList,
   userView,
+  type AuditEntry,
   type CustomerDetail,
   type CustomerSummary,
   type EventDetail,
@@ -24,6 +27,7 @@ import {
   type Stats,
   type TimelineItem,
   type Treatment,
+  type UserList,
   type UserView,
 } from './types';
 
@@ -135,8 +139,24 @@ export interface Download {
   filename: string;
 }
 
+export interface AuditFilters {
+  actor?: string;
+  action?: string;
+  target_type?: string;
+  target_id?: string;
+  from?: string;
+  to?: string;
+  limit?: number;
+  cursor?: string | null;
+}
+
+export interface UserChange {
+  role?: string;
+  active?: boolean;
+}
+
 interface RequestOptions<T> {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'PATCH';
   query?: Query;
   body?: unknown;
   decoder: Decoder<T>;
@@ -179,6 +199,29 @@ export class ApiClient {
 
   me(): Promise<UserView> {
     return this.request('/api/auth/me', { decoder: userView });
+  }
+
+  /** The signed-in user's new password; the answer is a fresh session (every other one ends). */
+  changePassword(current_password: string, new_password: string): Promise<LoginResult> {
+    return this.request('/api/auth/password', {
+      method: 'POST',
+      body: { current_password, new_password },
+      decoder: loginResult,
+    });
+  }
+
+  // --- team and audit (administrators) --------------------------------------------------------
+
+  users(): Promise<UserList> {
+    return this.request('/api/users', { decoder: userList });
+  }
+
+  updateUser(id: string, change: UserChange): Promise<UserView> {
+    return this.request(path`/api/users/${id}`, { method: 'PATCH', body: change, decoder: userView });
+  }
+
+  audit(filters: AuditFilters): Promise<Page<AuditEntry>> {
+    return this.request('/api/audit', { query: { ...filters }, decoder: page(auditEntry) });
   }
 
   // --- customers ------------------------------------------------------------------------------

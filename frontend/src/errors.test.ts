@@ -60,3 +60,17 @@ test('validation_failed per field', () => {
   );
   assert.deepEqual(fieldErrors(new Error('x')), {});
 });
+
+test('Portuguese messages for the team and password codes', () => {
+  assert.match(errorMessage(new ApiError(409, 'last_admin', 'x')), /última pessoa administradora/);
+  assert.match(errorMessage(new ApiError(409, 'cannot_change_self', 'x')), /própria conta/);
+  assert.match(errorMessage(new ApiError(403, 'forbidden', 'x')), /Apenas administradores/);
+  assert.match(errorMessage(new ApiError(401, 'session_revoked', 'x')), /sessão foi encerrada/);
+  const err = new ApiError(422, 'validation_failed', 'x', {
+    fields: { current_password: 'is not the current password', new_password: 'must have at least 8 characters' },
+  });
+  assert.deepEqual(fieldErrors(err), {
+    current_password: 'A senha atual está incorreta.',
+    new_password: 'A nova senha precisa ter pelo menos 8 caracteres.',
+  });
+});

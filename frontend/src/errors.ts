@@ -2,9 +2,11 @@
 // unless there is nothing better.
 
 import { ApiError } from './api';
+import type { components } from './api-types.gen';
 import { formatWait } from './format';
 
-const BY_CODE: Record<string, string> = {
+/** Every code of the API's `ErrorCode` (tsc fails when one has no message), and the app's own ones. */
+const BY_CODE: Record<components['schemas']['ErrorCode'], string> & Record<string, string> = {
   invalid_credentials: 'E-mail ou senha incorretos.',
   invalid_invite_token: 'Token de convite inválido. Confira o token com quem administra a Portaria.',
   email_taken: 'Já existe uma conta com este e-mail. Entre com ela ou use outro e-mail.',
@@ -31,6 +33,16 @@ const BY_CODE: Record<string, string> = {
   database_unavailable: 'O banco de dados está indisponível no momento. Tente de novo em instantes.',
   network_error: 'Sem conexão com o servidor. Verifique a rede e tente de novo.',
   invalid_response: 'O servidor deu uma resposta inesperada.',
+  too_many_requests: 'Muitas tentativas. Aguarde um pouco e tente de novo.',
+  unauthorized: 'Sua sessão expirou. Entre novamente.',
+  unknown_source: 'Origem de webhook desconhecida.',
+  unprocessable: 'Os dados enviados não puderam ser processados.',
+  request_timeout: 'Os dados demoraram demais para chegar ao servidor. Tente de novo.',
+  migrations_pending: 'O servidor está sendo atualizado. Tente de novo em instantes.',
+  last_admin:
+    'Esta é a última pessoa administradora ativa. Torne outra pessoa administradora antes de desativá-la ou mudar o papel dela.',
+  cannot_change_self:
+    'Você não pode desativar a própria conta nem deixar de ser administrador. Peça a outra pessoa administradora.',
 };
 
 /** The message to show for any error thrown by the API client (or anything else). */
@@ -62,6 +74,14 @@ export function fieldMessage(field: string, english: string): string {
     if (max) return `A senha pode ter no máximo ${max[1]} caracteres.`;
     return 'Senha inválida.';
   }
+  if (field === 'new_password') {
+    const min = /at least (\d+)/i.exec(english);
+    if (min) return `A nova senha precisa ter pelo menos ${min[1]} caracteres.`;
+    const max = /at most (\d+)/i.exec(english);
+    if (max) return `A nova senha pode ter no máximo ${max[1]} caracteres.`;
+    return 'Nova senha inválida.';
+  }
+  if (field === 'current_password') return 'A senha atual está incorreta.';
   if (field === 'invite_token') return 'Informe o token de convite.';
   return 'Valor inválido.';
 }

@@ -2,6 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { outcomeLabel } from './format';
 import {
+  AUDIT_ACTION_LABELS,
+  AUDIT_FIELD_LABELS,
+  AUDIT_TARGET_LABELS,
+  auditActionText,
+  auditFieldText,
+  auditTargetText,
   DECISION_NOTES,
   IGNORED_REASONS,
   isKnownNote,
@@ -10,12 +16,17 @@ import {
   OUTCOME_DESCRIPTIONS,
   reasonText,
   rejectionText,
+  ROLE_LABELS,
+  roleText,
+  TREATMENT_ERRORS,
   TREATMENT_REASONS,
+  treatmentErrorText,
+  UNKNOWN_AUDIT,
   UNKNOWN_NOTE,
   UNKNOWN_REASON,
   UNKNOWN_REJECTION,
 } from './labels';
-import { OUTCOMES } from './types';
+import { OUTCOMES, ROLES } from './types';
 
 // The codes the API sends (the vocabulary agreed with the backend): every one must have a pt-BR text.
 const API_DECISION_NOTES = [
@@ -154,4 +165,58 @@ test('every outcome has a pt-BR label; a rejection shows what it means, not its 
   // the filter offers every outcome that is recorded row by row
   for (const o of API_OUTCOMES.filter((o) => o !== 'rate_limited'))
     assert.ok((OUTCOMES as readonly string[]).includes(o), o);
+});
+
+// The audit's vocabularies (AuditAction / AuditTarget in openapi.yaml; the Record types make tsc check them too).
+const API_AUDIT_ACTIONS = [
+  'replay_event',
+  'retry_treatment',
+  'grant_access',
+  'extend_access',
+  'revoke_access',
+  'resend_welcome',
+  'import_access',
+  'bulk_extend',
+  'bulk_revoke',
+  'create_course',
+  'update_course',
+  'create_product_mapping',
+  'update_product_mapping',
+  'delete_product_mapping',
+  'update_user',
+  'change_password',
+];
+const API_AUDIT_TARGETS = ['webhook_event', 'treatment', 'customer', 'course', 'product_mapping', 'user', 'import'];
+
+test('every audit action and target, and both roles, have a pt-BR text', () => {
+  assert.deepEqual(Object.keys(AUDIT_ACTION_LABELS).sort(), [...API_AUDIT_ACTIONS].sort());
+  assert.deepEqual(Object.keys(AUDIT_TARGET_LABELS).sort(), [...API_AUDIT_TARGETS].sort());
+  for (const code of API_AUDIT_ACTIONS) {
+    assert.notEqual(auditActionText(code), UNKNOWN_AUDIT, code);
+    assertPortuguese(auditActionText(code), code);
+  }
+  for (const code of API_AUDIT_TARGETS) assertPortuguese(auditTargetText(code), code);
+  for (const field of Object.keys(AUDIT_FIELD_LABELS)) assertPortuguese(auditFieldText(field), field);
+  assert.equal(roleText('admin'), 'Administrador');
+  assert.equal(roleText('suporte'), 'Suporte');
+  assert.deepEqual(Object.keys(ROLE_LABELS).sort(), [...ROLES].sort());
+  // unknown codes: pt-BR, never the code
+  assert.equal(auditActionText('format_disk'), UNKNOWN_AUDIT);
+  assertPortuguese(auditTargetText('planet'), 'unknown target');
+  assertPortuguese(roleText('dono'), 'unknown role');
+  assert.equal(auditActionText('__proto__'), UNKNOWN_AUDIT);
+  assert.equal(auditFieldText('toString'), null);
+});
+
+test("a treatment's last error is shown in pt-BR, never the executor's English", () => {
+  for (const [raw, text] of Object.entries(TREATMENT_ERRORS)) {
+    assertPortuguese(text, raw);
+    assert.equal(treatmentErrorText({ status: 'canceled', last_error: raw }), text);
+  }
+  for (const status of ['pending', 'dead', 'canceled']) {
+    const text = treatmentErrorText({ status, last_error: 'connection refused (os error 111)' });
+    assertPortuguese(text, status);
+    assert.doesNotMatch(text ?? '', /connection refused/);
+  }
+  assert.equal(treatmentErrorText({ status: 'done', last_error: null }), null);
 });

@@ -4,6 +4,7 @@
 // reachable in the "Detalhe técnico" section of the detail views.
 
 import type { components } from './api-types.gen';
+import type { AuditActionCode, AuditTargetCode, Role } from './types';
 
 /** Decision notes of the rules and of ingest (`webhook_events.note`). */
 export const DECISION_NOTES: Readonly<Record<string, string>> = {
@@ -105,4 +106,113 @@ export function isKnownNote(code: string | null | undefined): boolean {
 
 export function isKnownReason(code: string | null | undefined): boolean {
   return !!code && known(TREATMENT_REASONS, code.trim()) !== undefined;
+}
+
+// --- staff roles and the audit --------------------------------------------------------------------
+
+/** A staff user's role (`UserView.role`). */
+export const ROLE_LABELS: Readonly<Record<Role, string>> = {
+  admin: 'Administrador',
+  suporte: 'Suporte',
+};
+
+/** What each audited action was (`AuditEntryView.action`). */
+export const AUDIT_ACTION_LABELS: Readonly<Record<AuditActionCode, string>> = {
+  replay_event: 'Reprocessou um evento',
+  retry_treatment: 'Tentou de novo uma tratativa',
+  grant_access: 'Liberou acesso',
+  extend_access: 'Estendeu acesso',
+  revoke_access: 'Revogou acesso',
+  resend_welcome: 'Reenviou a mensagem de boas-vindas',
+  import_access: 'Importou acessos',
+  bulk_extend: 'Estendeu acessos em massa',
+  bulk_revoke: 'Revogou acessos em massa',
+  create_course: 'Criou um curso',
+  update_course: 'Alterou um curso',
+  create_product_mapping: 'Criou um mapeamento de produto',
+  update_product_mapping: 'Alterou um mapeamento de produto',
+  delete_product_mapping: 'Removeu um mapeamento de produto',
+  update_user: 'Alterou uma pessoa da equipe',
+  change_password: 'Alterou a própria senha',
+};
+
+/** What an audited action was done to (`AuditEntryView.target.type`). */
+export const AUDIT_TARGET_LABELS: Readonly<Record<AuditTargetCode, string>> = {
+  webhook_event: 'Evento',
+  treatment: 'Tratativa',
+  customer: 'Cliente',
+  course: 'Curso',
+  product_mapping: 'Mapeamento de produto',
+  user: 'Pessoa da equipe',
+  import: 'Importação',
+};
+
+/** The fields the audit records before and after an action, and in its details. */
+export const AUDIT_FIELD_LABELS: Readonly<Record<string, string>> = {
+  role: 'Papel',
+  active: 'Situação',
+  status: 'Situação',
+  attempts: 'Tentativas',
+  last_error: 'Último erro',
+  outcome: 'Resultado',
+  name: 'Nome',
+  email: 'E-mail',
+  access_days: 'Duração do acesso',
+  access_url: 'Link de acesso',
+  course_id: 'Curso',
+  course_ids: 'Cursos',
+  course_name: 'Curso',
+  expires_at: 'Fim do acesso',
+  until: 'Até',
+  days: 'Dias',
+  source: 'Origem',
+  external_product_id: 'Produto',
+  offer_code: 'Oferta ou plano',
+  count: 'Quantidade',
+  lines: 'Linhas',
+  filename: 'Arquivo',
+};
+
+export const UNKNOWN_AUDIT = 'Ação sem tradução nesta versão';
+
+function has(table: Readonly<Record<string, string>>, code: string): string | undefined {
+  return Object.prototype.hasOwnProperty.call(table, code) ? table[code] : undefined;
+}
+
+export function roleText(code: string | null | undefined): string {
+  return (code && has(ROLE_LABELS, code)) ?? 'Sem papel definido';
+}
+
+export function auditActionText(code: string): string {
+  return has(AUDIT_ACTION_LABELS, code) ?? UNKNOWN_AUDIT;
+}
+
+export function auditTargetText(code: string): string {
+  return has(AUDIT_TARGET_LABELS, code) ?? 'Outro alvo';
+}
+
+/** The label of a recorded field; unknown ones keep their name (shown as a technical name). */
+export function auditFieldText(key: string): string | null {
+  return has(AUDIT_FIELD_LABELS, key) ?? null;
+}
+
+// --- treatment errors -----------------------------------------------------------------------------
+
+/** The errors the app knows in a treatment's `last_error` (free text from the executors). */
+export const TREATMENT_ERRORS: Readonly<Record<string, string>> = {
+  'canceled: access bought again': 'Cancelada: o acesso foi comprado de novo antes do fim.',
+  'the treatment has no e-mail': 'A tratativa não tem o e-mail do cliente.',
+};
+
+/**
+ * The pt-BR line for a treatment's last error: a known one translated, any other described by what happened
+ * (the raw message stays in "Detalhe técnico"). Null without an error.
+ */
+export function treatmentErrorText(t: { status: string; last_error: string | null }): string | null {
+  if (!t.last_error) return null;
+  const known = has(TREATMENT_ERRORS, t.last_error.trim());
+  if (known) return known;
+  if (t.status === 'dead') return 'A execução falhou em todas as tentativas (veja o detalhe técnico).';
+  if (t.status === 'canceled') return 'Cancelada (veja o detalhe técnico).';
+  return 'A última tentativa falhou; uma nova tentativa foi agendada (veja o detalhe técnico).';
 }

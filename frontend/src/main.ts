@@ -1,16 +1,21 @@
 // Entry point: wires the session, the API client, the live stream and the router to the screens.
 
-import { ApiClient } from './api';
+import { ApiClient, type ApiError } from './api';
 import { mount } from './dom';
-import { isPublicRoute, Router, type Route, type RouteName } from './router';
+import { errorMessage } from './errors';
+import { isAdminRoute, isPublicRoute, routeUrl, Router, type Route, type RouteName } from './router';
+import { auditScreen } from './screens/audit';
 import { customerScreen } from './screens/customer';
 import { customersScreen } from './screens/customers';
 import { dashboardScreen } from './screens/dashboard';
 import { eventsScreen } from './screens/events';
+import { forbiddenScreen } from './screens/forbidden';
 import { loginScreen } from './screens/login';
 import { notFoundScreen } from './screens/not-found';
+import { passwordScreen } from './screens/password';
 import type { AppContext, Screen, ScreenFactory } from './screens/screen';
 import { signupScreen } from './screens/signup';
+import { teamScreen } from './screens/team';
 import { treatmentsScreen } from './screens/treatments';
 import { loginUrl, safeNext, SESSION_KEY, SessionStore, type KeyValueStore } from './session';
 import { LiveStream } from './stream';
@@ -24,6 +29,9 @@ const SCREENS: Record<RouteName, ScreenFactory> = {
   customer: customerScreen,
   events: eventsScreen,
   treatments: treatmentsScreen,
+  team: teamScreen,
+  audit: auditScreen,
+  password: passwordScreen,
   notFound: notFoundScreen,
 };
 
@@ -47,7 +55,9 @@ let expiryTimer: ReturnType<typeof setTimeout> | undefined;
 const api = new ApiClient({
   fetch: (input, init) => fetch(input, init),
   getToken: () => session.token(),
-  onUnauthorized: () => endSession(EXPIRED_MESSAGE),
+  // A deactivated account or a password changed elsewhere (`session_revoked`) says so; anything else "expired".
+  onUnauthorized: (error: ApiError) =>
+    endSession(error.code === 'session_revoked' ? errorMessage(error) : EXPIRED_MESSAGE),
 });
 const stream = new LiveStream({ open: (signal) => api.openStream(signal) });
 const router = new Router(render);
@@ -61,6 +71,10 @@ const ctx: AppContext = {
     session.save(login);
     scheduleExpiry();
     router.navigate(safeNext(next), { replace: true });
+  },
+  sessionRenewed(login) {
+    session.save(login);
+    scheduleExpiry();
   },
   setFlash(message) {
     flash = message;
@@ -77,6 +91,8 @@ function endSession(message: string | null, keepPlace = true): void {
   clearTimeout(expiryTimer);
   session.clear();
   stream.stop();
+  shell?.dispose();
+  shell = null;
   const route = router.current();
   if (isPublicRoute(route.name)) return;
   flash = message;
@@ -104,6 +120,7 @@ function render(route: Route, initial: boolean): void {
   screen?.dispose?.();
   let main: HTMLElement;
   if (isPublicRoute(route.name)) {
+    shell?.dispose();
     shell = null;
     stream.stop();
     const frame = publicShell();
@@ -111,16 +128,24 @@ function render(route: Route, initial: boolean): void {
     main = frame.main;
   } else {
     if (!shell) {
-      shell = appShell(() => endSession('Você saiu da Portaria.', false));
+      shell = appShell({
+        onLogout: () => endSession('Você saiu da Portaria.', false),
+        onSearch: (term) => router.navigate(routeUrl('customers', {}, { q: term })),
+      });
       mount(root, shell.root);
+      refreshUser();
     }
-    if (current) shell.setUser(current.user.name, current.user.email);
+    if (current) {
+      shell.setUser(current.user.name, current.user.email);
+      shell.setRole(current.user.role);
+    }
     shell.setActive(route.name);
     stream.start();
     main = shell.main;
   }
 
-  screen = SCREENS[route.name](ctx, route);
+  const allowed = !isAdminRoute(route.name) || current?.user.role === 'admin';
+  screen = (allowed ? SCREENS[route.name] : forbiddenScreen)(ctx, route);
   mount(main, screen.el);
   document.title = `${screen.title} · Portaria`;
   // A search box gets the focus on devices with a mouse; on phones it would pop the keyboard up.
@@ -128,6 +153,24 @@ function render(route: Route, initial: boolean): void {
   const target = (fine ? screen.focus : undefined) ?? (initial ? null : screen.el.querySelector<HTMLElement>('h1'));
   target?.focus();
   if (!initial) window.scrollTo(0, 0);
+}
+
+/**
+ * Reads the signed-in user again (name, role): an administrator may have changed the role since the sign-in.
+ * Renders again when the role changed the answer for the current screen. A revoked session ends here too.
+ */
+function refreshUser(): void {
+  const before = session.current()?.user.role;
+  api.me().then(
+    (user) => {
+      if (!session.updateUser(user) || !shell) return;
+      shell.setUser(user.name, user.email);
+      shell.setRole(user.role);
+      const route = router.current();
+      if (user.role !== before && isAdminRoute(route.name)) render(route, false);
+    },
+    () => undefined, // a 401 already ended the session; anything else: keep what the session says
+  );
 }
 
 // Another tab signed in or out: follow it.

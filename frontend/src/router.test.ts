@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isAppLinkClick, isPublicRoute, matchRoute, routeUrl } from './router';
+import { isAdminRoute, isAppLinkClick, isPublicRoute, matchRoute, routeUrl } from './router';
 
 test('matches every route, with params and query', () => {
   assert.equal(matchRoute('/').name, 'dashboard');
@@ -51,4 +51,13 @@ test('which link clicks the app handles', () => {
   assert.equal(isAppLinkClick(click, { ...link, hasDownload: true }, 'http://app'), false);
   assert.equal(isAppLinkClick(click, { ...link, href: 'http://other/clientes' }, 'http://app'), false);
   assert.equal(isAppLinkClick(click, { ...link, href: 'http://app/api/docs/' }, 'http://app'), false);
+});
+
+test('the team, the audit and the password screens; only the first two are for administrators', () => {
+  assert.equal(matchRoute('/equipe').name, 'team');
+  assert.equal(matchRoute('/auditoria?acao=update_user').name, 'audit');
+  assert.equal(matchRoute('/alterar-senha').name, 'password');
+  assert.ok(isAdminRoute('team') && isAdminRoute('audit'));
+  for (const name of ['dashboard', 'customers', 'customer', 'events', 'treatments', 'password', 'login'] as const)
+    assert.ok(!isAdminRoute(name), name);
 });

@@ -11,6 +11,9 @@ export type RouteName =
   | 'customer'
   | 'events'
   | 'treatments'
+  | 'team'
+  | 'audit'
+  | 'password'
   | 'notFound';
 
 export interface Route {
@@ -34,12 +37,22 @@ const ROUTES: RouteDef[] = [
   { name: 'customer', pattern: '/clientes/:id' },
   { name: 'events', pattern: '/eventos' },
   { name: 'treatments', pattern: '/tratativas' },
+  { name: 'team', pattern: '/equipe' },
+  { name: 'audit', pattern: '/auditoria' },
+  { name: 'password', pattern: '/alterar-senha' },
 ];
 
 const PUBLIC_ROUTES: ReadonlySet<RouteName> = new Set(['login', 'signup']);
 
 export function isPublicRoute(name: RouteName): boolean {
   return PUBLIC_ROUTES.has(name);
+}
+
+/** The screens of administrators (catalog, team, import, audit); support sees "apenas administradores". */
+const ADMIN_ROUTES: ReadonlySet<RouteName> = new Set(['team', 'audit']);
+
+export function isAdminRoute(name: RouteName): boolean {
+  return ADMIN_ROUTES.has(name);
 }
 
 function segments(path: string): string[] {

@@ -31,10 +31,10 @@ const login = (expires_in: number) => ({
     id: '1',
     email: 'ana@x.com',
     name: 'Ana',
-    role: 'admin',
-    active: true,
     created_at: '2026-01-01T00:00:00Z',
     last_login_at: null,
+    role: 'admin',
+    active: true,
   },
 });
 
@@ -67,6 +67,20 @@ test('garbage in storage is no session', () => {
   assert.equal(parseSession('{"token":"x"}'), null);
   assert.equal(parseSession('{"token":"","expiresAt":1,"user":{"id":"1","email":"e","name":"n"}}'), null);
   assert.equal(parseSession('{"token":"x","expiresAt":1,"user":{"id":"1","email":"e","name":"n"}}')?.token, 'x');
+});
+
+test('the role is kept, refreshed from /me, and empty for a session saved before roles existed', () => {
+  const store = new MemoryStore();
+  const s = new SessionStore(store, () => 0);
+  assert.equal(s.updateUser({ name: 'Ana', email: 'ana@x.com', role: 'admin' }), false, 'no session yet');
+  s.save(login(60));
+  assert.equal(s.current()?.user.role, 'admin');
+  assert.equal(s.updateUser({ name: 'Ana Souza', email: 'ana@x.com', role: 'suporte' }), true);
+  assert.deepEqual(
+    { name: s.current()?.user.name, role: s.current()?.user.role, token: s.token() },
+    { name: 'Ana Souza', role: 'suporte', token: 'tok' },
+  );
+  assert.equal(parseSession('{"token":"x","expiresAt":1,"user":{"id":"1","email":"e","name":"n"}}')?.user.role, '');
 });
 
 test('works without storage (private mode)', () => {

@@ -8,6 +8,8 @@ export interface SessionUser {
   id: string;
   email: string;
   name: string;
+  /** `admin` or `suporte` ('' for a session saved by an older version: no admin screens until /me answers). */
+  role: string;
 }
 
 export interface Session {
@@ -40,10 +42,18 @@ export class SessionStore {
     const session: Session = {
       token: login.access_token,
       expiresAt: this.now() + login.expires_in * 1000,
-      user: { id: login.user.id, email: login.user.email, name: login.user.name },
+      user: { id: login.user.id, email: login.user.email, name: login.user.name, role: login.user.role },
     };
     this.write(session);
     return session;
+  }
+
+  /** Keeps the signed-in user's name and role up to date (from GET /api/auth/me); false without a session. */
+  updateUser(user: { name: string; email: string; role: string }): boolean {
+    const session = this.current();
+    if (!session) return false;
+    this.write({ ...session, user: { ...session.user, name: user.name, email: user.email, role: user.role } });
+    return true;
   }
 
   /** The valid session, or null (an expired or unreadable one is removed). */
@@ -113,10 +123,10 @@ export function parseSession(raw: string): Session | null {
   }
   if (!isRecord(value) || !isRecord(value['user'])) return null;
   const { token, expiresAt } = value;
-  const { id, email, name } = value['user'];
+  const { id, email, name, role } = value['user'];
   if (typeof token !== 'string' || !token || typeof expiresAt !== 'number') return null;
   if (typeof id !== 'string' || typeof email !== 'string' || typeof name !== 'string') return null;
-  return { token, expiresAt, user: { id, email, name } };
+  return { token, expiresAt, user: { id, email, name, role: typeof role === 'string' ? role : '' } };
 }
 
 const PUBLIC_PATHS = new Set(['/entrar', '/cadastro']);

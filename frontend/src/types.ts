@@ -5,6 +5,7 @@
 import {
   array,
   bool,
+  DecodeError,
   extend,
   nullable,
   num,
@@ -88,6 +89,20 @@ export type EventDetail = Omit<Decoded<Schemas['EventDetail']>, 'headers'> & { h
 export type ProcessResult = Decoded<Schemas['WebhookAnswer']>;
 export type DailyStat = Decoded<Schemas['Day']>;
 export type Stats = Decoded<Schemas['Stats']>;
+export type UserList = Decoded<Schemas['UserList']>;
+export type AuditActor = Decoded<Schemas['AuditActor']>;
+export type AuditTarget = Decoded<Schemas['AuditTargetView']>;
+/** before / after / details are free-form objects in the contract; the app reads them as JSON values. */
+export type AuditEntry = Omit<Decoded<Schemas['AuditEntryView']>, 'before' | 'after' | 'details'> & {
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  details: Record<string, unknown>;
+};
+export type Role = Schemas['Role'];
+export type AuditActionCode = Schemas['AuditAction'];
+export type AuditTargetCode = Schemas['AuditTarget'];
+/** The roles, in the order the app offers them. */
+export const ROLES = ['admin', 'suporte'] as const satisfies readonly Role[];
 
 /** A keyset page; `Page_*` in the contract. */
 export interface Page<T> {
@@ -281,4 +296,25 @@ export const stats = object<Stats>({
   treatments_by_kind: numberMap(),
   treatments_by_status: numberMap(),
   daily: array(dailyStat),
+});
+
+export const userList = object<UserList>({ items: array(userView) });
+
+/** A JSON object (or null / absent → null). */
+const optJsonObject: Decoder<Record<string, unknown> | null> = (v, path) => {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new DecodeError(path, 'object');
+  return v as Record<string, unknown>;
+};
+
+export const auditEntry = object<AuditEntry>({
+  id,
+  actor: nullable(object<AuditActor>({ id, name: str, email: str })),
+  action: str,
+  target: object<AuditTarget>({ type: str, id: optId, label: optStr }),
+  reason: optStr,
+  before: optJsonObject,
+  after: optJsonObject,
+  details: (v, p) => optJsonObject(v, p) ?? {},
+  created_at: str,
 });

@@ -20,6 +20,8 @@ pub struct AuthUser {
     pub id: i64,
     pub email: String,
     pub role: Role,
+    /// The token version the request's token carries (a long-lived stream checks it again, see `still_valid`).
+    pub token_version: i32,
 }
 
 impl AuthUser {
@@ -47,7 +49,7 @@ impl AuthUser {
         let standing = db::run(&state.pool, move |conn| Ok(users::standing(conn, id)?)).await?;
         match standing {
             Some(s) if s.active && s.token_version == claims.ver => {
-                Ok(AuthUser { id, email: claims.email, role: s.role })
+                Ok(AuthUser { id, email: claims.email, role: s.role, token_version: s.token_version })
             }
             _ => Err(ApiError::unauthorized(
                 ErrorCode::SessionRevoked,
@@ -55,6 +57,12 @@ impl AuthUser {
             )),
         }
     }
+}
+
+/// Whether the session of a request authenticated earlier still stands (the account active, the token's version
+/// current): a live stream asks before each frame, so a deactivation or a password change ends it too.
+pub fn still_valid(conn: &mut diesel::PgConnection, user: &AuthUser) -> diesel::QueryResult<bool> {
+    Ok(users::standing(conn, user.id)?.is_some_and(|s| s.active && s.token_version == user.token_version))
 }
 
 /// The token of an `Authorization: Bearer` header. Tokens never travel in URLs (they would end

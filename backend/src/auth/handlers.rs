@@ -4,6 +4,7 @@ use super::{constant_time_eq, jwt, password, users, validation, AuthUser};
 use crate::db;
 use crate::error::ErrorCode;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::staff::audit::{self, AuditAction, AuditTarget, Entry};
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -142,21 +143,7 @@ pub async fn login(
         return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials, "Wrong e-mail or password."));
     };
     state.throttle.record_success(&keys[..1]);
-    let ttl = state.config.jwt_ttl.as_secs() as i64;
-    let token = jwt::issue(
-        user.id,
-        &user.email,
-        user.token_version,
-        &state.config.jwt_secret,
-        ttl,
-        chrono::Utc::now().timestamp(),
-    )?;
-    Ok(web::Json(TokenResponse {
-        access_token: token,
-        token_type: "Bearer".into(),
-        expires_in: ttl,
-        user: user.into(),
-    }))
+    Ok(web::Json(token_response(&state, user)?))
 }
 
 /// The signed-in staff user.
@@ -174,4 +161,91 @@ pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Js
     let user = db::run(&state.pool, move |conn| Ok(users::find(conn, auth.id)?)).await?;
     user.map(|u| web::Json(u.into()))
         .ok_or_else(|| ApiError::unauthorized(ErrorCode::InvalidToken, "This account no longer exists; sign in again."))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    /// The password the user signs in with today.
+    pub current_password: String,
+    /// At least 8 characters, at most 72 bytes (as at sign-up).
+    pub new_password: String,
+}
+
+/// Changes the signed-in user's password. Every other session of the user ends (the token version
+/// moves on); the answer carries a fresh token for this one.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "change_password",
+    request_body = PasswordChange,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Password changed; a new token for this session (older tokens no longer work)", body = TokenResponse),
+        (status = 400, description = "The body is not JSON (`invalid_json`)", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 408, description = "The body did not arrive within `BODY_READ_TIMEOUT_MS` (`request_timeout`)", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ErrorBody),
+        (status = 415, description = "Not sent as application/json (`unsupported_media_type`)", body = ErrorBody),
+        (status = 422, description = "The current password is wrong (`details.fields.current_password`), the new one breaks the sign-up rule (`details.fields.new_password`), or a field is missing (`validation_failed`)", body = ErrorBody),
+        (status = 429, description = "Too many wrong current passwords; see Retry-After", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt may succeed"))),
+        (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
+    )
+)]
+#[post("/api/auth/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<PasswordChange>,
+) -> ApiResult<web::Json<TokenResponse>> {
+    let PasswordChange { current_password, new_password } = body.into_inner();
+    // A stolen token must not become a way to guess the password: wrong guesses are throttled like logins.
+    let keys = vec![format!("password:{}", auth.id)];
+    if let Some(wait) = state.throttle.check(&keys, Instant::now()) {
+        return Err(ApiError::too_many_requests(
+            format!("Too many wrong passwords. Try again in {wait} seconds."),
+            wait,
+        ));
+    }
+    if let Some(problem) = validation::password_problem(&new_password) {
+        return Err(ApiError::unprocessable(ErrorCode::ValidationFailed, "The new password is invalid.")
+            .with_details(serde_json::json!({ "fields": { "new_password": problem } })));
+    }
+    let cost = state.config.bcrypt_cost;
+    let id = auth.id;
+    let changed = db::run(&state.pool, move |conn| {
+        let user = users::find(conn, id)?
+            .ok_or_else(|| ApiError::unauthorized(ErrorCode::InvalidToken, "This account no longer exists."))?;
+        if !password::verify(&current_password, Some(&user.password_hash), cost) {
+            return Ok(None);
+        }
+        let hash = password::hash(&new_password, cost)?;
+        diesel::Connection::transaction(conn, |conn| {
+            let user = users::set_password(conn, id, &hash)?;
+            audit::record(conn, Entry::new(id, AuditAction::ChangePassword, AuditTarget::User, Some(id)))?;
+            Ok(Some(user))
+        })
+    })
+    .await?;
+    let Some(user) = changed else {
+        state.throttle.record_failure(&keys, Instant::now());
+        return Err(ApiError::unprocessable(ErrorCode::ValidationFailed, "The current password is wrong.")
+            .with_details(serde_json::json!({ "fields": { "current_password": "is not the current password" } })));
+    };
+    state.throttle.record_success(&keys);
+    log::info!("staff user {} changed their password", user.id);
+    Ok(web::Json(token_response(&state, user)?))
+}
+
+/// A fresh access token for `user`, as login answers it.
+fn token_response(state: &AppState, user: users::User) -> ApiResult<TokenResponse> {
+    let ttl = state.config.jwt_ttl.as_secs() as i64;
+    let token = jwt::issue(
+        user.id,
+        &user.email,
+        user.token_version,
+        &state.config.jwt_secret,
+        ttl,
+        chrono::Utc::now().timestamp(),
+    )?;
+    Ok(TokenResponse { access_token: token, token_type: "Bearer".into(), expires_in: ttl, user: user.into() })
 }

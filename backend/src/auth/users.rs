@@ -108,3 +108,60 @@ pub fn touch_login(conn: &mut PgConnection, id: i64) -> QueryResult<User> {
         .returning(User::as_returning())
         .get_result(conn)
 }
+
+/// Every staff user, active ones first, then by name.
+pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<User>> {
+    users::table.order((users::active.desc(), users::name, users::id)).select(User::as_select()).load(conn)
+}
+
+/// The advisory-lock key of role and status changes ("portaria-team"): concurrent changes are taken one
+/// at a time, so two of them cannot together remove the last active administrator.
+const TEAM_LOCK: i64 = 0x706f_7274_7465_616d;
+
+/// Takes the team lock until the end of the current transaction.
+pub fn lock_team(conn: &mut PgConnection) -> QueryResult<()> {
+    diesel::select(pg_advisory_xact_lock(TEAM_LOCK)).execute(conn).map(|_| ())
+}
+
+/// How many active administrators there are besides `id`.
+pub fn other_active_admins(conn: &mut PgConnection, id: i64) -> QueryResult<i64> {
+    users::table
+        .filter(users::role.eq(Role::Admin))
+        .filter(users::active.eq(true))
+        .filter(users::id.ne(id))
+        .count()
+        .get_result(conn)
+}
+
+/// Sets a user's role and status; `end_sessions` bumps the token version (every token issued so far stops
+/// working).
+pub fn set_role_and_status(
+    conn: &mut PgConnection,
+    id: i64,
+    role: Role,
+    active: bool,
+    end_sessions: bool,
+) -> QueryResult<User> {
+    let bump = if end_sessions { 1 } else { 0 };
+    diesel::update(users::table.find(id))
+        .set((
+            users::role.eq(role),
+            users::active.eq(active),
+            users::token_version.eq(users::token_version + bump),
+            users::updated_at.eq(Utc::now()),
+        ))
+        .returning(User::as_returning())
+        .get_result(conn)
+}
+
+/// Replaces a user's password hash and bumps the token version: every session signed in before ends.
+pub fn set_password(conn: &mut PgConnection, id: i64, password_hash: &str) -> QueryResult<User> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::token_version.eq(users::token_version + 1),
+            users::updated_at.eq(Utc::now()),
+        ))
+        .returning(User::as_returning())
+        .get_result(conn)
+}

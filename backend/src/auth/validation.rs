@@ -21,6 +21,17 @@ pub fn normalize_email(raw: &str) -> Option<String> {
     valid.then_some(email)
 }
 
+/// What is wrong with a new password, if anything: 8 characters at least, 72 bytes at most.
+pub fn password_problem(password: &str) -> Option<String> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        Some(format!("must have at least {MIN_PASSWORD_LEN} characters"))
+    } else if password.len() > MAX_PASSWORD_LEN {
+        Some(format!("must have at most {MAX_PASSWORD_LEN} bytes"))
+    } else {
+        None
+    }
+}
+
 pub struct ValidSignup {
     pub email: String,
     pub name: String,
@@ -37,11 +48,8 @@ pub fn validate_signup(email: &str, name: &str, password: &str) -> Result<ValidS
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         fields.insert("name".into(), json!("must have 1 to 200 characters, none of them a control character"));
     }
-    let chars = password.chars().count();
-    if chars < MIN_PASSWORD_LEN {
-        fields.insert("password".into(), json!(format!("must have at least {MIN_PASSWORD_LEN} characters")));
-    } else if password.len() > MAX_PASSWORD_LEN {
-        fields.insert("password".into(), json!(format!("must have at most {MAX_PASSWORD_LEN} bytes")));
+    if let Some(problem) = password_problem(password) {
+        fields.insert("password".into(), json!(problem));
     }
     match normalized {
         Some(email) if fields.is_empty() => Ok(ValidSignup { email, name: name.to_string() }),
@@ -76,5 +84,13 @@ mod tests {
         assert!(fields["email"].is_string() && fields["name"].is_string(), "NUL characters are refused");
         // 8 characters, counted as characters, not bytes
         assert!(validate_signup("a@b.co", "Ana", "çççççççç").is_ok());
+    }
+
+    #[test]
+    fn new_passwords_follow_the_signup_rule() {
+        assert_eq!(password_problem("12345678"), None);
+        assert_eq!(password_problem("çççççççç"), None);
+        assert!(password_problem("1234567").unwrap().contains("at least 8"));
+        assert!(password_problem(&"x".repeat(73)).unwrap().contains("at most 72"));
     }
 }

@@ -30,9 +30,38 @@ fn load_treatment(pool: &Pool, id: i64) -> Result<Option<TreatmentView>, ApiErro
     Ok(queries::treatments::find(&mut conn, id)?)
 }
 
-/// The frame for a signal (`None` when the row is gone).
-async fn render(pool: Pool, signal: Signal) -> Option<String> {
+/// What comes next on a stream.
+enum Next {
+    Frame(String),
+    /// Nothing to send (the row is gone, or the blocking pool failed).
+    Nothing,
+    /// The user's session was ended (deactivated, password changed): the stream ends, and the browser's
+    /// reconnection gets the 401 `session_revoked` that signs the app out.
+    Revoked,
+}
+
+/// Whether the user's session still stands (a database hiccup does not end the stream).
+fn session_stands(pool: &Pool, user: &AuthUser) -> bool {
+    match pool.get() {
+        Ok(mut conn) => crate::auth::extractor::still_valid(&mut conn, user).unwrap_or(true),
+        Err(_) => true,
+    }
+}
+
+/// A ping, unless the session was ended meanwhile.
+async fn ping(pool: Pool, user: AuthUser) -> Next {
+    match web::block(move || session_stands(&pool, &user)).await {
+        Ok(false) => Next::Revoked,
+        _ => Next::Frame(": ping\n\n".into()),
+    }
+}
+
+/// The frame for a signal, for a user whose session still stands.
+async fn render(pool: Pool, user: AuthUser, signal: Signal) -> Next {
     let rendered = web::block(move || -> Result<Option<String>, ApiError> {
+        if !session_stands(&pool, &user) {
+            return Err(ApiError::unauthorized(crate::error::ErrorCode::SessionRevoked, "session ended"));
+        }
         Ok(match signal {
             Signal::Event(id) => load_event(&pool, id)?
                 .map(|e| frame("webhook_event", &format!("e{id}"), &serde_json::to_value(e).unwrap_or_default())),
@@ -42,17 +71,19 @@ async fn render(pool: Pool, signal: Signal) -> Option<String> {
     })
     .await;
     match rendered {
-        Ok(Ok(frame)) => frame,
+        Ok(Ok(Some(frame))) => Next::Frame(frame),
+        Ok(Ok(None)) | Err(_) => Next::Nothing,
+        Ok(Err(e)) if e.code == crate::error::ErrorCode::SessionRevoked => Next::Revoked,
         Ok(Err(e)) => {
             e.log_unanswered("live stream: loading an update");
-            Some(format!(": error loading {signal:?}: {}\n\n", e.code))
+            Next::Frame(format!(": error loading {signal:?}: {}\n\n", e.code))
         }
-        Err(_) => None,
     }
 }
 
 /// Live stream of new webhook events (`event: webhook_event`, data: EventSummary) and treatment
-/// changes (`event: treatment`, data: TreatmentView); a `: ping` comment every 15 s.
+/// changes (`event: treatment`, data: TreatmentView); a `: ping` comment every 15 s. The stream ends as soon as
+/// the user's session does (deactivated, password changed), before sending anything more.
 #[utoipa::path(
     tag = "stream",
     security(("bearer" = [])),
@@ -62,7 +93,7 @@ async fn render(pool: Pool, signal: Signal) -> Option<String> {
     )
 )]
 #[get("/api/stream")]
-pub async fn stream(state: web::Data<AppState>, _auth: AuthUser) -> HttpResponse {
+pub async fn stream(state: web::Data<AppState>, auth: AuthUser) -> HttpResponse {
     let rx = state.bus.subscribe();
     let pool = state.pool.clone();
     let shutdown = state.shutdown.clone();
@@ -71,6 +102,7 @@ pub async fn stream(state: web::Data<AppState>, _auth: AuthUser) -> HttpResponse
     });
     let updates = futures_util::stream::unfold((rx, pool), move |(mut rx, pool)| {
         let shutdown = shutdown.clone();
+        let user = auth.clone();
         async move {
             loop {
                 let next = tokio::select! {
@@ -78,15 +110,18 @@ pub async fn stream(state: web::Data<AppState>, _auth: AuthUser) -> HttpResponse
                     _ = shutdown.wait() => return None,
                     signal = rx.recv() => signal,
                     _ = tokio::time::sleep(PING_EVERY) => {
-                        return Some((Ok(Bytes::from(": ping\n\n")), (rx, pool)));
+                        return match ping(pool.clone(), user).await {
+                            Next::Frame(text) => Some((Ok(Bytes::from(text)), (rx, pool))),
+                            _ => None,
+                        };
                     }
                 };
                 match next {
-                    Ok(signal) => {
-                        if let Some(text) = render(pool.clone(), signal).await {
-                            return Some((Ok(Bytes::from(text)), (rx, pool)));
-                        }
-                    }
+                    Ok(signal) => match render(pool.clone(), user.clone(), signal).await {
+                        Next::Frame(text) => return Some((Ok(Bytes::from(text)), (rx, pool))),
+                        Next::Nothing => {}
+                        Next::Revoked => return None,
+                    },
                     Err(RecvError::Lagged(n)) => {
                         return Some((
                             Ok(Bytes::from(format!(": missed {n} updates; reload to catch up\n\n"))),

@@ -28,7 +28,7 @@ import {
   treatmentState,
   treatmentStateLabel,
 } from '../format';
-import { noteText, rejectionText } from '../labels';
+import { noteText, rejectionText, treatmentErrorText } from '../labels';
 import { routeUrl } from '../router';
 import type { CustomerDetail, Enrollment, Order, TimelineItem, Treatment } from '../types';
 import {
@@ -166,7 +166,7 @@ function timelineEntry(api: ApiClient, item: TimelineItem, reload: () => void): 
     h('span', { class: 'tl-title' }, treatmentKindLabel(t.kind).text, t.course_name ? ` — ${t.course_name}` : null),
     badge(state),
     t.output ? h('span', { class: 'tl-line output' }, t.output) : null,
-    t.last_error ? h('span', { class: 'tl-line text-bad' }, `Erro: ${t.last_error}`) : null,
+    t.last_error ? h('span', { class: 'tl-line text-bad' }, treatmentErrorText(t)) : null,
   ];
   const details = h(
     'details',

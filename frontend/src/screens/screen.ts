@@ -13,6 +13,8 @@ export interface AppContext {
   session: SessionStore;
   /** Called by the login screen with the API's answer; goes on to `next`. */
   signedIn(login: LoginResult, next: string): void;
+  /** A fresh token for this session (after a password change): kept, and the expiry timer follows it. */
+  sessionRenewed(login: LoginResult): void;
   /** A one-shot message for the next screen (e.g. "Conta criada"). */
   setFlash(message: string): void;
   takeFlash(): string | null;

@@ -20,6 +20,7 @@ import {
   treatmentState,
   treatmentStateLabel,
 } from '../format';
+import { treatmentErrorText } from '../labels';
 import { TREATMENT_FILTER_STATUSES, TREATMENT_KINDS, type Treatment } from '../types';
 import {
   badge,
@@ -70,7 +71,7 @@ function columns(api: ApiClient, replace: (t: Treatment) => void): Column<Treatm
           h(
             'summary',
             null,
-            t.last_error ? h('span', { class: 'text-bad' }, t.last_error) : (t.output ?? 'Ainda sem saída'),
+            t.last_error ? h('span', { class: 'text-bad' }, treatmentErrorText(t)) : (t.output ?? 'Ainda sem saída'),
           ),
           treatmentDetailView(t),
         ),

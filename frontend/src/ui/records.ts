@@ -17,7 +17,7 @@ import {
   treatmentKindLabel,
   treatmentStateLabel,
 } from '../format';
-import { isKnownNote, isKnownReason, noteText, reasonText, rejectionText } from '../labels';
+import { isKnownNote, isKnownReason, noteText, reasonText, rejectionText, treatmentErrorText } from '../labels';
 import { routeUrl } from '../router';
 import type { EventDetail, ProcessResult, Treatment } from '../types';
 import { badge, definitions, notice, withBusy } from './common';
@@ -111,8 +111,11 @@ export function treatmentDetailView(t: Treatment): HTMLElement {
     ]),
     h('h4', null, 'Saída'),
     h('pre', { class: 'payload' }, t.output ?? 'Ainda sem saída (a tratativa não foi executada).'),
-    t.last_error ? [h('h4', null, 'Último erro'), h('pre', { class: 'payload payload-error' }, t.last_error)] : null,
-    technicalDetail([['Código do motivo', t.reason && !isKnownReason(t.reason) ? t.reason : null]]),
+    t.last_error ? [h('h4', null, 'Último erro'), h('p', { class: 'text-bad' }, treatmentErrorText(t))] : null,
+    technicalDetail([
+      ['Mensagem do erro', t.last_error],
+      ['Código do motivo', t.reason && !isKnownReason(t.reason) ? t.reason : null],
+    ]),
   );
 }
 
