@@ -17,6 +17,31 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 pub type Pool = R2d2Pool<Manager>;
 pub type PooledConn = PooledConnection<Manager>;
 
+/// A database failure off the HTTP path: at startup, in migrations, in the background loops (worker,
+/// LISTEN, sweeps). Handlers get `ApiError`s instead.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(
+        "cannot connect to the database at {url}: {reason}: check DATABASE_URL and that PostgreSQL is running (`make run` starts one)"
+    )]
+    Connect { url: String, reason: String },
+    #[error("cannot build the database pool: {0}")]
+    BuildPool(#[source] diesel::r2d2::PoolError),
+    #[error("database pool: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("database: {0}")]
+    Query(#[from] DieselError),
+    #[error("migrations failed: {0}")]
+    Migrations(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl DbError {
+    /// A connection could not be opened (the URL is shown without its password).
+    pub fn connect(database_url: &str, e: &ConnectionError) -> DbError {
+        DbError::Connect { url: crate::config::redact_url(database_url), reason: e.to_string().trim().to_string() }
+    }
+}
+
 /// How long a request waits for a connection before it is answered 503 (the database is down or
 /// every connection is busy).
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -96,14 +121,8 @@ impl ManageConnection for Manager {
 }
 
 /// Opens one connection first so that an unreachable database gives its real reason, then the pool.
-pub fn connect(database_url: &str, size: u32) -> Result<Pool, String> {
-    PgConnection::establish(database_url).map_err(|e| {
-        format!(
-            "cannot connect to the database at {}: {}: check DATABASE_URL and that PostgreSQL is running (`make run` starts one)",
-            crate::config::redact_url(database_url),
-            e.to_string().trim()
-        )
-    })?;
+pub fn connect(database_url: &str, size: u32) -> Result<Pool, DbError> {
+    PgConnection::establish(database_url).map_err(|e| DbError::connect(database_url, &e))?;
     R2d2Pool::builder()
         // Cheap: only connections older than the last connection failure are pinged (see `Manager`).
         .test_on_check_out(true)
@@ -111,7 +130,7 @@ pub fn connect(database_url: &str, size: u32) -> Result<Pool, String> {
         .min_idle(Some(1))
         .connection_timeout(CHECKOUT_TIMEOUT)
         .build(Manager::new(database_url))
-        .map_err(|e| format!("cannot build the database pool: {e}"))
+        .map_err(DbError::BuildPool)
 }
 
 /// Whether a diesel error means the connection itself failed (the server restarted, the network
@@ -138,14 +157,14 @@ pub fn is_connection_failure(e: &DieselError) -> bool {
 }
 
 /// Applies pending migrations; returns the versions applied.
-pub fn migrate(conn: &mut PgConnection) -> Result<Vec<String>, String> {
+pub fn migrate(conn: &mut PgConnection) -> Result<Vec<String>, DbError> {
     conn.run_pending_migrations(MIGRATIONS)
         .map(|versions| versions.iter().map(|v| v.to_string()).collect())
-        .map_err(|e| format!("migrations failed: {e}"))
+        .map_err(DbError::Migrations)
 }
 
-pub fn has_pending_migrations(conn: &mut PgConnection) -> Result<bool, String> {
-    conn.has_pending_migration(MIGRATIONS).map_err(|e| e.to_string())
+pub fn has_pending_migrations(conn: &mut PgConnection) -> Result<bool, DbError> {
+    conn.has_pending_migration(MIGRATIONS).map_err(DbError::Migrations)
 }
 
 /// Runs `f` with a pooled connection on the blocking thread pool. When the connection turns out to be
@@ -169,7 +188,8 @@ where
         };
         match attempt() {
             Err(e) if e.is_database_unavailable() => {
-                log::warn!("database connection lost; retrying once on a fresh connection");
+                let cause = e.cause.as_deref().unwrap_or("unavailable");
+                log::warn!("database connection lost ({cause}); retrying once on a fresh connection");
                 attempt()
             }
             other => other,
@@ -183,8 +203,12 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
 }
 
-impl From<String> for ApiError {
-    fn from(e: String) -> ApiError {
-        ApiError::internal(e)
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> ApiError {
+        match e {
+            DbError::Query(e) => e.into(),
+            DbError::Pool(e) => e.into(),
+            other => ApiError::internal(other),
+        }
     }
 }

@@ -1,5 +1,9 @@
 //! The one error type of the HTTP API, and the one place where errors become responses:
 //! `{"error": {"code": "snake_case", "message": "human text", "details": ...}}`.
+//!
+//! A failure on our side (500, or a 503 for the database) keeps its cause in the error, never in the
+//! answer; the cause is logged once, with the request (`telemetry::request`), or by whatever consumes
+//! an error that is never answered (a live stream's frame, a report's later batch).
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
@@ -59,6 +63,8 @@ pub struct ApiError {
     pub message: String,
     pub details: Option<Value>,
     pub retry_after: Option<u64>,
+    /// What went wrong on our side, for the log only (never sent).
+    pub cause: Option<String>,
 }
 
 /// The JSON body of every error answer.
@@ -82,7 +88,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), details: None, retry_after: None }
+        ApiError { status, code, message: message.into(), details: None, retry_after: None, cause: None }
     }
     pub fn with_details(mut self, details: Value) -> ApiError {
         self.details = Some(details);
@@ -120,14 +126,26 @@ impl ApiError {
     pub fn service_unavailable(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
     }
-    /// An unexpected failure: the cause is logged, the client gets a generic message.
+    /// An unexpected failure: the client gets a generic message, the cause is kept for the log.
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
-        log::error!("internal error: {cause}");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::InternalError,
             "Something went wrong on our side; please retry.",
         )
+        .with_cause(cause)
+    }
+    pub fn with_cause(mut self, cause: impl std::fmt::Display) -> ApiError {
+        self.cause = Some(cause.to_string());
+        self
+    }
+
+    /// Logs the cause of a failure on our side that no answer will carry to the request's log line
+    /// (`context` says where it happened). Nothing for an error without a cause.
+    pub fn log_unanswered(&self, context: &str) {
+        if let Some(cause) = &self.cause {
+            tracing::error!(target: "portaria::error", status = self.status.as_u16(), code = self.code.as_str(), cause = cause.as_str(), "{context}");
+        }
     }
 
     pub fn body(&self) -> ErrorBody {
@@ -187,8 +205,7 @@ impl From<diesel::result::Error> for ApiError {
         match e {
             diesel::result::Error::NotFound => ApiError::not_found(ErrorCode::NotFound, "Not found."),
             e if crate::db::is_connection_failure(&e) => {
-                log::warn!("database connection failure: {e}");
-                ApiError::database_unavailable()
+                ApiError::database_unavailable().with_cause(format!("database connection failure: {e}"))
             }
             other => ApiError::internal(format!("database: {other}")),
         }
@@ -197,8 +214,19 @@ impl From<diesel::result::Error> for ApiError {
 
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(e: diesel::r2d2::PoolError) -> ApiError {
-        log::error!("database pool: {e}");
-        ApiError::database_unavailable()
+        ApiError::database_unavailable().with_cause(format!("database pool: {e}"))
+    }
+}
+
+impl From<bcrypt::BcryptError> for ApiError {
+    fn from(e: bcrypt::BcryptError) -> ApiError {
+        ApiError::internal(format!("bcrypt: {e}"))
+    }
+}
+
+impl From<jsonwebtoken::errors::Error> for ApiError {
+    fn from(e: jsonwebtoken::errors::Error) -> ApiError {
+        ApiError::internal(format!("jwt encode: {e}"))
     }
 }
 

@@ -41,7 +41,7 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Health>> 
             Ok(true) => {
                 Err(ApiError::service_unavailable(ErrorCode::MigrationsPending, "Database migrations are pending."))
             }
-            Err(e) => Err(ApiError::service_unavailable(ErrorCode::DatabaseUnavailable, e)),
+            Err(e) => Err(ApiError::service_unavailable(ErrorCode::DatabaseUnavailable, e.to_string())),
         }
     })
     .await

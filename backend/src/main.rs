@@ -14,22 +14,26 @@ commands:
 
 configuration comes from the environment: see README.md";
 
+/// What ends a command with exit code 2; printed as one line.
+type Failure = Box<dyn std::error::Error>;
+
 fn main() -> ExitCode {
-    if let Err(message) = LogFormat::parse(std::env::var("LOG_FORMAT").ok().as_deref()).and_then(telemetry::init) {
-        eprintln!("error: {message}");
+    let logging = LogFormat::parse(std::env::var("LOG_FORMAT").ok().as_deref())
+        .map_err(Failure::from)
+        .and_then(|format| Ok(telemetry::init(format)?));
+    if let Err(e) = logging {
+        eprintln!("error: {e}");
         return ExitCode::from(2);
     }
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
-    let result = match command.as_str() {
-        "serve" => Config::from_env()
-            .map_err(|e| e.0)
-            .and_then(|config| actix_web::rt::System::new().block_on(portaria::server::serve(config))),
+    let result: Result<(), Failure> = match command.as_str() {
+        "serve" => serve(),
         "migrate" => migrate(),
         "healthcheck" => {
             return match portaria::healthcheck::run_from_env() {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(message) => {
-                    eprintln!("unhealthy: {message}");
+                Err(e) => {
+                    eprintln!("unhealthy: {e}");
                     ExitCode::FAILURE
                 }
             }
@@ -42,21 +46,26 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             Ok(())
         }
-        other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+        other => Err(format!("unknown command {other:?}\n\n{USAGE}").into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(e) => {
+            eprintln!("error: {e}");
             ExitCode::from(2)
         }
     }
 }
 
-fn migrate() -> Result<(), String> {
-    let database_url = config::database_url_from_env().map_err(|e| e.0)?;
+fn serve() -> Result<(), Failure> {
+    let config = Config::from_env()?;
+    Ok(actix_web::rt::System::new().block_on(portaria::server::serve(config))?)
+}
+
+fn migrate() -> Result<(), Failure> {
+    let database_url = config::database_url_from_env()?;
     let pool = portaria::db::connect(&database_url, 1)?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let mut conn = pool.get()?;
     let applied = portaria::db::migrate(&mut conn)?;
     println!("applied {} migration(s)", applied.len());
     Ok(())

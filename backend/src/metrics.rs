@@ -3,7 +3,7 @@
 //! one cheap query. Labels only take bounded values (known sources and kinds, else `unknown`).
 //! Protection: open unless `METRICS_TOKEN` is set, then `Authorization: Bearer <METRICS_TOKEN>`.
 
-use crate::db::Pool;
+use crate::db::{DbError, Pool};
 use crate::error::ErrorCode;
 use crate::error::{ApiError, ErrorBody};
 use crate::ingest::event::Source;
@@ -169,9 +169,10 @@ fn refresh(pool: &Pool) {
     let idle = i64::from(state.idle_connections);
     m.pool.with_label_values(&["idle"]).set(idle);
     m.pool.with_label_values(&["in_use"]).set(i64::from(state.connections) - idle);
-    let outbox = pool.get_timeout(SCRAPE_CHECKOUT).map_err(|e| e.to_string()).and_then(|mut conn| {
-        diesel::sql_query(OUTBOX_QUERY).get_result::<Outbox>(&mut **conn).map_err(|e| e.to_string())
-    });
+    let outbox = pool
+        .get_timeout(SCRAPE_CHECKOUT)
+        .map_err(DbError::Pool)
+        .and_then(|mut conn| Ok(diesel::sql_query(OUTBOX_QUERY).get_result::<Outbox>(&mut **conn)?));
     match outbox {
         Ok(o) => {
             m.outbox_due.set(o.due);
@@ -181,7 +182,7 @@ fn refresh(pool: &Pool) {
             m.database_up.set(1);
         }
         Err(e) => {
-            tracing::warn!(target: "portaria::metrics", error = e.as_str(), "metrics scrape: the outbox gauges are stale");
+            tracing::warn!(target: "portaria::metrics", error = %e, "metrics scrape: the outbox gauges are stale");
             m.database_up.set(0);
         }
     }

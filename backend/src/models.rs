@@ -4,7 +4,7 @@ use crate::ingest::event::{EventKind, Source};
 use crate::ingest::process::Outcome;
 use crate::note::Note;
 use crate::schema::*;
-use crate::treatments::rules::{EnrollmentStatus, OrderStatus, TreatmentKind};
+use crate::treatments::rules::{EnrollmentStatus, OrderStatus, TreatmentKind, TreatmentReason};
 use crate::treatments::store::TreatmentStatus;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -104,7 +104,7 @@ pub struct Treatment {
     pub lease_until: Option<DateTime<Utc>>,
     pub output: Option<String>,
     pub last_error: Option<String>,
-    pub reason: Option<String>,
+    pub reason: Option<TreatmentReason>,
     pub payload: Value,
     pub event_id: Option<i64>,
     pub customer_id: i64,

@@ -2,6 +2,7 @@
 //! treatment queued for the worker (`q:<id>`: new, retried) or a treatment that changed (`t:<id>`). One listener thread per process feeds a broadcast channel
 //! (the live stream) and wakes the worker.
 
+use crate::db::DbError;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -109,16 +110,16 @@ pub fn spawn_listener(database_url: String, bus: Bus) -> std::thread::JoinHandle
         .expect("spawn the listener thread")
 }
 
-fn listen(database_url: &str, bus: &Bus) -> Result<(), String> {
-    let mut conn = PgConnection::establish(database_url).map_err(|e| e.to_string())?;
-    diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(&mut conn).map_err(|e| e.to_string())?;
+fn listen(database_url: &str, bus: &Bus) -> Result<(), DbError> {
+    let mut conn = PgConnection::establish(database_url).map_err(|e| DbError::connect(database_url, &e))?;
+    diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(&mut conn)?;
     // Anything that happened while we were not listening: let the worker look.
     bus.wake.notify_waiters();
     let mut last_check = Instant::now();
     loop {
         let mut got = false;
         for n in conn.notifications_iter() {
-            let n = n.map_err(|e| e.to_string())?;
+            let n = n?;
             for signal in decode_all(&n.payload) {
                 bus.dispatch(signal);
             }
@@ -126,7 +127,7 @@ fn listen(database_url: &str, bus: &Bus) -> Result<(), String> {
         }
         if last_check.elapsed() > Duration::from_secs(30) {
             // notifications_iter only reads what has arrived; a query notices a dead connection.
-            diesel::sql_query("SELECT 1").execute(&mut conn).map_err(|e| e.to_string())?;
+            diesel::sql_query("SELECT 1").execute(&mut conn)?;
             last_check = Instant::now();
         }
         if !got {

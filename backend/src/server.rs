@@ -12,10 +12,21 @@ use actix_web::{middleware, App, HttpServer};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub async fn serve(config: Config) -> Result<(), String> {
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Database(#[from] db::DbError),
+    #[error("cannot listen on {bind}: {source}: set PORTARIA_BIND to a free host:port")]
+    Bind { bind: String, source: std::io::Error },
+    #[error("server: {0}")]
+    Server(#[source] std::io::Error),
+}
+
+pub async fn serve(config: Config) -> Result<(), ServeError> {
     let pool = db::connect(&config.database_url, config.database_pool_size)?;
     let applied = {
-        let mut conn = pool.get().map_err(|e| format!("database pool: {e}"))?;
+        let mut conn = pool.get().map_err(db::DbError::Pool)?;
         db::migrate(&mut conn)?
     };
     if !applied.is_empty() {
@@ -65,7 +76,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
     .disable_signals()
     .shutdown_timeout(SHUTDOWN_GRACE_SECS)
     .bind(&bind)
-    .map_err(|e| format!("cannot listen on {bind}: {e}: set PORTARIA_BIND to a free host:port"))?
+    .map_err(|source| ServeError::Bind { bind: bind.clone(), source })?
     .run();
     println!("Portaria listening on http://{bind} (staff app at http://{bind}/, API docs at http://{bind}/api/docs/)");
     if state.config.dev {
@@ -84,7 +95,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         shutdown.trigger();
         handle.stop(true).await;
     });
-    server.await.map_err(|e| format!("server: {e}"))?;
+    server.await.map_err(ServeError::Server)?;
     for worker in workers {
         let _ = worker.await;
     }

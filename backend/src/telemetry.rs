@@ -1,8 +1,10 @@
 //! Logs: `tracing` events to stderr, text by default or one JSON object per line (`LOG_FORMAT=json`),
 //! filtered by `RUST_LOG` (default `info`); `log` call sites arrive through the tracing-log bridge.
 //! Per request: a request id (the caller's `X-Request-Id` when it is sane, else a new UUID), echoed
-//! in the response, carried by the request's span, and one access line when the answer is sent.
+//! in the response, carried by the request's span, and one access line when the answer is sent (and,
+//! for a failure on our side, one `portaria::error` line with its cause).
 
+use crate::error::ApiError;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -28,19 +30,29 @@ pub enum LogFormat {
     Json,
 }
 
+/// A `LOG_FORMAT` that is neither `text` nor `json`.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("LOG_FORMAT={0:?} is not supported: set it to text (the default) or json")]
+pub struct UnknownLogFormat(pub String);
+
+/// The global logger was already installed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot install the logger: {0}")]
+pub struct LoggerInstalled(#[from] tracing_subscriber::util::TryInitError);
+
 impl LogFormat {
     /// `LOG_FORMAT`: `text` (the default) or `json`.
-    pub fn parse(value: Option<&str>) -> Result<LogFormat, String> {
+    pub fn parse(value: Option<&str>) -> Result<LogFormat, UnknownLogFormat> {
         match value.map(str::trim).map(str::to_ascii_lowercase).as_deref() {
             None | Some("" | "text") => Ok(LogFormat::Text),
             Some("json") => Ok(LogFormat::Json),
-            Some(other) => Err(format!("LOG_FORMAT={other:?} is not supported: set it to text (the default) or json")),
+            Some(other) => Err(UnknownLogFormat(other.to_string())),
         }
     }
 }
 
 /// Installs the global subscriber (and the `log` bridge). Call once, first thing in `main`.
-pub fn init(format: LogFormat) -> Result<(), String> {
+pub fn init(format: LogFormat) -> Result<(), LoggerInstalled> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
     let installed = match format {
@@ -58,7 +70,7 @@ pub fn init(format: LogFormat) -> Result<(), String> {
             )
             .try_init(),
     };
-    installed.map_err(|e| format!("cannot install the logger: {e}"))
+    Ok(installed?)
 }
 
 /// The request's id, in the request's extensions.
@@ -90,10 +102,22 @@ pub async fn request(
     // (An error out of the inner services is turned into its answer by actix after this middleware; it
     // is logged with its status but cannot carry the header.)
     let result = next.call(req).await;
-    let status = match &result {
-        Ok(res) => res.status(),
-        Err(e) => e.as_response_error().status_code(),
+    let (status, error) = match &result {
+        Ok(res) => (res.status(), res.response().error()),
+        Err(e) => (e.as_response_error().status_code(), Some(e)),
     };
+    // A failure on our side: its cause, once, with the request's id.
+    if let Some(cause) = error.and_then(|e| e.as_error::<ApiError>()).and_then(|e| e.cause.as_deref()) {
+        tracing::error!(
+            target: "portaria::error",
+            method = method.as_str(),
+            path = path.as_str(),
+            status = status.as_u16(),
+            request_id = id.as_str(),
+            cause,
+            "request failed"
+        );
+    }
     // Probes and scrapes that succeed are not worth a line each.
     let quiet = (path == "/healthz" || path == "/metrics") && status.is_success();
     if !quiet {
@@ -146,7 +170,7 @@ mod tests {
         assert_eq!(LogFormat::parse(None), Ok(LogFormat::Text));
         assert_eq!(LogFormat::parse(Some("")), Ok(LogFormat::Text));
         assert_eq!(LogFormat::parse(Some("JSON")), Ok(LogFormat::Json));
-        assert!(LogFormat::parse(Some("xml")).unwrap_err().contains("LOG_FORMAT"));
+        assert!(LogFormat::parse(Some("xml")).unwrap_err().to_string().contains("LOG_FORMAT"));
     }
 
     #[test]
@@ -160,5 +184,43 @@ mod tests {
         assert_eq!(id(&"a".repeat(REQUEST_ID_MAX)).map(|s| s.len()), Some(REQUEST_ID_MAX));
         assert_eq!(accepted_request_id(Some(&HeaderValue::from_bytes(b"caf\xe9").unwrap())), None);
         assert_eq!(accepted_request_id(None), None);
+    }
+
+    /// What a test subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[actix_web::test]
+    async fn the_cause_of_an_internal_error_is_logged_once_with_the_request_never_answered() {
+        use actix_web::{middleware, test, web, App, HttpResponse};
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+        let _logs = tracing::subscriber::set_default(subscriber);
+        let app = test::init_service(App::new().wrap(middleware::from_fn(request)).route(
+            "/boom",
+            web::get().to(|| async { Err::<HttpResponse, _>(ApiError::internal("disk on fire (cause-42)")) }),
+        ))
+        .await;
+        let req = test::TestRequest::get().uri("/boom").insert_header((REQUEST_ID, "req-boom-1")).to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), 500);
+        let body = test::read_body(res).await;
+        assert!(!String::from_utf8_lossy(&body).contains("cause-42"), "the cause is never answered");
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(log.matches("cause-42").count(), 1, "{log}");
+        let line = log.lines().find(|l| l.contains("cause-42")).unwrap();
+        assert!(line.contains("ERROR") && line.contains(r#"request_id="req-boom-1""#), "{line}");
+        assert!(line.contains(r#"path="/boom""#) && line.contains("status=500"), "{line}");
     }
 }

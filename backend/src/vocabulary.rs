@@ -1,7 +1,8 @@
 //! One typed list per vocabulary, from the database to the API. Each vocabulary is a Rust enum
 //! declared once with [`vocabulary!`]: its variants and their text, which is at once the value stored
-//! in a TEXT column (guarded by a CHECK constraint listing the same values, see the migration
-//! `2026-12-02-000002_vocabulary_checks`), the serde name and the `enum:` list of openapi.yaml.
+//! in a TEXT column (guarded by a CHECK constraint listing the same values, see the migrations
+//! `2026-12-02-000002_vocabulary_checks`, `..._000003_catalog_access_staff` and
+//! `..._000013_treatment_reason_check`), the serde name and the `enum:` list of openapi.yaml.
 
 use serde::{Deserialize, Deserializer};
 
@@ -131,12 +132,14 @@ mod tests {
     use crate::ingest::process::Outcome;
     use crate::note::Note;
     use crate::staff::audit::{AuditAction, AuditTarget};
-    use crate::treatments::rules::{EnrollmentStatus, OrderStatus, TreatmentKind};
+    use crate::staff::views::CustomerAccess;
+    use crate::treatments::rules::{EnrollmentStatus, OrderStatus, TreatmentKind, TreatmentReason};
     use crate::treatments::store::TreatmentStatus;
 
     const CHECKS: &str = concat!(
         include_str!("../migrations/2026-12-02-000002_vocabulary_checks/up.sql"),
         include_str!("../migrations/2026-12-02-000003_catalog_access_staff/up.sql"),
+        include_str!("../migrations/2026-12-02-000013_treatment_reason_check/up.sql"),
     );
 
     /// The values of one vocabulary: stored text, serde name, `parse` and `Display` agree, and the
@@ -173,11 +176,13 @@ mod tests {
         agree::<EnrollmentStatus>(&["enrollments.status"]);
         agree::<TreatmentKind>(&["treatments.kind"]);
         agree::<TreatmentStatus>(&["treatments.status"]);
+        agree::<TreatmentReason>(&["treatments.reason"]);
         agree::<Role>(&["users.role"]);
         agree::<AuditAction>(&["audit_log.action"]);
         agree::<AuditTarget>(&["audit_log.target_type"]);
         agree::<ErrorCode>(&[]);
-        assert_eq!(CHECKS.matches("ADD CONSTRAINT").count(), 13, "a constrained column no test covers");
+        agree::<CustomerAccess>(&[]);
+        assert_eq!(CHECKS.matches("ADD CONSTRAINT").count(), 14, "a constrained column no test covers");
     }
 
     #[test]

@@ -105,10 +105,10 @@ async fn healthcheck_against_real_servers() {
     actix_web::rt::spawn(server);
 
     let up = tokio::task::spawn_blocking(move || healthcheck::check(addr, healthcheck::TIMEOUT)).await.unwrap();
-    assert_eq!(up, Ok(()));
+    assert!(up.is_ok(), "{up:?}");
     let unavailable = fixed_status_server("503 Service Unavailable");
     let err = tokio::task::spawn_blocking(move || healthcheck::check(unavailable, healthcheck::TIMEOUT)).await.unwrap();
-    assert!(err.unwrap_err().contains("answered 503"));
+    assert!(err.unwrap_err().to_string().contains("answered 503"));
     let not_http = {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
@@ -120,10 +120,10 @@ async fn healthcheck_against_real_servers() {
         addr
     };
     let err = tokio::task::spawn_blocking(move || healthcheck::check(not_http, healthcheck::TIMEOUT)).await.unwrap();
-    assert!(err.unwrap_err().contains("did not answer HTTP"));
+    assert!(err.unwrap_err().to_string().contains("did not answer HTTP"));
     let closed = closed_port();
     let err = tokio::task::spawn_blocking(move || healthcheck::check(closed, healthcheck::TIMEOUT)).await.unwrap();
-    assert!(err.unwrap_err().starts_with("connect to"));
+    assert!(err.unwrap_err().to_string().starts_with("connect to"));
     handle.stop(true).await;
 }
 

@@ -268,6 +268,8 @@ fn check_constraints_refuse_text_outside_the_vocabulary() {
         (format!("INSERT INTO treatments (kind, payload, customer_id) VALUES ('grant_access', '{{}}', {customer})"), true),
         (format!("INSERT INTO treatments (kind, payload, customer_id) VALUES ('send_gift', '{{}}', {customer})"), false),
         (format!("INSERT INTO treatments (kind, status, payload, customer_id) VALUES ('grant_access', 'finished', '{{}}', {customer})"), false),
+        (format!("INSERT INTO treatments (kind, reason, payload, customer_id) VALUES ('grant_access', 'manual', '{{}}', {customer})"), true),
+        (format!("INSERT INTO treatments (kind, reason, payload, customer_id) VALUES ('grant_access', 'because', '{{}}', {customer})"), false),
     ] {
         assert_eq!(diesel::sql_query(&sql).execute(&mut conn).is_ok(), ok, "{sql}");
     }

@@ -8,7 +8,7 @@ use common::*;
 use diesel::prelude::*;
 use portaria::models::Treatment;
 use portaria::schema::{courses, customers, enrollments, treatments};
-use portaria::treatments::rules::TreatmentKind;
+use portaria::treatments::rules::{TreatmentKind, TreatmentReason};
 use portaria::treatments::store::{self, NewTreatment};
 use portaria::treatments::sweep;
 use serde_json::json;
@@ -31,11 +31,11 @@ fn course(conn: &mut PgConnection) -> i64 {
 }
 
 fn pending(conn: &mut PgConnection, customer_id: i64, n: usize, kind: TreatmentKind) -> Vec<i64> {
-    let rows: Vec<NewTreatment<'_>> = (0..n)
+    let rows: Vec<NewTreatment> = (0..n)
         .map(|i| NewTreatment {
             kind,
             run_at: Utc::now() - Duration::seconds(1),
-            reason: Some("test"),
+            reason: Some(TreatmentReason::Manual),
             payload: json!({"email": format!("cliente{i}@example.com")}),
             event_id: None,
             customer_id,
@@ -163,7 +163,7 @@ fn the_sweep_revokes_expired_access_once() {
     assert_eq!(status, "expired");
     let ts: Vec<Treatment> = treatments::table.select(Treatment::as_select()).load(&mut conn).unwrap();
     assert_eq!(ts.len(), 1);
-    assert_eq!((ts[0].kind.as_str(), ts[0].reason.as_deref()), ("revoke_access", Some("expired")));
+    assert_eq!((ts[0].kind, ts[0].reason), (TreatmentKind::RevokeAccess, Some(TreatmentReason::Expired)));
     assert_eq!(sweep::revoke_expired(&mut conn, Utc::now()).unwrap().len(), 0, "once");
     worker(&state, Arc::new(portaria::treatments::executor::PrintExecutor)).drain().unwrap();
     assert_eq!(load(&mut conn, ts[0].id).output.as_deref(), Some("Tirar acesso do e-mail: expirou@example.com"));
@@ -191,7 +191,7 @@ fn the_sweep_does_not_double_a_scheduled_revoke() {
         &[NewTreatment {
             kind: TreatmentKind::RevokeAccess,
             run_at: end,
-            reason: Some("subscription canceled"),
+            reason: Some(TreatmentReason::SubscriptionCanceledEndOfPeriod),
             payload: json!({"email": "assinante@example.com"}),
             event_id: None,
             customer_id: c,

@@ -845,14 +845,19 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @description A customer's overall access: `active` if any course is accessible now, else `expired`, `revoked`
+         *     or `none`. Computed from the enrollments, never stored.
+         * @enum {string}
+         */
+        CustomerAccess: "active" | "expired" | "revoked" | "none";
         CustomerDetail: {
             customer: components["schemas"]["CustomerView"];
             enrollments: components["schemas"]["EnrollmentView"][];
             orders: components["schemas"]["OrderView"][];
         };
         CustomerSummary: {
-            /** @description Overall: `active` if any course is accessible now, else `expired`, `revoked` or `none`. */
-            access: string;
+            access: components["schemas"]["CustomerAccess"];
             /** Format: date-time */
             created_at: string;
             document?: string | null;
@@ -1146,8 +1151,7 @@ export interface components {
         /** @description A page of a keyset-paginated list. */
         Page_CustomerSummary: {
             items: {
-                /** @description Overall: `active` if any course is accessible now, else `expired`, `revoked` or `none`. */
-                access: string;
+                access: components["schemas"]["CustomerAccess"];
                 /** Format: date-time */
                 created_at: string;
                 document?: string | null;
@@ -1218,7 +1222,7 @@ export interface components {
                 last_error?: string | null;
                 /** @description What the executor did, e.g. `Liberar acesso do e-mail: fulano@email.com`. */
                 output?: string | null;
-                reason?: string | null;
+                reason?: components["schemas"]["TreatmentReason"] | null;
                 /** Format: date-time */
                 run_at: string;
                 /** @description The reason that staff member gave. */
@@ -1372,6 +1376,12 @@ export interface components {
          * @enum {string}
          */
         TreatmentKind: "grant_access" | "welcome_message" | "refused_message" | "payment_pending_message" | "payment_expired_message" | "revoke_access" | "refund_message" | "extend_access" | "canceled_message";
+        /**
+         * @description Why a treatment exists (`treatments.reason`). The staff app maps each code to Brazilian-Portuguese
+         *     text (frontend/src/labels.ts).
+         * @enum {string}
+         */
+        TreatmentReason: "payment_approved" | "repurchase" | "subscription_renewed" | "payment_refunded" | "chargeback" | "payment_refused" | "awaiting_payment" | "payment_expired" | "purchase_canceled" | "subscription_canceled_end_of_period" | "subscription_canceled" | "expired" | "manual" | "import" | "bulk";
         TreatmentRef: {
             /** Format: int64 */
             id: number;
@@ -1405,7 +1415,7 @@ export interface components {
             last_error?: string | null;
             /** @description What the executor did, e.g. `Liberar acesso do e-mail: fulano@email.com`. */
             output?: string | null;
-            reason?: string | null;
+            reason?: components["schemas"]["TreatmentReason"] | null;
             /** Format: date-time */
             run_at: string;
             /** @description The reason that staff member gave. */

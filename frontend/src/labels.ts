@@ -3,6 +3,7 @@
 // version of the app does not know yet gets a generic pt-BR text (never the raw code); the raw value stays
 // reachable in the "Detalhe técnico" section of the detail views.
 
+import type { components } from './api-types.gen';
 import type { AuditActionCode, AuditTargetCode, Role } from './types';
 
 /** Decision notes of the rules and of ingest (`webhook_events.note`). */
@@ -36,7 +37,7 @@ export const IGNORED_REASONS: Readonly<Record<string, string>> = {
   shipping_event: 'Envio de produto físico não gera ação.',
 };
 
-/** Why a treatment exists (`treatments.reason`). */
+/** Why a treatment exists (`treatments.reason`); every code of the contract (`tsc` checks it). */
 export const TREATMENT_REASONS: Readonly<Record<string, string>> = {
   payment_approved: 'Pagamento aprovado',
   repurchase: 'Acesso renovado por uma nova compra aprovada',
@@ -50,10 +51,10 @@ export const TREATMENT_REASONS: Readonly<Record<string, string>> = {
   subscription_canceled_end_of_period: 'Assinatura cancelada: o acesso termina com o período pago',
   subscription_canceled: 'Assinatura cancelada',
   expired: 'Fim do período de acesso',
-  manual: 'Ação manual da equipe',
-  import: 'Importação de CSV',
-  bulk: 'Ação em massa no curso',
-};
+  manual: 'Ação da equipe',
+  import: 'Importação de planilha (CSV)',
+  bulk: 'Ação em lote no curso',
+} satisfies Record<components['schemas']['TreatmentReason'], string>;
 
 /** What an outcome means, for the line under its badge. Successful outcomes need no explanation. */
 export const OUTCOME_DESCRIPTIONS: Readonly<Record<string, string>> = {

@@ -30,7 +30,7 @@ pub(crate) struct Server {
 pub(crate) fn start_server(url: &str, pool_size: u32) -> R<Server> {
     let mut config = Config::for_tests(url);
     config.database_pool_size = pool_size;
-    let pool = portaria::db::connect(&config.database_url, pool_size)?;
+    let pool = portaria::db::connect(&config.database_url, pool_size).map_err(|e| e.to_string())?;
     let state = AppState::new(config, pool);
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {

@@ -1,6 +1,6 @@
 //! Portaria benchmarks. Prints markdown on standard output (progress goes to standard error):
 //!
-//! 1. Customer search on `BENCH_CUSTOMERS` seeded customers: latency of `staff::customers::search()`
+//! 1. Customer search on `BENCH_CUSTOMERS` seeded customers: latency of `staff::queries::customers::search()`
 //!    per term, and the EXPLAIN (ANALYZE, BUFFERS) of the exact SQL it sends (captured through diesel's
 //!    instrumentation, bound values inlined as literals).
 //! 2. Webhook ingestion end to end over HTTP: the real app (`app::configure`) served in this process on
@@ -117,7 +117,7 @@ fn run() -> R<()> {
              database whose name contains \"bench\" (make bench uses portaria_bench)"
         ));
     }
-    portaria::db::migrate(&mut conn)?;
+    portaria::db::migrate(&mut conn).map_err(|e| e.to_string())?;
     let mut r = Report { out: String::new(), summary: vec![] };
     let machine = machine::machine(&mut conn, &o)?;
     clean_previous_runs(&mut conn)?;

@@ -1,4 +1,4 @@
-//! 1. Customer search: latency of `staff::customers::search()` per term, and the plans of the SQL it sends.
+//! 1. Customer search: latency of `staff::queries::customers::search()` per term, and the plans of the SQL it sends.
 
 use crate::sql::{scalar, text, Txt};
 use crate::stats::{ms, ms_f, stats, Stats};
@@ -8,8 +8,8 @@ use diesel::prelude::*;
 use diesel::sql_query;
 use diesel::sql_types::{BigInt, Text};
 use portaria::schema::customers as c;
-use portaria::staff::customers::{search, term, Term};
 use portaria::staff::pagination::like_escape;
+use portaria::staff::queries::customers::{search, term, Term};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -58,7 +58,7 @@ ON CONFLICT (email) DO NOTHING"#
 }
 
 diesel::define_sql_function! {
-    /// Lower-case and accent-free (migration 1), as in `staff::customers`.
+    /// Lower-case and accent-free (migration 1), as in `staff::queries::customers`.
     fn portaria_fold(x: Text) -> Text;
 }
 
@@ -350,7 +350,7 @@ pub(crate) fn search_bench(conn: &mut PgConnection, o: &Options, r: &mut Report)
     // Latency: all terms in rounds, first on a connection of the app's pool (`db::connect`, which sets
     // what the app sets on its connections), then on a plain connection with PostgreSQL's defaults.
     let cap = Duration::from_secs(o.search_term_seconds);
-    let pool = portaria::db::connect(&o.url, 1)?;
+    let pool = portaria::db::connect(&o.url, 1).map_err(|e| e.to_string())?;
     let mut results: Vec<Vec<Stats>> = vec![];
     let mut rows = vec![0usize; terms.len()];
     let mut plain_plans: Vec<PreparedStats> = vec![];
@@ -403,7 +403,7 @@ pub(crate) fn search_bench(conn: &mut PgConnection, o: &Options, r: &mut Report)
 
     writeln!(
         out,
-        "`staff::customers::search()` with limit {PAGE} on a real connection, every term in turn, after one \
+        "`staff::queries::customers::search()` with limit {PAGE} on a real connection, every term in turn, after one \
          untimed round, up to {} runs per term, at most {} s per term; times in ms. \"app\" = a connection \
          from `db::connect`'s pool, as the server uses; \"plain\" = a fresh connection. Either way `search()` \
          sets `plan_cache_mode = force_custom_plan` for its own transaction, so diesel's prepared statements \

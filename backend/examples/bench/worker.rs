@@ -35,7 +35,7 @@ pub(crate) fn drain(pool: &Pool, threads: usize) -> R<(usize, Duration)> {
     };
     let t0 = Instant::now();
     let results: Vec<R<usize>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads).map(|_| s.spawn(|| worker.drain())).collect();
+        let handles: Vec<_> = (0..threads).map(|_| s.spawn(|| worker.drain().map_err(|e| e.to_string()))).collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a worker thread panicked".into()))).collect()
     });
     let elapsed = t0.elapsed();
@@ -51,7 +51,7 @@ pub(crate) fn pending(conn: &mut PgConnection) -> R<i64> {
 }
 
 pub(crate) fn worker_bench(conn: &mut PgConnection, o: &Options, r: &mut Report) -> R<()> {
-    let pool = portaria::db::connect(&o.url, 8)?;
+    let pool = portaria::db::connect(&o.url, 8).map_err(|e| e.to_string())?;
     let mut rows = vec![];
     let left = pending(conn)?;
     if left > 0 {
@@ -66,7 +66,7 @@ pub(crate) fn worker_bench(conn: &mut PgConnection, o: &Options, r: &mut Report)
                         FROM (SELECT id, email, name FROM customers ORDER BY id LIMIT 1000) s), \
                   m AS (SELECT count(*) AS n FROM c) \
              INSERT INTO treatments (kind, reason, payload, customer_id) \
-             SELECT CASE WHEN g % 2 = 0 THEN 'grant_access' ELSE 'welcome_message' END, 'bench', \
+             SELECT CASE WHEN g % 2 = 0 THEN 'grant_access' ELSE 'welcome_message' END, 'payment_approved', \
                     jsonb_build_object('email', c.email, 'name', c.name, 'course', 'Curso principal'), c.id \
              FROM generate_series(1, $1) AS g, m, c WHERE c.k = g % m.n",
         )

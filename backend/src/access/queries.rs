@@ -4,18 +4,16 @@
 //! all in one commit.
 
 use super::import::{self, Catalog, CourseRef, ImportReport, LineError, PlannedLine, RawLine};
-use super::rules::{
-    self, bulk_extend, local_day, AccessAction, BulkAction, ImportResult, Refusal, Term, REASON_BULK, REASON_IMPORT,
-    REASON_MANUAL,
-};
+use super::rules::{self, bulk_extend, local_day, AccessAction, BulkAction, ImportResult, Refusal, Term};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::models::{Customer, Enrollment, Treatment};
 use crate::notify::{self, Signal};
 use crate::schema::{courses, customers, enrollments, treatments};
 use crate::staff::audit::{self, AuditAction, AuditTarget, Entry};
-use crate::staff::customers::effective_status;
-use crate::staff::views::{with_actors, EnrollmentView, TreatmentView};
-use crate::treatments::rules::{EnrollmentChange, EnrollmentState, EnrollmentStatus, TreatmentKind};
+use crate::staff::queries::customers::effective_status;
+use crate::staff::queries::treatments as treatment_queries;
+use crate::staff::views::{EnrollmentView, TreatmentView};
+use crate::treatments::rules::{EnrollmentChange, EnrollmentState, EnrollmentStatus, TreatmentKind, TreatmentReason};
 use crate::treatments::store::{self, TreatmentStatus};
 use chrono::{DateTime, Utc};
 use diesel::data_types::PgInterval;
@@ -47,7 +45,7 @@ pub struct CourseRow {
 struct NewStaffTreatment<'a> {
     kind: TreatmentKind,
     run_at: DateTime<Utc>,
-    reason: Option<&'a str>,
+    reason: Option<TreatmentReason>,
     payload: Value,
     customer_id: i64,
     course_id: Option<i64>,
@@ -275,14 +273,10 @@ fn notify_queued(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<()> {
     Ok(())
 }
 
-/// The treatments of one customer and course, as views with the customer, course and actor.
-fn treatment_views(
-    conn: &mut PgConnection,
-    inserted: Vec<Treatment>,
-    email: &str,
-    course: &CourseRow,
-) -> QueryResult<Vec<TreatmentView>> {
-    with_actors(conn, inserted.into_iter().map(|t| (t, email.to_string(), Some(course.name.clone()))).collect())
+/// The treatments just queued, as views with the customer, course and actor.
+fn treatment_views(conn: &mut PgConnection, inserted: Vec<Treatment>) -> QueryResult<Vec<TreatmentView>> {
+    let ids: Vec<i64> = inserted.iter().map(|t| t.id).collect();
+    treatment_queries::by_ids(conn, &ids)
 }
 
 fn audit_action(action: AccessAction) -> AuditAction {
@@ -319,7 +313,7 @@ pub fn manual(
             .map(|kind| NewStaffTreatment {
                 kind: *kind,
                 run_at: now,
-                reason: Some(REASON_MANUAL),
+                reason: Some(TreatmentReason::Manual),
                 payload: body.clone(),
                 customer_id: customer.id,
                 course_id: Some(course.id),
@@ -339,7 +333,7 @@ pub fn manual(
         audit::record(conn, entry)?;
         notify_queued(conn, &ids)?;
         Ok(AccessAnswer {
-            treatments: treatment_views(conn, inserted, &customer.email, &course)?,
+            treatments: treatment_views(conn, inserted)?,
             enrollment: enrollment_view(after, course.name),
         })
     })
@@ -363,7 +357,7 @@ pub fn resend_welcome(
         let row = NewStaffTreatment {
             kind: TreatmentKind::WelcomeMessage,
             run_at: now,
-            reason: Some(REASON_MANUAL),
+            reason: Some(TreatmentReason::Manual),
             payload: payload(&customer.email, customer.name.as_deref(), &course, enrollment.expires_at),
             customer_id: customer.id,
             course_id: Some(course.id),
@@ -380,7 +374,7 @@ pub fn resend_welcome(
         audit::record(conn, entry)?;
         notify_queued(conn, &ids)?;
         Ok(AccessAnswer {
-            treatments: treatment_views(conn, inserted, &customer.email, &course)?,
+            treatments: treatment_views(conn, inserted)?,
             enrollment: enrollment_view(enrollment, course.name),
         })
     })
@@ -483,7 +477,7 @@ pub fn bulk(
             .map(|(row, end)| NewStaffTreatment {
                 kind,
                 run_at: now,
-                reason: Some(REASON_BULK),
+                reason: Some(TreatmentReason::Bulk),
                 payload: payload(&row.email, row.name.as_deref(), &course, *end),
                 customer_id: row.customer_id,
                 course_id: Some(course.id),
@@ -784,7 +778,7 @@ fn apply_import(
         .map(|(kind, customer_id, payload)| NewStaffTreatment {
             kind,
             run_at: now,
-            reason: Some(REASON_IMPORT),
+            reason: Some(TreatmentReason::Import),
             course_id: payload["course_id"].as_i64(),
             payload,
             customer_id,

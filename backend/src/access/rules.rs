@@ -11,13 +11,6 @@ pub const MAX_DAYS: i64 = 36_500;
 /// The longest reason a staff member may give, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
 
-/// The `treatments.reason` of a treatment created by a staff member on one customer.
-pub const REASON_MANUAL: &str = "manual";
-/// The `treatments.reason` of a treatment created by a CSV import.
-pub const REASON_IMPORT: &str = "import";
-/// The `treatments.reason` of a treatment created by a bulk action on a course.
-pub const REASON_BULK: &str = "bulk";
-
 crate::vocabulary! {
     /// What a staff member does to a customer's access to one course.
     pub enum AccessAction {

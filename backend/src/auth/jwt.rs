@@ -16,11 +16,17 @@ pub struct Claims {
     pub exp: i64,
 }
 
-pub fn issue(user_id: i64, email: &str, version: i32, secret: &str, ttl_secs: i64, now: i64) -> Result<String, String> {
+pub fn issue(
+    user_id: i64,
+    email: &str,
+    version: i32,
+    secret: &str,
+    ttl_secs: i64,
+    now: i64,
+) -> Result<String, jsonwebtoken::errors::Error> {
     let claims =
         Claims { sub: user_id.to_string(), email: email.to_string(), ver: version, iat: now, exp: now + ttl_secs };
     encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
-        .map_err(|e| format!("jwt encode: {e}"))
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Password hashing (bcrypt). CPU-heavy: call from blocking threads only.
 
-pub fn hash(password: &str, cost: u32) -> Result<String, String> {
-    bcrypt::hash(password, cost).map_err(|e| format!("bcrypt: {e}"))
+pub fn hash(password: &str, cost: u32) -> Result<String, bcrypt::BcryptError> {
+    bcrypt::hash(password, cost)
 }
 
 /// Verifies `password` against `hash`. `None` (unknown account) burns the time of one hash at

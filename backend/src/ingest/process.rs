@@ -281,7 +281,7 @@ fn ingest_event(
             .execute(conn)?;
     }
     let order_id = order.as_ref().map(|o| o.id);
-    let mut planned: Vec<NewTreatment<'_>> = vec![];
+    let mut planned: Vec<NewTreatment> = vec![];
     for ((course, enrollment), decision) in courses.iter().zip(&current).zip(&plan.courses) {
         let expires_at =
             apply_enrollment(conn, decision.enrollment, *enrollment, customer.id, course.id, order_id, now)?;

@@ -1,73 +1,29 @@
-//! The webhook log: list with filters, one event with its raw body, replay.
+//! The webhook log: list with filters, one event with its raw body, replay. The reads are in
+//! `queries::events`.
 
 use super::audit::{self, AuditAction, AuditTarget, Entry};
-use super::filters::{from_schema, parse_from, parse_to, to_schema, StaffQuery};
-use super::pagination::{self, like_escape, PageParams};
-use super::treatments;
+use super::filters::{from_schema, text, to_schema, window, StaffQuery};
+use super::pagination::PageParams;
+use super::queries::events::{self as query, EventQuery};
 use super::views::*;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ErrorCode;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::ingest::event::{EventKind, RequestParts, Source};
+use crate::ingest::event::{RequestParts, Source};
 use crate::ingest::process::{Outcome, WebhookAnswer};
 use crate::ingest::record::Received;
 use crate::ingest::service::{self, Ingested};
 use crate::ingest::sources;
 use crate::models::WebhookEvent;
-use crate::note::Note;
-use crate::schema::{customers, webhook_events};
 use crate::state::AppState;
 use crate::vocabulary::known_value;
 use actix_web::{get, post, web, HttpResponse};
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
+use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Instant;
 use utoipa::IntoParams;
-
-/// The columns of an event without its body.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = webhook_events)]
-pub struct EventRow {
-    pub id: i64,
-    pub source: String,
-    pub received_at: DateTime<Utc>,
-    pub outcome: Outcome,
-    pub error: Option<String>,
-    pub note: Option<Note>,
-    pub event_type: Option<String>,
-    pub kind: Option<EventKind>,
-    pub dedup_key: Option<String>,
-    pub duplicate_of: Option<i64>,
-    pub replay_of: Option<i64>,
-    pub customer_id: Option<i64>,
-    pub order_id: Option<i64>,
-    pub latency_ms: Option<i32>,
-}
-
-impl EventRow {
-    pub fn view(self, customer_email: Option<String>) -> EventSummary {
-        EventSummary {
-            id: self.id,
-            source: self.source,
-            received_at: self.received_at,
-            outcome: self.outcome,
-            error: self.error,
-            note: self.note,
-            event_type: self.event_type,
-            kind: self.kind,
-            dedup_key: self.dedup_key,
-            duplicate_of: self.duplicate_of,
-            replay_of: self.replay_of,
-            customer_id: self.customer_id,
-            customer_email,
-            order_id: self.order_id,
-            latency_ms: self.latency_ms,
-        }
-    }
-}
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -90,44 +46,17 @@ pub struct EventFilter {
     pub to: Option<String>,
 }
 
-/// One page of events, newest first, after `before_id`.
-pub fn query(
-    conn: &mut PgConnection,
-    f: &EventFilter,
-    limit: i64,
-    before_id: Option<i64>,
-) -> ApiResult<Vec<EventSummary>> {
-    let from = parse_from(f.from.as_deref())?;
-    let to = parse_to(f.to.as_deref())?;
-    let mut q = webhook_events::table
-        .left_join(customers::table)
-        .select((EventRow::as_select(), customers::email.nullable()))
-        .into_boxed();
-    if let Some(source) = f.source.as_deref().filter(|s| !s.is_empty()) {
-        q = q.filter(webhook_events::source.eq(source.to_string()));
+impl EventFilter {
+    /// The query of one page: the filters checked, empty text ignored.
+    pub fn query(self, limit: i64, before_id: Option<i64>) -> ApiResult<EventQuery> {
+        Ok(EventQuery {
+            window: window(self.from.as_deref(), self.to.as_deref(), limit, before_id)?,
+            source: self.source.filter(|s| !s.is_empty()),
+            outcome: self.outcome,
+            text: text(self.q),
+            customer_id: None,
+        })
     }
-    if let Some(outcome) = f.outcome {
-        q = q.filter(webhook_events::outcome.eq(outcome));
-    }
-    if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern = format!("%{}%", like_escape(text));
-        q = q.filter(
-            webhook_events::raw_body
-                .ilike(pattern.clone())
-                .or(customers::email.nullable().like(pattern.to_lowercase())),
-        );
-    }
-    if let Some(from) = from {
-        q = q.filter(webhook_events::received_at.ge(from));
-    }
-    if let Some(to) = to {
-        q = q.filter(webhook_events::received_at.lt(to));
-    }
-    if let Some(id) = before_id {
-        q = q.filter(webhook_events::id.lt(id));
-    }
-    let rows: Vec<(EventRow, Option<String>)> = q.order(webhook_events::id.desc()).limit(limit).load(conn)?;
-    Ok(rows.into_iter().map(|(e, email)| e.view(email)).collect())
 }
 
 /// The webhook log, newest first.
@@ -150,35 +79,13 @@ pub async fn list(
     f: StaffQuery<EventFilter>,
     page: StaffQuery<PageParams>,
 ) -> ApiResult<web::Json<Page<EventSummary>>> {
-    let limit = pagination::limit(page.limit)?;
-    let before = page.cursor.as_deref().map(|c| pagination::decode(c, 1).map(|p| p[0])).transpose()?;
-    let f = f.into_inner();
-    db::run(&state.pool, move |conn| {
-        let items = query(conn, &f, limit, before)?;
-        let next_cursor = pagination::next(&items, limit, |e| vec![e.id]);
-        Ok(web::Json(Page { items, next_cursor }))
-    })
-    .await
+    let (limit, before_id) = page.keyset()?;
+    let query = f.into_inner().query(limit, before_id)?;
+    db::run(&state.pool, move |conn| Ok(web::Json(Page::keyed(query.list(conn)?, limit, |e| vec![e.id])))).await
 }
 
-/// One event's summary (the live stream's frame), `None` when it is gone.
-pub fn summary(conn: &mut PgConnection, id: i64) -> ApiResult<Option<EventSummary>> {
-    let row: Option<(EventRow, Option<String>)> = webhook_events::table
-        .left_join(customers::table)
-        .filter(webhook_events::id.eq(id))
-        .select((EventRow::as_select(), customers::email.nullable()))
-        .first(conn)
-        .optional()?;
-    Ok(row.map(|(e, email)| e.view(email)))
-}
-
-pub fn load(conn: &mut PgConnection, id: i64) -> ApiResult<WebhookEvent> {
-    webhook_events::table
-        .find(id)
-        .select(WebhookEvent::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, format!("No event with id {id}.")))
+fn no_event(id: i64) -> ApiError {
+    ApiError::not_found(ErrorCode::NotFound, format!("No event with id {id}."))
 }
 
 /// One event with its raw body, kept headers (secrets masked) and the treatments it caused.
@@ -201,45 +108,7 @@ pub async fn detail(
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<EventDetail>> {
     let id = id.into_inner();
-    db::run(&state.pool, move |conn| {
-        type Body = (Value, String, bool, i32, Option<String>, Option<DateTime<Utc>>);
-        let (row, email, (headers, raw_body, truncated, body_size, remote_addr, raw_body_purged_at)): (
-            EventRow,
-            Option<String>,
-            Body,
-        ) = webhook_events::table
-            .left_join(customers::table)
-            .filter(webhook_events::id.eq(id))
-            .select((
-                EventRow::as_select(),
-                customers::email.nullable(),
-                (
-                    webhook_events::headers,
-                    webhook_events::raw_body,
-                    webhook_events::truncated,
-                    webhook_events::body_size,
-                    webhook_events::remote_addr,
-                    webhook_events::raw_body_purged_at,
-                ),
-            ))
-            .first(conn)
-            .optional()?
-            .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, format!("No event with id {id}.")))?;
-        let caused = treatments::of_event(conn, id)?;
-        let body_json = serde_json::from_str::<Value>(&raw_body).ok();
-        Ok(web::Json(EventDetail {
-            summary: row.view(email),
-            headers,
-            raw_body,
-            body_json,
-            truncated,
-            body_size,
-            remote_addr,
-            raw_body_purged_at,
-            treatments: caused,
-        }))
-    })
-    .await
+    db::run(&state.pool, move |conn| query::detail(conn, id)?.map(web::Json).ok_or_else(|| no_event(id))).await
 }
 
 /// Rebuilds the request of a recorded event, for a replay.
@@ -304,7 +173,7 @@ pub async fn replay(state: web::Data<AppState>, auth: AuthUser, id: web::Path<i6
     let id = id.into_inner();
     let user = auth.id;
     let event = db::run(&state.pool, move |conn| {
-        let e = load(conn, id)?;
+        let e = query::find(conn, id)?.ok_or_else(|| no_event(id))?;
         audit::record(
             conn,
             Entry::new(user, AuditAction::ReplayEvent, AuditTarget::WebhookEvent, Some(id))

@@ -1,7 +1,8 @@
 //! Shared query filters: the query-string extractor of the staff API, and periods.
 
 use crate::error::ErrorCode;
-use crate::error::{self, ApiError};
+use crate::error::{self, ApiError, ApiResult};
+use crate::staff::queries::Window;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use chrono::{DateTime, Days, NaiveDate, Utc};
@@ -76,6 +77,16 @@ fn period_schema(description: &str) -> RefOr<Schema> {
 /// `from`: an RFC 3339 time, or a date (its start, UTC).
 pub fn parse_from(s: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
     parse(s, false)
+}
+
+/// The window of a list from its `from` and `to` parameters (checked), its page size and position.
+pub fn window(from: Option<&str>, to: Option<&str>, limit: i64, before_id: Option<i64>) -> ApiResult<Window> {
+    Ok(Window { from: parse_from(from)?, to: parse_to(to)?, before_id, limit })
+}
+
+/// A free-text filter: trimmed; blank is no filter.
+pub fn text(q: Option<String>) -> Option<String> {
+    q.map(|q| q.trim().to_string()).filter(|q| !q.is_empty())
 }
 
 /// `to`: an RFC 3339 time (exclusive), or a date (inclusive: up to its end, UTC).

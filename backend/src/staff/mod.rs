@@ -8,6 +8,7 @@ pub mod customers;
 pub mod events;
 pub mod filters;
 pub mod pagination;
+pub mod queries;
 pub mod reports;
 pub mod stats;
 pub mod stream;

@@ -4,6 +4,7 @@
 //! treatments, `2:1234` (rank and id) for the customer search. Any such value is a valid position,
 //! so the OpenAPI document can describe exactly which cursors are accepted.
 
+use super::views::Page;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use serde::Deserialize;
@@ -34,6 +35,30 @@ pub struct RankedPageParams {
     /// `next_cursor` of the previous page.
     #[param(nullable = false, pattern = r"^[0-9]{1,18}:[0-9]{1,18}$")]
     pub cursor: Option<String>,
+}
+
+impl PageParams {
+    /// The page size and the id to continue before (`None`: the first page).
+    pub fn keyset(&self) -> Result<(i64, Option<i64>), ApiError> {
+        let before = self.cursor.as_deref().map(|c| decode(c, 1).map(|p| p[0])).transpose()?;
+        Ok((limit(self.limit)?, before))
+    }
+}
+
+impl RankedPageParams {
+    /// The page size and the (rank, id) to continue after (`None`: the first page).
+    pub fn keyset(&self) -> Result<(i64, Option<(i64, i64)>), ApiError> {
+        let after = self.cursor.as_deref().map(|c| decode(c, 2).map(|p| (p[0], p[1]))).transpose()?;
+        Ok((limit(self.limit)?, after))
+    }
+}
+
+impl<T> Page<T> {
+    /// A page of items sorted by `key`, with the cursor of the next page when this one is full.
+    pub fn keyed(items: Vec<T>, limit: i64, key: impl Fn(&T) -> Vec<i64>) -> Page<T> {
+        let next_cursor = next(&items, limit, key);
+        Page { items, next_cursor }
+    }
 }
 
 pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {

@@ -1,7 +1,7 @@
 //! `GET /api/stream`: Server-Sent Events of new webhook events and treatment changes. Signals come
 //! from PostgreSQL LISTEN/NOTIFY, so an event received by any replica reaches every stream.
 
-use super::treatments as treat;
+use super::queries;
 use super::views::{EventSummary, TreatmentView};
 use crate::auth::AuthUser;
 use crate::db::Pool;
@@ -22,16 +22,12 @@ pub fn frame(event: &str, id: &str, data: &serde_json::Value) -> String {
 
 fn load_event(pool: &Pool, id: i64) -> Result<Option<EventSummary>, ApiError> {
     let mut conn = pool.get()?;
-    super::events::summary(&mut conn, id)
+    Ok(queries::events::summary(&mut conn, id)?)
 }
 
 fn load_treatment(pool: &Pool, id: i64) -> Result<Option<TreatmentView>, ApiError> {
     let mut conn = pool.get()?;
-    match treat::view(&mut conn, id) {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.status.as_u16() == 404 => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(queries::treatments::find(&mut conn, id)?)
 }
 
 /// What comes next on a stream.
@@ -78,7 +74,10 @@ async fn render(pool: Pool, user: AuthUser, signal: Signal) -> Next {
         Ok(Ok(Some(frame))) => Next::Frame(frame),
         Ok(Ok(None)) | Err(_) => Next::Nothing,
         Ok(Err(e)) if e.code == crate::error::ErrorCode::SessionRevoked => Next::Revoked,
-        Ok(Err(e)) => Next::Frame(format!(": error loading {signal:?}: {}\n\n", e.code)),
+        Ok(Err(e)) => {
+            e.log_unanswered("live stream: loading an update");
+            Next::Frame(format!(": error loading {signal:?}: {}\n\n", e.code))
+        }
     }
 }
 

@@ -1,8 +1,9 @@
-//! Treatments: list with filters, retry of failed or dead ones.
+//! Treatments: list with filters, retry of failed or dead ones. The reads are in `queries::treatments`.
 
 use super::audit::{self, AuditAction, AuditTarget, Entry};
-use super::filters::{from_schema, parse_from, parse_to, to_schema, StaffQuery};
-use super::pagination::{self, like_escape, PageParams};
+use super::filters::{from_schema, text, to_schema, window, StaffQuery};
+use super::pagination::PageParams;
+use super::queries::treatments::{self as query, StatusFilter, TreatmentQuery};
 use super::views::*;
 use crate::auth::AuthUser;
 use crate::db;
@@ -10,7 +11,7 @@ use crate::error::ErrorCode;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::models::Treatment;
 use crate::notify::{self, Signal};
-use crate::schema::{courses, customers, treatments};
+use crate::schema::treatments;
 use crate::state::AppState;
 use crate::treatments::rules::TreatmentKind;
 use crate::treatments::store::TreatmentStatus;
@@ -43,80 +44,30 @@ pub struct TreatmentFilter {
     pub to: Option<String>,
 }
 
-/// One page of treatments, newest first, after `before_id`.
-pub fn query(
-    conn: &mut PgConnection,
-    f: &TreatmentFilter,
-    limit: i64,
-    before_id: Option<i64>,
-) -> ApiResult<Vec<TreatmentView>> {
-    let from = parse_from(f.from.as_deref())?;
-    let to = parse_to(f.to.as_deref())?;
-    let mut q = treatments::table
-        .inner_join(customers::table)
-        .left_join(courses::table)
-        .select((Treatment::as_select(), customers::email, courses::name.nullable()))
-        .into_boxed();
-    if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        q = q.filter(customers::email.like(format!("%{}%", like_escape(&text.to_lowercase()))));
+impl TreatmentFilter {
+    /// The query of one page: the filters checked, empty text ignored.
+    pub fn query(self, limit: i64, before_id: Option<i64>) -> ApiResult<TreatmentQuery> {
+        Ok(TreatmentQuery {
+            window: window(self.from.as_deref(), self.to.as_deref(), limit, before_id)?,
+            text: text(self.q),
+            kind: self.kind,
+            status: self.status.as_deref().map(status_filter).transpose()?,
+            customer_id: None,
+        })
     }
-    if let Some(kind) = f.kind {
-        q = q.filter(treatments::kind.eq(kind));
-    }
-    match f.status.as_deref() {
-        Some(FAILED) => {
-            q = q.filter(treatments::status.eq(TreatmentStatus::Pending)).filter(treatments::last_error.is_not_null())
-        }
-        Some(status) => {
-            let status = TreatmentStatus::parse(status).ok_or_else(|| {
-                ApiError::bad_request(
-                    ErrorCode::InvalidQuery,
-                    format!(
-                        "Unknown treatment status {status:?}; expected one of: {}.",
-                        status_filter_values().join(", ")
-                    ),
-                )
-            })?;
-            q = q.filter(treatments::status.eq(status));
-        }
-        None => {}
-    }
-    if let Some(from) = from {
-        q = q.filter(treatments::created_at.ge(from));
-    }
-    if let Some(to) = to {
-        q = q.filter(treatments::created_at.lt(to));
-    }
-    if let Some(id) = before_id {
-        q = q.filter(treatments::id.lt(id));
-    }
-    let rows: Vec<(Treatment, String, Option<String>)> = q.order(treatments::id.desc()).limit(limit).load(conn)?;
-    Ok(with_actors(conn, rows)?)
 }
 
-/// The treatments an event caused.
-pub fn of_event(conn: &mut PgConnection, event_id: i64) -> QueryResult<Vec<TreatmentView>> {
-    let rows: Vec<(Treatment, String, Option<String>)> = treatments::table
-        .inner_join(customers::table)
-        .left_join(courses::table)
-        .filter(treatments::event_id.eq(event_id))
-        .order(treatments::id)
-        .select((Treatment::as_select(), customers::email, courses::name.nullable()))
-        .load(conn)?;
-    with_actors(conn, rows)
-}
-
-pub fn view(conn: &mut PgConnection, id: i64) -> ApiResult<TreatmentView> {
-    let row: Option<(Treatment, String, Option<String>)> = treatments::table
-        .inner_join(customers::table)
-        .left_join(courses::table)
-        .filter(treatments::id.eq(id))
-        .select((Treatment::as_select(), customers::email, courses::name.nullable()))
-        .first(conn)
-        .optional()?;
-    with_actors(conn, row.into_iter().collect())?
-        .pop()
-        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, format!("No treatment with id {id}.")))
+/// A value of the `status` filter.
+fn status_filter(status: &str) -> ApiResult<StatusFilter> {
+    if status == FAILED {
+        return Ok(StatusFilter::Failed);
+    }
+    TreatmentStatus::parse(status).map(StatusFilter::Is).ok_or_else(|| {
+        ApiError::bad_request(
+            ErrorCode::InvalidQuery,
+            format!("Unknown treatment status {status:?}; expected one of: {}.", status_filter_values().join(", ")),
+        )
+    })
 }
 
 /// Treatments, newest first.
@@ -139,15 +90,13 @@ pub async fn list(
     f: StaffQuery<TreatmentFilter>,
     page: StaffQuery<PageParams>,
 ) -> ApiResult<web::Json<Page<TreatmentView>>> {
-    let limit = pagination::limit(page.limit)?;
-    let before = page.cursor.as_deref().map(|c| pagination::decode(c, 1).map(|p| p[0])).transpose()?;
-    let f = f.into_inner();
-    db::run(&state.pool, move |conn| {
-        let items = query(conn, &f, limit, before)?;
-        let next_cursor = pagination::next(&items, limit, |t| vec![t.id]);
-        Ok(web::Json(Page { items, next_cursor }))
-    })
-    .await
+    let (limit, before_id) = page.keyset()?;
+    let query = f.into_inner().query(limit, before_id)?;
+    db::run(&state.pool, move |conn| Ok(web::Json(Page::keyed(query.list(conn)?, limit, |t| vec![t.id])))).await
+}
+
+fn no_treatment(id: i64) -> ApiError {
+    ApiError::not_found(ErrorCode::NotFound, format!("No treatment with id {id}."))
 }
 
 /// Whether staff may send a treatment back to the queue: dead, or pending after a failure.
@@ -200,7 +149,7 @@ pub async fn retry(
                 .for_update()
                 .first(conn)
                 .optional()?
-                .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, format!("No treatment with id {id}.")))?;
+                .ok_or_else(|| no_treatment(id))?;
             if !retryable(t.status, t.last_error.as_deref()) {
                 return Err(ApiError::conflict(
                     ErrorCode::NotRetryable,
@@ -224,7 +173,7 @@ pub async fn retry(
                     .after(json!({ "status": TreatmentStatus::Pending, "attempts": 0 })),
             )?;
             notify::send(conn, Signal::Queued(id))?;
-            Ok(web::Json(view(conn, id)?))
+            Ok(web::Json(query::find(conn, id)?.ok_or_else(|| no_treatment(id))?))
         })
     })
     .await

@@ -1,12 +1,15 @@
-//! What the staff API returns: JSON views of the domain rows.
+//! What the staff API returns: JSON views of the domain rows. A view that is a plain selection of
+//! columns derives `Selectable` (its query reads it as it is); the others are built from query rows
+//! in `staff::queries`.
 
 use crate::ingest::event::{EventKind, Source};
 use crate::ingest::process::Outcome;
-use crate::models::Treatment;
 use crate::note::Note;
-use crate::treatments::rules::{EnrollmentStatus, OrderStatus, TreatmentKind};
+use crate::schema::{courses, customers, orders, treatments, users, webhook_events};
+use crate::treatments::rules::{EnrollmentStatus, OrderStatus, TreatmentKind, TreatmentReason};
 use crate::treatments::store::TreatmentStatus;
 use chrono::{DateTime, Utc};
+use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -17,6 +20,17 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+}
+
+crate::vocabulary! {
+    /// A customer's overall access: `active` if any course is accessible now, else `expired`, `revoked`
+    /// or `none`. Computed from the enrollments, never stored.
+    pub enum CustomerAccess {
+        Active = "active",
+        Expired = "expired",
+        Revoked = "revoked",
+        None = "none",
+    }
 }
 
 /// Access state of one enrollment, as the search lists it.
@@ -38,12 +52,12 @@ pub struct CustomerSummary {
     pub phone: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_activity_at: DateTime<Utc>,
-    /// Overall: `active` if any course is accessible now, else `expired`, `revoked` or `none`.
-    pub access: String,
+    pub access: CustomerAccess,
     pub enrollments: Vec<AccessBadge>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = customers, check_for_backend(diesel::pg::Pg))]
 pub struct CustomerView {
     pub id: i64,
     pub email: String,
@@ -68,7 +82,9 @@ pub struct EnrollmentView {
     pub order_id: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+// Selected from `orders` left-joined with `courses`.
+#[derive(Debug, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = orders, check_for_backend(diesel::pg::Pg))]
 pub struct OrderView {
     pub id: i64,
     pub source: Source,
@@ -79,6 +95,7 @@ pub struct OrderView {
     pub currency: Option<String>,
     pub payment_method: Option<String>,
     pub installments: Option<i32>,
+    #[diesel(select_expression = courses::name.nullable())]
     pub course_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -91,7 +108,9 @@ pub struct CustomerDetail {
     pub orders: Vec<OrderView>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+// Selected from `webhook_events` left-joined with `customers`.
+#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = webhook_events, check_for_backend(diesel::pg::Pg))]
 pub struct EventSummary {
     pub id: i64,
     /// The URL's `{source}` as called (an unknown name is recorded too, with outcome `unknown_source`).
@@ -109,6 +128,7 @@ pub struct EventSummary {
     pub duplicate_of: Option<i64>,
     pub replay_of: Option<i64>,
     pub customer_id: Option<i64>,
+    #[diesel(select_expression = customers::email.nullable())]
     pub customer_email: Option<String>,
     pub order_id: Option<i64>,
     pub latency_ms: Option<i32>,
@@ -135,7 +155,9 @@ pub struct EventDetail {
     pub treatments: Vec<TreatmentView>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+// Selected from `treatments` joined with `customers` and left-joined with `courses` and `users` (the actor).
+#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = treatments, check_for_backend(diesel::pg::Pg))]
 pub struct TreatmentView {
     pub id: i64,
     pub kind: TreatmentKind,
@@ -145,74 +167,31 @@ pub struct TreatmentView {
     /// What the executor did, e.g. `Liberar acesso do e-mail: fulano@email.com`.
     pub output: Option<String>,
     pub last_error: Option<String>,
-    pub reason: Option<String>,
+    pub reason: Option<TreatmentReason>,
     pub event_id: Option<i64>,
     pub customer_id: i64,
+    #[diesel(select_expression = customers::email)]
     pub customer_email: String,
     pub course_id: Option<i64>,
+    #[diesel(select_expression = courses::name.nullable())]
     pub course_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub done_at: Option<DateTime<Utc>>,
     /// The staff member who queued it by hand (a grant, extension, revocation, resent welcome, bulk
     /// action or import); `null` for the treatments of webhooks and of the expiry sweep.
+    #[diesel(embed)]
     pub actor: Option<ActorView>,
     /// The reason that staff member gave.
     pub staff_reason: Option<String>,
 }
 
 /// A staff member, as the treatments they queued show them.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 pub struct ActorView {
     pub id: i64,
     pub name: String,
-}
-
-/// Treatment views with their actors' names (one query for all of them).
-pub fn with_actors(
-    conn: &mut diesel::PgConnection,
-    rows: Vec<(Treatment, String, Option<String>)>,
-) -> diesel::QueryResult<Vec<TreatmentView>> {
-    use crate::schema::users;
-    use diesel::prelude::*;
-    let ids: Vec<i64> = rows.iter().filter_map(|(t, _, _)| t.actor_user_id).collect();
-    let names: std::collections::HashMap<i64, String> = if ids.is_empty() {
-        Default::default()
-    } else {
-        users::table.filter(users::id.eq_any(&ids)).select((users::id, users::name)).load(conn)?.into_iter().collect()
-    };
-    Ok(rows
-        .into_iter()
-        .map(|(t, email, course)| {
-            let actor = t.actor_user_id.map(|id| ActorView { id, name: names.get(&id).cloned().unwrap_or_default() });
-            TreatmentView { actor, ..TreatmentView::new(t, email, course) }
-        })
-        .collect())
-}
-
-impl TreatmentView {
-    pub fn new(t: Treatment, customer_email: String, course_name: Option<String>) -> TreatmentView {
-        TreatmentView {
-            id: t.id,
-            kind: t.kind,
-            status: t.status,
-            attempts: t.attempts,
-            run_at: t.run_at,
-            output: t.output,
-            last_error: t.last_error,
-            reason: t.reason,
-            event_id: t.event_id,
-            customer_id: t.customer_id,
-            customer_email,
-            course_id: t.course_id,
-            course_name,
-            created_at: t.created_at,
-            updated_at: t.updated_at,
-            done_at: t.done_at,
-            actor: None,
-            staff_reason: t.staff_reason,
-        }
-    }
 }
 
 /// One entry of a customer's timeline.
@@ -237,4 +216,19 @@ impl TimelineItem {
 pub struct Timeline {
     /// Oldest first.
     pub items: Vec<TimelineItem>,
+}
+
+impl Timeline {
+    /// A customer's events and treatments, merged oldest first.
+    pub fn new(events: Vec<EventSummary>, treatments: Vec<TreatmentView>) -> Timeline {
+        let mut items: Vec<TimelineItem> = events
+            .into_iter()
+            .map(|event| TimelineItem::Event { at: event.received_at, event })
+            .chain(
+                treatments.into_iter().map(|treatment| TimelineItem::Treatment { at: treatment.created_at, treatment }),
+            )
+            .collect();
+        items.sort_by_key(TimelineItem::sort_key);
+        Timeline { items }
+    }
 }

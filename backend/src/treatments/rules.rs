@@ -63,12 +63,49 @@ crate::vocabulary! {
     }
 }
 
+crate::vocabulary! {
+    /// Why a treatment exists (`treatments.reason`). The staff app maps each code to Brazilian-Portuguese
+    /// text (frontend/src/labels.ts).
+    pub enum TreatmentReason {
+        /// A payment was approved.
+        PaymentApproved = "payment_approved",
+        /// A new approval while access was on: access renewed.
+        Repurchase = "repurchase",
+        /// A subscription was renewed.
+        SubscriptionRenewed = "subscription_renewed",
+        /// A payment was refunded.
+        PaymentRefunded = "payment_refunded",
+        /// A chargeback.
+        Chargeback = "chargeback",
+        /// A payment was refused.
+        PaymentRefused = "payment_refused",
+        /// A boleto or Pix is waiting to be paid.
+        AwaitingPayment = "awaiting_payment",
+        /// A payment expired unpaid.
+        PaymentExpired = "payment_expired",
+        /// A purchase was canceled.
+        PurchaseCanceled = "purchase_canceled",
+        /// A subscription was canceled: access ends with the paid period.
+        SubscriptionCanceledEndOfPeriod = "subscription_canceled_end_of_period",
+        /// A subscription was canceled: access ends now.
+        SubscriptionCanceled = "subscription_canceled",
+        /// The access period is over (the expiry sweep).
+        Expired = "expired",
+        /// A staff member's action.
+        Manual = "manual",
+        /// A CSV import.
+        Import = "import",
+        /// A bulk action on a course.
+        Bulk = "bulk",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedTreatment {
     pub kind: TreatmentKind,
     /// `None`: as soon as possible.
     pub run_at: Option<DateTime<Utc>>,
-    pub reason: &'static str,
+    pub reason: TreatmentReason,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +167,7 @@ pub struct Situation {
     pub now: DateTime<Utc>,
 }
 
-fn now_plan(kind: TreatmentKind, reason: &'static str) -> PlannedTreatment {
+fn now_plan(kind: TreatmentKind, reason: TreatmentReason) -> PlannedTreatment {
     PlannedTreatment { kind, run_at: None, reason }
 }
 
@@ -149,8 +186,8 @@ pub fn decide(s: &Situation) -> Decision {
             order_status: Some(OrderStatus::Approved),
             enrollment: EnrollmentChange::Activate { expires_at: expiry_from(s.now, s.access_days) },
             treatments: vec![
-                now_plan(TreatmentKind::GrantAccess, "payment_approved"),
-                now_plan(TreatmentKind::WelcomeMessage, "payment_approved"),
+                now_plan(TreatmentKind::GrantAccess, TreatmentReason::PaymentApproved),
+                now_plan(TreatmentKind::WelcomeMessage, TreatmentReason::PaymentApproved),
             ],
             cancel_scheduled_revokes: true,
             note: None,
@@ -162,7 +199,7 @@ pub fn decide(s: &Situation) -> Decision {
             Decision {
                 order_status: Some(OrderStatus::Approved),
                 enrollment: EnrollmentChange::Extend { expires_at: expiry_from(base, s.access_days) },
-                treatments: vec![now_plan(TreatmentKind::ExtendAccess, "subscription_renewed")],
+                treatments: vec![now_plan(TreatmentKind::ExtendAccess, TreatmentReason::SubscriptionRenewed)],
                 cancel_scheduled_revokes: true,
                 note: None,
             }
@@ -170,20 +207,28 @@ pub fn decide(s: &Situation) -> Decision {
         EventKind::Renewed => Decision {
             order_status: Some(OrderStatus::Approved),
             enrollment: EnrollmentChange::Activate { expires_at: expiry_from(s.now, s.access_days) },
-            treatments: vec![now_plan(TreatmentKind::GrantAccess, "subscription_renewed")],
+            treatments: vec![now_plan(TreatmentKind::GrantAccess, TreatmentReason::SubscriptionRenewed)],
             cancel_scheduled_revokes: true,
             note: None,
         },
         EventKind::Refunded | EventKind::Chargeback => reverse(s, active),
-        EventKind::Refused => before_payment(s, OrderStatus::Refused, TreatmentKind::RefusedMessage, "payment_refused"),
-        EventKind::WaitingPayment => {
-            before_payment(s, OrderStatus::WaitingPayment, TreatmentKind::PaymentPendingMessage, "awaiting_payment")
+        EventKind::Refused => {
+            before_payment(s, OrderStatus::Refused, TreatmentKind::RefusedMessage, TreatmentReason::PaymentRefused)
         }
-        EventKind::Expired => {
-            before_payment(s, OrderStatus::Expired, TreatmentKind::PaymentExpiredMessage, "payment_expired")
-        }
+        EventKind::WaitingPayment => before_payment(
+            s,
+            OrderStatus::WaitingPayment,
+            TreatmentKind::PaymentPendingMessage,
+            TreatmentReason::AwaitingPayment,
+        ),
+        EventKind::Expired => before_payment(
+            s,
+            OrderStatus::Expired,
+            TreatmentKind::PaymentExpiredMessage,
+            TreatmentReason::PaymentExpired,
+        ),
         EventKind::Canceled => {
-            before_payment(s, OrderStatus::Canceled, TreatmentKind::CanceledMessage, "purchase_canceled")
+            before_payment(s, OrderStatus::Canceled, TreatmentKind::CanceledMessage, TreatmentReason::PurchaseCanceled)
         }
         EventKind::SubscriptionCanceled if !active => {
             Decision { order_status: Some(OrderStatus::Canceled), ..Decision::nothing(Note::NoActiveAccessToEnd) }
@@ -195,7 +240,7 @@ pub fn decide(s: &Situation) -> Decision {
                 treatments: vec![PlannedTreatment {
                     kind: TreatmentKind::RevokeAccess,
                     run_at: Some(end),
-                    reason: "subscription_canceled_end_of_period",
+                    reason: TreatmentReason::SubscriptionCanceledEndOfPeriod,
                 }],
                 cancel_scheduled_revokes: true,
                 note: None,
@@ -203,7 +248,7 @@ pub fn decide(s: &Situation) -> Decision {
             None => Decision {
                 order_status: Some(OrderStatus::Canceled),
                 enrollment: EnrollmentChange::Revoke,
-                treatments: vec![now_plan(TreatmentKind::RevokeAccess, "subscription_canceled")],
+                treatments: vec![now_plan(TreatmentKind::RevokeAccess, TreatmentReason::SubscriptionCanceled)],
                 cancel_scheduled_revokes: true,
                 note: None,
             },
@@ -301,7 +346,7 @@ fn repurchase(s: &Situation) -> Decision {
     }
     Decision {
         enrollment: EnrollmentChange::Extend { expires_at: renewed_end },
-        treatments: vec![now_plan(TreatmentKind::ExtendAccess, "repurchase")],
+        treatments: vec![now_plan(TreatmentKind::ExtendAccess, TreatmentReason::Repurchase)],
         note: Some(Note::AccessRenewed),
         ..base
     }
@@ -311,8 +356,8 @@ fn repurchase(s: &Situation) -> Decision {
 /// without order ids, access off whenever it is on (the original rule: refunded → remove access).
 fn reverse(s: &Situation, active: bool) -> Decision {
     let (status, reason) = match s.kind {
-        EventKind::Chargeback => (OrderStatus::Chargeback, "chargeback"),
-        _ => (OrderStatus::Refunded, "payment_refunded"),
+        EventKind::Chargeback => (OrderStatus::Chargeback, TreatmentReason::Chargeback),
+        _ => (OrderStatus::Refunded, TreatmentReason::PaymentRefunded),
     };
     if s.order.is_some_and(OrderStatus::is_reversed) {
         return Decision { order_status: Some(status), ..Decision::nothing(Note::OrderAlreadyReversed) };
@@ -344,7 +389,7 @@ fn reverse(s: &Situation, active: bool) -> Decision {
 
 /// Events about a payment that has not happened (refused, pending, expired, canceled): a message,
 /// unless the order has already been paid (an out-of-order delivery).
-fn before_payment(s: &Situation, status: OrderStatus, kind: TreatmentKind, reason: &'static str) -> Decision {
+fn before_payment(s: &Situation, status: OrderStatus, kind: TreatmentKind, reason: TreatmentReason) -> Decision {
     match s.order {
         Some(OrderStatus::Approved | OrderStatus::Refunded | OrderStatus::Chargeback) => {
             Decision::nothing(Note::OrderAlreadyPaid)

@@ -1,6 +1,6 @@
 //! The treatments outbox in PostgreSQL: insert, claim (SKIP LOCKED + lease), complete, fail, retry.
 
-use super::rules::TreatmentKind;
+use super::rules::{TreatmentKind, TreatmentReason};
 use crate::models::Treatment;
 use crate::schema::treatments;
 use chrono::{DateTime, Duration, Utc};
@@ -25,10 +25,10 @@ crate::vocabulary! {
 
 #[derive(Insertable)]
 #[diesel(table_name = treatments)]
-pub struct NewTreatment<'a> {
+pub struct NewTreatment {
     pub kind: TreatmentKind,
     pub run_at: DateTime<Utc>,
-    pub reason: Option<&'a str>,
+    pub reason: Option<TreatmentReason>,
     pub payload: Value,
     pub event_id: Option<i64>,
     pub customer_id: i64,
@@ -36,7 +36,7 @@ pub struct NewTreatment<'a> {
     pub order_id: Option<i64>,
 }
 
-pub fn insert(conn: &mut PgConnection, rows: &[NewTreatment<'_>]) -> QueryResult<Vec<Treatment>> {
+pub fn insert(conn: &mut PgConnection, rows: &[NewTreatment]) -> QueryResult<Vec<Treatment>> {
     if rows.is_empty() {
         return Ok(vec![]);
     }

@@ -1,7 +1,7 @@
 //! The expiry sweep: enrollments whose access period has passed become `expired`, with a
 //! `revoke_access` treatment (reason `expired`) unless a revocation is already on record.
 
-use super::rules::{EnrollmentStatus, TreatmentKind};
+use super::rules::{EnrollmentStatus, TreatmentKind, TreatmentReason};
 use super::store::{self, NewTreatment};
 use crate::notify::{self, Signal};
 use crate::schema::{courses, customers, enrollments, treatments};
@@ -71,7 +71,7 @@ pub fn revoke_expired(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResul
                     &[NewTreatment {
                         kind: TreatmentKind::RevokeAccess,
                         run_at: now,
-                        reason: Some("expired"),
+                        reason: Some(TreatmentReason::Expired),
                         payload: json!({"email": email, "name": name, "course": course}),
                         event_id: None,
                         customer_id,

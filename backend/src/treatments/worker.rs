@@ -4,7 +4,7 @@
 
 use super::executor::{Executor, Job};
 use super::{store, sweep};
-use crate::db::{self, Pool, PooledConn};
+use crate::db::{self, DbError, Pool, PooledConn};
 use crate::notify::{self, Bus, Signal};
 use crate::shutdown::Shutdown;
 use chrono::Utc;
@@ -26,17 +26,17 @@ pub struct Worker {
 
 impl Worker {
     /// Claims and executes one batch; returns how many treatments it handled. Blocking.
-    pub fn run_batch(&self) -> Result<usize, String> {
-        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
+    pub fn run_batch(&self) -> Result<usize, DbError> {
+        let mut conn = self.pool.get()?;
         if self.shutdown.is_triggered() {
             return Ok(0);
         }
-        let claimed = store::claim(&mut conn, self.batch, self.lease, Utc::now()).map_err(|e| e.to_string())?;
+        let claimed = store::claim(&mut conn, self.batch, self.lease, Utc::now())?;
         for (n, t) in claimed.iter().enumerate() {
             if self.shutdown.is_triggered() {
                 let rest = &claimed[n..];
                 for t in rest {
-                    store::release(&mut conn, t.id, t.attempts).map_err(|e| e.to_string())?;
+                    store::release(&mut conn, t.id, t.attempts)?;
                 }
                 log::info!("shutting down: released {} claimed treatment(s)", rest.len());
                 return Ok(n);
@@ -78,7 +78,7 @@ impl Worker {
         &self,
         conn: &mut PooledConn,
         write: impl Fn(&mut PgConnection) -> QueryResult<bool>,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, DbError> {
         let mut tries = 0;
         loop {
             match write(conn) {
@@ -87,15 +87,15 @@ impl Worker {
                     tries += 1;
                     conn.mark_broken();
                     log::warn!("recording a treatment's result: connection lost ({e}); retrying");
-                    *conn = self.pool.get().map_err(|e| e.to_string())?;
+                    *conn = self.pool.get()?;
                 }
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e.into()),
             }
         }
     }
 
     /// Runs batches until nothing is due. Blocking.
-    pub fn drain(&self) -> Result<usize, String> {
+    pub fn drain(&self) -> Result<usize, DbError> {
         let mut total = 0;
         loop {
             match self.run_batch()? {
@@ -144,9 +144,9 @@ pub fn spawn(
         actix_web::rt::spawn(async move {
             while !shutdown.is_triggered() {
                 let p = pool.clone();
-                let swept = actix_web::rt::task::spawn_blocking(move || {
-                    let mut conn = p.get().map_err(|e| e.to_string())?;
-                    sweep::revoke_expired(&mut conn, Utc::now()).map_err(|e| e.to_string())
+                let swept = actix_web::rt::task::spawn_blocking(move || -> Result<_, DbError> {
+                    let mut conn = p.get()?;
+                    Ok(sweep::revoke_expired(&mut conn, Utc::now())?)
                 })
                 .await;
                 match swept {

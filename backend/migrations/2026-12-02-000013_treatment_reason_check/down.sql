@@ -1,0 +1,1 @@
+ALTER TABLE treatments DROP CONSTRAINT treatments_reason_check;

@@ -1,0 +1,325 @@
+//! Reads of the customers: the ranked search, the search's summaries, the profile and the timeline.
+
+use super::events::EventQuery;
+use super::treatments::TreatmentQuery;
+use super::Window;
+use crate::models::{Customer, Enrollment};
+use crate::schema::{courses, customers, enrollments, orders};
+use crate::staff::pagination::like_escape;
+use crate::staff::views::{
+    AccessBadge, CustomerAccess, CustomerDetail, CustomerSummary, CustomerView, EnrollmentView, OrderView, Timeline,
+};
+use crate::treatments::rules::EnrollmentStatus;
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use std::collections::HashMap;
+
+diesel::define_sql_function! {
+    /// Lower-case and accent-free, as the search column is (migration 1).
+    fn portaria_fold(x: Text) -> Text;
+}
+
+/// How the search reads the text typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Term {
+    /// Nothing typed: most recent customers first.
+    All,
+    /// Too short for the trigram index: an e-mail prefix.
+    EmailPrefix(String),
+    /// Anywhere in e-mail, name or document (already lower-cased; accents are folded in SQL).
+    Contains(String),
+}
+
+/// Normalises the search text; a CPF typed with punctuation searches its digits.
+pub fn term(q: Option<&str>) -> Term {
+    let q = q.map(str::trim).unwrap_or_default().to_lowercase();
+    if q.is_empty() {
+        return Term::All;
+    }
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    let q = if digits.len() >= 3 && q.chars().all(|c| c.is_ascii_digit() || ".-/ ".contains(c)) { digits } else { q };
+    if q.chars().count() < 3 {
+        Term::EmailPrefix(q)
+    } else {
+        Term::Contains(q)
+    }
+}
+
+/// Searches customers; rows come with their rank (0 exact e-mail, 1 e-mail prefix, 2 anywhere),
+/// best rank first, newest first within a rank. Each rank is its own `ORDER BY id DESC LIMIT n`
+/// query, so PostgreSQL can stop after `n` rows instead of ranking every match (see PERFORMANCE.md).
+pub fn search(
+    conn: &mut PgConnection,
+    term: &Term,
+    limit: i64,
+    after: Option<(i64, i64)>,
+) -> QueryResult<Vec<(i32, Customer)>> {
+    let ranks: &[i32] = match term {
+        Term::All => &[2],
+        Term::EmailPrefix(_) => &[0, 1],
+        Term::Contains(_) => &[0, 1, 2],
+    };
+    // Plan every statement with its values: diesel prepares each query shape once, and a generic
+    // plan cannot judge the selectivity of `LIKE $1` ("com" and a rare name need different plans).
+    conn.transaction(|conn| {
+        diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(conn)?;
+        let mut out = Vec::new();
+        for &rank in ranks {
+            let wanted = limit - out.len() as i64;
+            let before = match after {
+                Some((r, _)) if i64::from(rank) < r => continue,
+                Some((r, id)) if i64::from(rank) == r => Some(id),
+                _ => None,
+            };
+            if wanted <= 0 {
+                break;
+            }
+            out.extend(search_rank(conn, term, rank, wanted, before)?.into_iter().map(|c| (rank, c)));
+        }
+        Ok(out)
+    })
+}
+
+/// How many of the newest customers a text search scans in id order before it turns to the
+/// trigram index (see `search_anywhere`).
+const RECENT_WINDOW: i64 = 5000;
+
+/// The customers of one rank, newest first, before `before_id`.
+fn search_rank(
+    conn: &mut PgConnection,
+    term: &Term,
+    rank: i32,
+    limit: i64,
+    before_id: Option<i64>,
+) -> QueryResult<Vec<Customer>> {
+    let mut query = customers::table.select(Customer::as_select()).into_boxed();
+    query = match (term, rank) {
+        (Term::All, _) => query,
+        (Term::EmailPrefix(q) | Term::Contains(q), 0) => query.filter(customers::email.eq(q.clone())),
+        (Term::EmailPrefix(q) | Term::Contains(q), 1) => {
+            query.filter(customers::email.like(format!("{}%", like_escape(q)))).filter(customers::email.ne(q.clone()))
+        }
+        (Term::EmailPrefix(q) | Term::Contains(q), _) => return search_anywhere(conn, q, limit, before_id),
+    };
+    if let Some(id) = before_id {
+        query = query.filter(customers::id.lt(id));
+    }
+    query.order(customers::id.desc()).limit(limit).load(conn)
+}
+
+/// Rank 2: `q` anywhere in e-mail, name or document (but not an e-mail prefix: rank 1).
+///
+/// A frequent term ("maria") is found fastest by walking the newest customers in id order; a rare
+/// one ("joao silva") through the trigram index and a sort. The planner cannot tell them apart
+/// reliably, so: first the newest `RECENT_WINDOW` customers in id order (bounded cost); if they
+/// hold a full page, those are exactly the newest matches; otherwise the older ones through the
+/// index (`ORDER BY id + 0` keeps the planner off the primary-key walk there).
+fn search_anywhere(conn: &mut PgConnection, q: &str, limit: i64, before_id: Option<i64>) -> QueryResult<Vec<Customer>> {
+    let pattern = format!("%{}%", like_escape(q));
+    let not_prefix = format!("{}%", like_escape(q));
+    let matching = || {
+        customers::table
+            .select(Customer::as_select())
+            .filter(customers::email.not_like(not_prefix.clone()))
+            .into_boxed()
+    };
+    let before = before_id.unwrap_or(i64::MAX);
+    let window_floor: Option<i64> = customers::table
+        .select(customers::id)
+        .filter(customers::id.lt(before))
+        .order(customers::id.desc())
+        .offset(RECENT_WINDOW)
+        .first(conn)
+        .optional()?;
+    // `search_text || ''` keeps the trigram index out of this bounded walk (its plan flipped
+    // between runs otherwise).
+    let mut recent = matching()
+        .filter(customers::search_text.concat("").like(portaria_fold(pattern.clone())))
+        .filter(customers::id.lt(before));
+    if let Some(floor) = window_floor {
+        recent = recent.filter(customers::id.gt(floor));
+    }
+    let mut rows: Vec<Customer> = recent.order(customers::id.desc()).limit(limit).load(conn)?;
+    if let (Some(floor), true) = (window_floor, (rows.len() as i64) < limit) {
+        let older: Vec<Customer> = matching()
+            .filter(customers::search_text.like(portaria_fold(pattern.clone())))
+            .filter(customers::id.le(floor))
+            .order((customers::id + 0i64).desc())
+            .limit(limit - rows.len() as i64)
+            .load(conn)?;
+        rows.extend(older);
+    }
+    Ok(rows)
+}
+
+/// Customers found by the search, best rank first, `limit` of them after the (rank, id) `after`.
+#[derive(Debug, Clone)]
+pub struct CustomerQuery {
+    pub term: Term,
+    pub after: Option<(i64, i64)>,
+    pub limit: i64,
+}
+
+impl CustomerQuery {
+    /// The summaries with their rank (the cursor is the rank and the id: `ranked_key`).
+    pub fn list(&self, conn: &mut PgConnection) -> QueryResult<Vec<(i32, CustomerSummary)>> {
+        let rows = search(conn, &self.term, self.limit, self.after)?;
+        let ids: Vec<i64> = rows.iter().map(|(_, c)| c.id).collect();
+        let mut badges: HashMap<i64, Vec<AccessBadge>> = HashMap::new();
+        for row in enrollments_of(conn, &ids)? {
+            badges.entry(row.enrollment.customer_id).or_default().push(row.into());
+        }
+        Ok(rows
+            .into_iter()
+            .map(|(rank, c)| {
+                let enrollments = badges.remove(&c.id).unwrap_or_default();
+                (rank, summary(c, enrollments))
+            })
+            .collect())
+    }
+}
+
+/// The keyset position of a ranked summary.
+pub fn ranked_key((rank, c): &(i32, CustomerSummary)) -> Vec<i64> {
+    vec![i64::from(*rank), c.id]
+}
+
+fn summary(c: Customer, enrollments: Vec<AccessBadge>) -> CustomerSummary {
+    CustomerSummary {
+        access: overall_access(&enrollments),
+        enrollments,
+        id: c.id,
+        email: c.email,
+        name: c.name,
+        document: c.document,
+        phone: c.phone,
+        created_at: c.created_at,
+        last_activity_at: c.last_activity_at,
+    }
+}
+
+/// An enrollment with its course's name.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = enrollments, check_for_backend(diesel::pg::Pg))]
+pub struct EnrollmentRow {
+    #[diesel(embed)]
+    pub enrollment: Enrollment,
+    #[diesel(select_expression = courses::name)]
+    pub course_name: String,
+}
+
+/// The enrollments of some customers with their courses, in creation order.
+fn enrollments_of(conn: &mut PgConnection, customer_ids: &[i64]) -> QueryResult<Vec<EnrollmentRow>> {
+    enrollments::table
+        .inner_join(courses::table)
+        .filter(enrollments::customer_id.eq_any(customer_ids))
+        .order(enrollments::id)
+        .select(EnrollmentRow::as_select())
+        .load(conn)
+}
+
+impl From<EnrollmentRow> for AccessBadge {
+    fn from(EnrollmentRow { enrollment: e, course_name }: EnrollmentRow) -> AccessBadge {
+        AccessBadge {
+            course_id: e.course_id,
+            course_name,
+            status: effective_status(e.status, e.expires_at),
+            expires_at: e.expires_at,
+        }
+    }
+}
+
+impl From<EnrollmentRow> for EnrollmentView {
+    fn from(EnrollmentRow { enrollment: e, course_name }: EnrollmentRow) -> EnrollmentView {
+        EnrollmentView {
+            status: effective_status(e.status, e.expires_at),
+            id: e.id,
+            course_id: e.course_id,
+            course_name,
+            granted_at: e.granted_at,
+            revoked_at: e.revoked_at,
+            expires_at: e.expires_at,
+            order_id: e.order_id,
+        }
+    }
+}
+
+/// An active enrollment whose time has passed reads as expired even before the sweep runs.
+pub fn effective_status(status: EnrollmentStatus, expires_at: Option<chrono::DateTime<Utc>>) -> EnrollmentStatus {
+    match expires_at {
+        Some(t) if status == EnrollmentStatus::Active && t <= Utc::now() => EnrollmentStatus::Expired,
+        _ => status,
+    }
+}
+
+/// The overall access state of a customer from their enrollments.
+pub fn overall_access(badges: &[AccessBadge]) -> CustomerAccess {
+    [
+        (EnrollmentStatus::Active, CustomerAccess::Active),
+        (EnrollmentStatus::Expired, CustomerAccess::Expired),
+        (EnrollmentStatus::Revoked, CustomerAccess::Revoked),
+    ]
+    .into_iter()
+    .find(|(status, _)| badges.iter().any(|b| b.status == *status))
+    .map_or(CustomerAccess::None, |(_, access)| access)
+}
+
+/// A customer's profile, enrollments (access state) and orders, newest order first.
+pub fn detail(conn: &mut PgConnection, id: i64) -> QueryResult<Option<CustomerDetail>> {
+    let customer: Option<CustomerView> =
+        customers::table.find(id).select(CustomerView::as_select()).first(conn).optional()?;
+    let Some(customer) = customer else { return Ok(None) };
+    let enrollments = enrollments_of(conn, &[id])?.into_iter().map(EnrollmentView::from).collect();
+    let orders = orders::table
+        .left_join(courses::table)
+        .filter(orders::customer_id.eq(id))
+        .order(orders::id.desc())
+        .select(OrderView::as_select())
+        .load(conn)?;
+    Ok(Some(CustomerDetail { customer, enrollments, orders }))
+}
+
+/// How many of the newest events, and of the newest treatments, a timeline shows.
+const TIMELINE_LIMIT: i64 = 1000;
+
+/// Every webhook and every treatment of a customer (the newest `TIMELINE_LIMIT` of each), oldest first.
+pub fn timeline(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Timeline>> {
+    let exists: bool = diesel::select(diesel::dsl::exists(customers::table.find(id))).get_result(conn)?;
+    if !exists {
+        return Ok(None);
+    }
+    let window = Window::newest(TIMELINE_LIMIT);
+    let events = EventQuery { customer_id: Some(id), window, ..Default::default() }.list(conn)?;
+    let treatments = TreatmentQuery { customer_id: Some(id), window, ..Default::default() }.list(conn)?;
+    Ok(Some(Timeline::new(events, treatments)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms() {
+        assert_eq!(term(None), Term::All);
+        assert_eq!(term(Some("   ")), Term::All);
+        assert_eq!(term(Some("Jo")), Term::EmailPrefix("jo".into()));
+        assert_eq!(term(Some(" João ")), Term::Contains("joão".into()));
+        assert_eq!(term(Some("123.456.789-09")), Term::Contains("12345678909".into()));
+        assert_eq!(term(Some("Fulano@Email.com")), Term::Contains("fulano@email.com".into()));
+    }
+
+    #[test]
+    fn overall_access_prefers_active() {
+        let b = |s: &str| AccessBadge {
+            course_id: 1,
+            course_name: "c".into(),
+            status: EnrollmentStatus::parse(s).unwrap(),
+            expires_at: None,
+        };
+        assert_eq!(overall_access(&[]), "none");
+        assert_eq!(overall_access(&[b("revoked"), b("active")]), "active");
+        assert_eq!(overall_access(&[b("revoked"), b("expired")]), "expired");
+        assert_eq!(overall_access(&[b("revoked")]), "revoked");
+    }
+}
