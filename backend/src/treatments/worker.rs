@@ -50,18 +50,18 @@ impl Worker {
             let outcome = self.executor.execute(&job);
             let result = match &outcome {
                 Ok(_) => "done",
-                Err(_) if t.attempts >= self.max_attempts => "dead",
+                Err(f) if f.is_permanent() || t.attempts >= self.max_attempts => "dead",
                 Err(_) => "retry",
             };
             crate::metrics::treatment(t.kind.as_str(), result, started.elapsed());
-            if let Err(error) = &outcome {
-                log::warn!("treatment {} ({}) attempt {} failed: {error}", t.id, t.kind, t.attempts);
+            if let Err(failure) = &outcome {
+                log::warn!("treatment {} ({}) attempt {} failed: {}", t.id, t.kind, t.attempts, failure.error());
             }
             // The treatment has run: its result must be recorded even if the database connection died
             // meanwhile (a restart), or the lease would expire and the treatment run a second time.
             let recorded = self.record(&mut conn, |conn| match &outcome {
                 Ok(output) => store::complete(conn, t.id, t.attempts, output),
-                Err(error) => store::fail(conn, t.id, t.attempts, error, self.max_attempts),
+                Err(failure) => store::fail(conn, t.id, t.attempts, failure, self.max_attempts),
             })?;
             if recorded {
                 let _ = notify::send(&mut conn, Signal::Treatment(t.id));
