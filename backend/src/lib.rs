@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod models;
 pub mod note;
 pub mod notify;
+pub mod object_body;
 pub mod openapi;
 pub mod retention;
 pub mod schema;

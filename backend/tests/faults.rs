@@ -606,9 +606,14 @@ impl Figures {
         check(self.lost == 0, format!("{} answered 2xx but not on record with that outcome (lost)", self.lost));
         check(self.originals_gap == 0, format!("distinct webhooks minus originals on record = {}", self.originals_gap));
         check(self.drained, "the outbox never drained".into());
+        // At least once, honestly: a process killed between a treatment's execution and its commit
+        // runs it again after the lease expires (then its attempts are > 1). Nothing else may repeat.
         check(
-            self.executed_twice == 0,
-            format!("{} executions beyond one per treatment (executed twice)", self.executed_twice),
+            self.executed_twice as i64 <= self.reclaimed,
+            format!(
+                "{} executions beyond one per treatment (executed twice), more than the {} treatments re-claimed after a crash",
+                self.executed_twice, self.reclaimed
+            ),
         );
         check(self.done_unprinted == 0, format!("{} treatments done without an execution", self.done_unprinted));
         check(self.dead == 0, format!("{} treatments dead", self.dead));

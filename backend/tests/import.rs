@@ -205,9 +205,18 @@ async fn bom_commas_crlf_and_file_problems() {
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["counts"]["new_accesses"], 2);
 
+    // no file at all is refused, dry run or not
+    for query in ["?dry_run=true", ""] {
+        let (status, body) = call_json!(&app, import(&admin, query, "  \n".as_bytes().to_vec()));
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"))
+        );
+        assert_eq!(body["error"]["details"]["fields"]["file"], "is empty");
+    }
     // the file itself
     for (body, line, code) in [
-        (&b""[..], 1, "missing_header"),
+        (&b"\xEF\xBB\xBF\r\n"[..], 1, "missing_header"),
         (&b"name;mail;course;expires\nA;a@x.com;c;\n"[..], 1, "invalid_header"),
         (&b"nome;email;curso;expira_em\nJo\xe3o;joao@example.com;confeitaria;\n"[..], 2, "invalid_encoding"),
         (&b"nome;email;curso;expira_em\nAna;ana2@example.com\n"[..], 2, "wrong_column_count"),
@@ -215,7 +224,13 @@ async fn bom_commas_crlf_and_file_problems() {
         (&b"nome;email;curso;expira_em\nAna;ana2@example.com;;\n"[..], 2, "missing_course"),
     ] {
         let (status, report) = call_json!(&app, import(&admin, "?dry_run=true", body.to_vec()));
-        assert_eq!(status, StatusCode::OK, "{report}");
+        // a wrong header is no import file: refused even in a dry run, with the report in the details
+        let (expected, report) = if line == 1 {
+            (StatusCode::UNPROCESSABLE_ENTITY, report["error"]["details"].clone())
+        } else {
+            (StatusCode::OK, report)
+        };
+        assert_eq!(status, expected, "{report}");
         assert_eq!(error_lines(&report), [(line, code.to_string())], "{}", String::from_utf8_lossy(body));
     }
 }

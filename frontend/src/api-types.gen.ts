@@ -1494,7 +1494,7 @@ export interface components {
         WelcomeBody: {
             /** Format: int64 */
             course_id: number;
-            /** @description Why (optional, at most 500 characters). */
+            /** @description Why (optional, at most 500 characters; no control characters but line breaks and tabs). */
             reason?: string | null;
         };
     };
@@ -2933,7 +2933,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A real import of a file with bad lines: nothing imported (`import_has_errors`; the report in `details`) */
+            /** @description A real import of a file with bad lines, or any run of a file whose header is wrong: nothing imported (`import_has_errors`; the report in `details`); an empty body (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3781,7 +3781,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An unknown role, a field of the wrong type, or neither `role` nor `active` (`validation_failed`) */
+            /** @description An unknown role or a field of the wrong type (`validation_failed`); a body that changes nothing is 200 with the user as it is */
             422: {
                 headers: {
                     [name: string]: unknown;

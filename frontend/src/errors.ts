@@ -92,6 +92,7 @@ export function fieldMessage(field: string, english: string): string {
   if (field === 'current_password') return 'A senha atual está incorreta.';
   if (field === 'invite_token') return 'Informe o token de convite.';
   if (field === 'reason') return 'Informe o motivo (até 500 caracteres).';
+  if (field === 'file') return 'Escolha um arquivo CSV ou cole o conteúdo.';
   if (field === 'days') {
     if (/only one/i.test(english)) return 'Escolha só uma opção: dias, data ou vitalício.';
     if (/needs/i.test(english)) return 'Informe quantos dias ou até que data.';

@@ -36,7 +36,7 @@ pub struct AccessBody {
     pub lifetime: Option<bool>,
     /// Why (required, 1 to 500 characters): kept with the treatments and in the audit log.
     #[serde(default)]
-    #[schema(required = true, value_type = String, min_length = 1, max_length = 500, example = "Cortesia para aluno do evento presencial")]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 500, pattern = r"^\s*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$", example = "Cortesia para aluno do evento presencial")]
     pub reason: Option<String>,
 }
 
@@ -44,8 +44,9 @@ pub struct AccessBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct WelcomeBody {
     pub course_id: i64,
-    /// Why (optional, at most 500 characters).
+    /// Why (optional, at most 500 characters; no control characters but line breaks and tabs).
     #[serde(default)]
+    #[schema(max_length = 500, pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$")]
     pub reason: Option<String>,
 }
 
@@ -63,7 +64,7 @@ pub struct BulkBody {
     pub until: Option<String>,
     /// Why (required, 1 to 500 characters).
     #[serde(default)]
-    #[schema(required = true, value_type = String, min_length = 1, max_length = 500, example = "Fim da turma de março")]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 500, pattern = r"^\s*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$", example = "Fim da turma de março")]
     pub reason: Option<String>,
 }
 
@@ -299,7 +300,7 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -
         (status = 403, description = "Not an administrator (`forbidden`)", body = ErrorBody),
         (status = 408, description = "The body did not arrive in time (`request_timeout`)", body = ErrorBody),
         (status = 413, description = "Over 5 MiB or 50,000 lines (`payload_too_large`)", body = ErrorBody),
-        (status = 422, description = "A real import of a file with bad lines: nothing imported (`import_has_errors`; the report in `details`)", body = ErrorBody),
+        (status = 422, description = "A real import of a file with bad lines, or any run of a file whose header is wrong: nothing imported (`import_has_errors`; the report in `details`); an empty body (`validation_failed`)", body = ErrorBody),
         (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
@@ -312,6 +313,13 @@ pub async fn import_access(
     payload: web::Payload,
 ) -> ApiResult<web::Json<ImportReport>> {
     let bytes = read_body(&req, payload, MAX_IMPORT_BYTES).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::unprocessable(
+            ErrorCode::ValidationFailed,
+            "Send the CSV file as the body (header `nome;email;curso;expira_em`).",
+        )
+        .with_details(serde_json::json!({ "fields": { "file": "is empty" } })));
+    }
     let (lines, file_errors) = import::read_csv(&bytes).map_err(|_| {
         ApiError::payload_too_large(format!("The file has more than {MAX_IMPORT_LINES} lines; split it."))
     })?;

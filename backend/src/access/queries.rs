@@ -636,7 +636,9 @@ pub fn import(
         let states: HashMap<(i64, i64), EnrollmentState> = current.iter().map(|(k, e)| (*k, state_of(e))).collect();
         let planned = import::plan(good, &before, &states, now);
         let mut report = ImportReport::new(dry_run, &planned, errors);
-        if !report.errors.is_empty() && !dry_run {
+        // A file whose header is wrong is no import file: refused even in a dry run (nothing to preview).
+        let unreadable = report.errors.iter().any(|e| e.line == 1);
+        if !report.errors.is_empty() && (!dry_run || unreadable) {
             return Err(rejected(&report));
         }
         if !write {

@@ -168,6 +168,7 @@ pub struct PasswordChange {
     /// The password the user signs in with today.
     pub current_password: String,
     /// At least 8 characters, at most 72 bytes (as at sign-up).
+    #[schema(min_length = 8)]
     pub new_password: String,
 }
 

@@ -7,7 +7,7 @@ use super::pagination::{self, PageParams};
 use super::views::Page;
 use crate::auth::AdminUser;
 use crate::db;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use crate::state::AppState;
 use actix_web::{get, web};
 
@@ -35,6 +35,11 @@ pub async fn list(
     let limit = pagination::limit(page.limit)?;
     let before = page.cursor.as_deref().map(|c| pagination::decode(c, 1).map(|p| p[0])).transpose()?;
     let f = f.into_inner();
+    for (name, id) in [("actor", f.actor), ("target_id", f.target_id)] {
+        if id.is_some_and(|id| id < 1) {
+            return Err(ApiError::bad_request(ErrorCode::InvalidQuery, format!("`{name}` must be an id (1 or more).")));
+        }
+    }
     db::run(&state.pool, move |conn| {
         let items = audit_queries::query(conn, &f, limit, before)?;
         let next_cursor = pagination::next(&items, limit, |e| vec![e.id]);

@@ -9,6 +9,7 @@ use crate::auth::users::{self, User, UserView};
 use crate::auth::{AdminUser, Role};
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
+use crate::object_body::ObjectBody;
 use crate::state::AppState;
 use actix_web::{get, patch, web};
 use diesel::prelude::*;
@@ -56,10 +57,6 @@ pub fn check_update(
     change: UserUpdate,
     other_active_admins: i64,
 ) -> ApiResult<Standing> {
-    if change.role.is_none() && change.active.is_none() {
-        return Err(ApiError::unprocessable(ErrorCode::ValidationFailed, "Send `role`, `active` or both.")
-            .with_details(json!({ "fields": { "role": "send role, active or both" } })));
-    }
     let next = Standing { role: change.role.unwrap_or(now.role), active: change.active.unwrap_or(now.active) };
     let removes_an_admin = now.is_active_admin() && !next.is_active_admin();
     if removes_an_admin && other_active_admins == 0 {
@@ -90,6 +87,10 @@ pub fn update_user(conn: &mut PgConnection, actor: i64, id: i64, change: UserUpd
             .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, format!("No staff user with id {id}.")))?;
         let now = Standing { role: user.role, active: user.active };
         let next = check_update(actor, id, now, change, users::other_active_admins(conn, id)?)?;
+        if next == now {
+            // nothing to change (no field, nulls, or the values it already has): no write, no audit
+            return Ok(user);
+        }
         let deactivated = now.active && !next.active;
         let updated = users::set_role_and_status(conn, id, next.role, next.active, deactivated)?;
         audit::record(
@@ -141,7 +142,7 @@ pub async fn list(state: web::Data<AppState>, _admin: AdminUser) -> ApiResult<we
         (status = 409, description = "It would leave no active administrator (`last_admin`), or an administrator deactivating or demoting themself (`cannot_change_self`)", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ErrorBody),
         (status = 415, description = "Not sent as application/json (`unsupported_media_type`)", body = ErrorBody),
-        (status = 422, description = "An unknown role, a field of the wrong type, or neither `role` nor `active` (`validation_failed`)", body = ErrorBody),
+        (status = 422, description = "An unknown role or a field of the wrong type (`validation_failed`); a body that changes nothing is 200 with the user as it is", body = ErrorBody),
         (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]
@@ -150,9 +151,9 @@ pub async fn update(
     state: web::Data<AppState>,
     admin: AdminUser,
     id: web::Path<i64>,
-    body: web::Json<UserUpdate>,
+    body: ObjectBody<UserUpdate>,
 ) -> ApiResult<web::Json<UserView>> {
-    let (actor, id, change) = (admin.id, id.into_inner(), body.into_inner());
+    let (actor, id, change) = (admin.id, id.into_inner(), body.0);
     let user = db::run(&state.pool, move |conn| update_user(conn, actor, id, change)).await?;
     log::info!("staff user {id} updated by {actor}: role {}, active {}", user.role, user.active);
     Ok(web::Json(user.into()))
@@ -202,7 +203,8 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_change_is_invalid() {
-        assert_eq!(code(check_update(1, 2, SUPORTE, change(None, None), 1)), "validation_failed");
+    fn an_empty_change_changes_nothing() {
+        assert_eq!(check_update(1, 2, SUPORTE, change(None, None), 1).unwrap(), SUPORTE);
+        assert_eq!(check_update(1, 1, ADMIN, change(None, None), 0).unwrap(), ADMIN);
     }
 }

@@ -142,7 +142,16 @@ function csvSection(ctx: Parameters<ScreenFactory>[0], life: Lifecycle): HTMLEle
         }
       },
       (err: unknown) => {
-        if (life.alive) mount(result, notice(errorMessage(err), 'bad'));
+        if (!life.alive) return;
+        if (err instanceof ApiError && err.code === 'import_has_errors') {
+          try {
+            mount(result, reportView(decode(importReport, err.details)));
+            return;
+          } catch {
+            // fall through to the plain message
+          }
+        }
+        mount(result, notice(errorMessage(err), 'bad'));
       },
     );
   });
