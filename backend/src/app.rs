@@ -3,7 +3,7 @@
 use crate::error::ErrorCode;
 use crate::error::{self, ApiError};
 use crate::state::AppState;
-use crate::{access, auth, catalog, frontend, health, ingest, metrics, openapi, staff};
+use crate::{access, auth, catalog, frontend, health, ingest, metrics, openapi, settings, staff};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
@@ -51,7 +51,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(catalog::handlers::list_products)
         .service(catalog::handlers::create_mapping)
         .service(catalog::handlers::update_mapping)
-        .service(catalog::handlers::delete_mapping);
+        .service(catalog::handlers::delete_mapping)
+        .service(settings::handlers::get_settings)
+        .service(settings::handlers::test_channel);
 }
 
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {

@@ -9,6 +9,8 @@ use std::time::Duration;
 pub const DEFAULT_SIGNUP_TOKEN: &str = "uhdfaAADF123";
 /// Default `PORTARIA_BIND`.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// Default `PUBLIC_URL`.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 const DEV_JWT_SECRET: &str = "portaria-dev-only-jwt-secret-do-not-use-in-production";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -68,6 +70,39 @@ pub struct Config {
     pub login_lockout: Duration,
     /// `METRICS_TOKEN`: when set, `GET /metrics` needs `Authorization: Bearer <token>`; unset, it is open.
     pub metrics_token: Option<String>,
+    /// `PUBLIC_URL`: where staff open the app (links in alerts), without a trailing slash.
+    pub public_url: String,
+    /// `ALERT_WEBHOOK_URL` and the alert thresholds (see `crate::alerts`).
+    pub alerts: AlertConfig,
+}
+
+/// Alerts to a Slack/Discord/Teams-style incoming webhook (docs/OPERATIONS.md).
+#[derive(Clone)]
+pub struct AlertConfig {
+    /// `ALERT_WEBHOOK_URL`; `None`: alerts are off. It is a secret (the URL is the credential).
+    pub webhook_url: Option<String>,
+    /// `ALERT_OUTBOX_AGE`: a due treatment waiting longer than this alerts.
+    pub outbox_age: Duration,
+    /// `ALERT_REJECTIONS`: this many 401s for one source within [`AlertConfig::REJECTIONS_SPAN`] alert.
+    pub rejections: u32,
+    /// `ALERT_WINDOW`: at most one message per condition (per source, per treatment) within it.
+    pub window: Duration,
+}
+
+impl AlertConfig {
+    /// The span over which rejections are counted.
+    pub const REJECTIONS_SPAN: Duration = Duration::from_secs(300);
+}
+
+impl std::fmt::Debug for AlertConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertConfig")
+            .field("webhook_url", &self.webhook_url.is_some())
+            .field("outbox_age", &self.outbox_age)
+            .field("rejections", &self.rejections)
+            .field("window", &self.window)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -148,6 +183,20 @@ impl Config {
             login_max_failures: parse(&get, "LOGIN_MAX_FAILURES", 5u32, 1..=1000)?,
             login_lockout: Duration::from_secs(parse(&get, "LOGIN_LOCKOUT_SECONDS", 900u64, 1..=86_400)?),
             metrics_token: get("METRICS_TOKEN"),
+            public_url: public_url(get("PUBLIC_URL"))?,
+            alerts: AlertConfig {
+                webhook_url: match get("ALERT_WEBHOOK_URL") {
+                    Some(url) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+                        return Err(ConfigError(
+                            "ALERT_WEBHOOK_URL is malformed: set it to the https:// URL of an incoming webhook (Slack, Discord, Teams), or leave it unset".into(),
+                        ))
+                    }
+                    url => url,
+                },
+                outbox_age: duration(&get, "ALERT_OUTBOX_AGE", Duration::from_secs(15 * 60))?,
+                rejections: parse(&get, "ALERT_REJECTIONS", 20u32, 1..=1_000_000)?,
+                window: duration(&get, "ALERT_WINDOW", Duration::from_secs(30 * 60))?,
+            },
         })
     }
 
@@ -214,6 +263,45 @@ pub fn redact_url(url: &str) -> String {
             }
         }
         _ => url.to_string(),
+    }
+}
+
+/// `PUBLIC_URL`, checked, without a trailing slash.
+fn public_url(raw: Option<String>) -> Result<String, ConfigError> {
+    let url = raw.unwrap_or_else(|| DEFAULT_PUBLIC_URL.into());
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(ConfigError(format!(
+            "PUBLIC_URL is malformed ({url:?}): set it to the address staff open the app at, e.g. https://portaria.exemplo.com"
+        )));
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+/// A span like `30s`, `10m`, `2h` (a bare number is minutes), from 10 seconds to 7 days.
+pub fn parse_duration(raw: &str) -> Option<Duration> {
+    let raw = raw.trim().to_ascii_lowercase();
+    let (number, unit) = match raw.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => raw.split_at(i),
+        None => (raw.as_str(), "m"),
+    };
+    let n: u64 = number.parse().ok()?;
+    let seconds = match unit.trim() {
+        "s" => n,
+        "m" | "min" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        _ => return None,
+    };
+    (10..=7 * 86_400).contains(&seconds).then(|| Duration::from_secs(seconds))
+}
+
+fn duration(get: &impl Fn(&str) -> Option<String>, key: &str, default: Duration) -> Result<Duration, ConfigError> {
+    match get(key) {
+        None => Ok(default),
+        Some(raw) => parse_duration(&raw).ok_or_else(|| {
+            ConfigError(format!(
+                "{key} is invalid ({raw:?}): set it to a span like 30s, 10m or 2h (from 10 seconds to 7 days)"
+            ))
+        }),
     }
 }
 
@@ -313,6 +401,39 @@ mod tests {
         let c = Config::for_tests("postgres://u@h/db");
         let shown = format!("{c:?}");
         assert!(!shown.contains("test-hashtag-token") && !shown.contains(&c.jwt_secret));
+    }
+
+    #[test]
+    fn alert_settings() {
+        let base = [("DATABASE_URL", "postgres://u@h/db"), ("PORTARIA_ENV", "dev")];
+        let c = load(&base).unwrap();
+        assert!(c.alerts.webhook_url.is_none());
+        assert_eq!(c.alerts.outbox_age, Duration::from_secs(900));
+        assert_eq!(c.alerts.window, Duration::from_secs(1800));
+        assert_eq!(c.alerts.rejections, 20);
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        let c = load(&[
+            base[0],
+            base[1],
+            ("ALERT_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/segredo"),
+            ("ALERT_OUTBOX_AGE", "10m"),
+            ("ALERT_WINDOW", "1h"),
+            ("PUBLIC_URL", "https://portaria.exemplo.com/"),
+        ])
+        .unwrap();
+        assert_eq!(c.alerts.outbox_age, Duration::from_secs(600));
+        assert_eq!(c.alerts.window, Duration::from_secs(3600));
+        assert_eq!(c.public_url, "https://portaria.exemplo.com");
+        assert!(!format!("{c:?}").contains("segredo"));
+        let err = load(&[base[0], base[1], ("ALERT_OUTBOX_AGE", "dez")]).unwrap_err();
+        assert!(err.0.starts_with("ALERT_OUTBOX_AGE is invalid"), "{err}");
+        let err = load(&[base[0], base[1], ("ALERT_WEBHOOK_URL", "hooks.slack.com")]).unwrap_err();
+        assert!(err.0.starts_with("ALERT_WEBHOOK_URL is malformed"), "{err}");
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("15"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("1s"), None);
+        assert_eq!(parse_duration("5d"), None);
     }
 
     #[test]

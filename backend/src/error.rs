@@ -53,6 +53,7 @@ crate::vocabulary! {
         CannotChangeSelf = "cannot_change_self",
         MappingExists = "mapping_exists",
         CourseNotFound = "course_not_found",
+        ChannelOff = "channel_off",
     }
 }
 

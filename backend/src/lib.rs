@@ -1,6 +1,7 @@
 //! Portaria: payment webhooks in, course access out, every decision on record.
 
 pub mod access;
+pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod body_deadline;
@@ -24,6 +25,7 @@ pub mod retention;
 pub mod schema;
 pub mod security_headers;
 pub mod server;
+pub mod settings;
 pub mod shutdown;
 pub mod staff;
 pub mod state;

@@ -1,6 +1,10 @@
-//! Periodic housekeeping of each process: the rate limit's aggregate counts (every 10 s) and the
-//! retention of raw bodies (every 10 minutes, by processes that run workers).
+//! Periodic housekeeping of each process: the rate limit's aggregate counts (every 10 s), the
+//! retention of raw bodies (every 10 minutes, by processes that run workers) and the alert checks
+//! (every minute, when `ALERT_WEBHOOK_URL` is set; replicas share the alert marks, so each condition
+//! alerts once per window whichever process sees it first).
 
+use crate::alerts::{self, Alerter};
+use crate::config::Config;
 use crate::db::Pool;
 use crate::ingest::rate_limit::{self, WebhookRateLimit};
 use crate::retention::{self, Retention};
@@ -12,7 +16,45 @@ use std::time::Duration;
 const FLUSH_EVERY: Duration = Duration::from_secs(10);
 const RETENTION_EVERY: Duration = Duration::from_secs(600);
 
-pub fn spawn(pool: Pool, limit: Arc<WebhookRateLimit>, retention: Option<Retention>, shutdown: Shutdown) {
+pub fn spawn(
+    pool: Pool,
+    limit: Arc<WebhookRateLimit>,
+    retention: Option<Retention>,
+    config: Arc<Config>,
+    shutdown: Shutdown,
+) {
+    if config.alerts.webhook_url.is_some() {
+        let pool = pool.clone();
+        let shutdown = shutdown.clone();
+        actix_web::rt::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(alerts::CHECK_EVERY) => {}
+                    _ = shutdown.wait() => return,
+                }
+                let (p, c) = (pool.clone(), config.clone());
+                let checked = actix_web::rt::task::spawn_blocking(move || {
+                    let Some(alerter) = Alerter::from_config(&c) else { return Ok(vec![]) };
+                    let mut conn = p.get().map_err(|e| e.to_string())?;
+                    alerter.check(&mut conn, Utc::now()).map_err(|e| e.to_string())
+                })
+                .await;
+                match checked {
+                    Ok(Ok(sent)) => {
+                        for s in sent {
+                            log::info!(
+                                "alert {}: {}",
+                                s.key,
+                                if s.ok { "sent" } else { "not sent (retried next check)" }
+                            );
+                        }
+                    }
+                    Ok(Err(e)) => log::error!("alerts: {e}"),
+                    Err(e) => log::error!("alerts: the check panicked: {e}"),
+                }
+            }
+        });
+    }
     {
         let pool = pool.clone();
         let shutdown = shutdown.clone();

@@ -176,6 +176,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    alert_marks (key) {
+        key -> Text,
+        at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(product_courses -> courses (course_id));
 diesel::joinable!(orders -> customers (customer_id));
 diesel::joinable!(orders -> courses (course_id));

@@ -6,7 +6,7 @@ use crate::ingest::event::Source;
 use crate::retention::Retention;
 use crate::state::AppState;
 use crate::treatments::worker::{self, Worker};
-use crate::{app, body_deadline, channels, db, maintenance, notify, security_headers, telemetry};
+use crate::{app, body_deadline, channels, db, maintenance, notify, security_headers, settings, telemetry};
 use actix_web::{middleware, App, HttpServer};
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,7 +58,13 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     );
     let retention = (c.worker_concurrency > 0)
         .then_some(Retention { rejected_days: c.retention_days_rejected, accepted_days: c.retention_days_raw });
-    maintenance::spawn(state.pool.clone(), state.rate_limit.clone(), retention, state.shutdown.clone());
+    maintenance::spawn(
+        state.pool.clone(),
+        state.rate_limit.clone(),
+        retention,
+        state.config.clone(),
+        state.shutdown.clone(),
+    );
     let urls = webhook_urls(c);
     let server = {
         let state = state.clone();
@@ -86,6 +92,10 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         for line in urls {
             println!("  {line}");
         }
+    }
+    println!("Channels:");
+    for line in settings::channel_lines(&state.config) {
+        println!("  {line}");
     }
     let handle = server.handle();
     let shutdown = state.shutdown.clone();

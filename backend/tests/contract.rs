@@ -31,6 +31,8 @@ async fn every_documented_status_is_reachable() {
     let mut config = db.config();
     config.login_max_failures = 1;
     config.webhook_body_limit = 4096;
+    // nothing listens on port 9: the test send answers 200 with `ok: false`
+    config.alerts.webhook_url = Some("http://127.0.0.1:9/alertas".into());
     let state = db.state_with(config);
     let app = app!(state.clone());
     let token = staff_token(&app).await;
@@ -298,6 +300,14 @@ async fn every_documented_status_is_reachable() {
         ("GET", "/api/audit", 400, get("/api/audit?target_type=planet", &token)),
         ("GET", "/api/audit", 401, unauth("GET", "/api/audit")),
         ("GET", "/api/audit", 403, get("/api/audit", &support)),
+        ("GET", "/api/settings", 200, get("/api/settings", &token)),
+        ("GET", "/api/settings", 401, unauth("GET", "/api/settings")),
+        ("GET", "/api/settings", 403, get("/api/settings", &support)),
+        ("POST", "/api/settings/test/{channel}", 200, post("/api/settings/test/alert", &token)),
+        ("POST", "/api/settings/test/{channel}", 401, unauth("POST", "/api/settings/test/alert")),
+        ("POST", "/api/settings/test/{channel}", 403, post("/api/settings/test/alert", &support)),
+        ("POST", "/api/settings/test/{channel}", 404, post("/api/settings/test/fax", &token)),
+        ("POST", "/api/settings/test/{channel}", 409, post("/api/settings/test/email", &token)),
         (
             "POST",
             "/api/customers/{id}/access",
@@ -601,6 +611,8 @@ fn database_routes() -> Vec<(&'static str, &'static str, &'static str)> {
         ("POST", "/api/products", "/api/products"),
         ("PATCH", "/api/products/{id}", "/api/products/1"),
         ("DELETE", "/api/products/{id}", "/api/products/1"),
+        ("GET", "/api/settings", "/api/settings"),
+        ("POST", "/api/settings/test/{channel}", "/api/settings/test/alert"),
     ]
 }
 

@@ -10,6 +10,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,6 +127,31 @@ function psql(url, sql) {
   return execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qAtX', '-c', sql], {
     stdio: ['ignore', 'pipe', 'pipe'],
     encoding: 'utf8',
+  });
+}
+
+/** An incoming-webhook endpoint for the alerts (ALERT_WEBHOOK_URL): records each JSON body, answers 200. */
+function alertHook() {
+  const calls = [];
+  const srv = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      try {
+        calls.push(JSON.parse(body));
+      } catch {
+        calls.push({ invalid: body });
+      }
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+    });
+  });
+  return new Promise((resolveHook) => {
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      resolveHook({ url: `http://127.0.0.1:${port}/alertas/e2e-segredo-do-alerta`, calls, close: () => srv.close() });
+    });
   });
 }
 
@@ -260,8 +286,10 @@ async function main() {
 
   let server = null;
   let browser = null;
+  let hook = null;
   let dbCreated = false;
   const cleanup = async () => {
+    hook?.close();
     if (browser) await browser.close().catch(() => undefined);
     browser = null;
     if (server && server.exitCode === null) {
@@ -311,6 +339,7 @@ async function main() {
     dbCreated = true;
     const port = await freePort();
     BASE = `http://127.0.0.1:${port}`;
+    hook = await alertHook();
     const log = openSync(SERVER_LOG, 'w');
     server = spawn(bin, ['serve'], {
       env: {
@@ -325,6 +354,8 @@ async function main() {
         JWT_SECRET: randomBytes(32).toString('hex'),
         WORKER_CONCURRENCY: '1',
         WORKER_POLL_MS: '200',
+        ALERT_WEBHOOK_URL: hook.url,
+        PUBLIC_URL: BASE,
         RUST_LOG: process.env.RUST_LOG ?? 'info',
       },
       stdio: ['ignore', log, log],
@@ -356,6 +387,7 @@ async function main() {
       INVITE,
       WEBHOOK_TOKEN,
       KIWIFY_TOKEN,
+      alertCalls: () => hook.calls,
       DESKTOP,
       PHONE,
     };

@@ -432,6 +432,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What is on and how: webhook sources, e-mail, course platform, alerts, worker, retention, rate limit.
+         *     Secrets are never shown: only whether each is set (and the host of a webhook URL).
+         */
+        get: operations["get_settings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/settings/test/{channel}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sends a test through a channel now (`alert`; `email` to the signed-in administrator; `platform`, a
+         *     signed test webhook) and answers what the other end replied. A failed send is `ok: false`, not an error.
+         */
+        post: operations["test_channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/stats": {
         parameters: {
             query?: never;
@@ -672,6 +712,29 @@ export interface components {
             id: number;
             name: string;
         };
+        /** @description Alerts to an incoming webhook. */
+        AlertSetting: {
+            enabled: boolean;
+            /** @description The host of `ALERT_WEBHOOK_URL` (the URL itself is a credential: never shown). */
+            host?: string | null;
+            /**
+             * Format: int64
+             * @description `ALERT_OUTBOX_AGE`, in seconds.
+             */
+            outbox_age_seconds: number;
+            /**
+             * Format: int32
+             * @description `ALERT_REJECTIONS`: 401s of one source within `rejections_span_seconds` that alert.
+             */
+            rejections: number;
+            /** Format: int64 */
+            rejections_span_seconds: number;
+            /**
+             * Format: int64
+             * @description `ALERT_WINDOW`, in seconds: at most one message per condition within it.
+             */
+            window_seconds: number;
+        };
         /**
          * @description A staff action recorded in the audit log (`audit_log.action`).
          * @enum {string}
@@ -896,6 +959,18 @@ export interface components {
             /** Format: int64 */
             treatments: number;
         };
+        /** @description The e-mail channel (SMTP). */
+        EmailSetting: {
+            enabled: boolean;
+            from?: string | null;
+            host?: string | null;
+            /** @description Whether a password is set; never the password. */
+            password_set: boolean;
+            /** Format: int32 */
+            port?: number | null;
+            reply_to?: string | null;
+            username?: string | null;
+        };
         /** @enum {string} */
         EnrollmentStatus: "active" | "revoked" | "expired";
         EnrollmentView: {
@@ -925,7 +1000,7 @@ export interface components {
          *     its serde names; it is never stored.
          * @enum {string}
          */
-        ErrorCode: "access_already_active" | "access_lifetime" | "access_not_active" | "account_deactivated" | "import_has_errors" | "database_unavailable" | "forbidden" | "session_revoked" | "email_taken" | "invalid_body" | "invalid_credentials" | "invalid_cursor" | "invalid_invite_token" | "invalid_json" | "invalid_query" | "invalid_token" | "migrations_pending" | "missing_token" | "not_found" | "not_replayable" | "not_retryable" | "payload_too_large" | "replay_rejected" | "request_timeout" | "token_expired" | "too_many_requests" | "unauthorized" | "unknown_source" | "unprocessable" | "validation_failed" | "internal_error" | "unsupported_media_type" | "method_not_allowed" | "last_admin" | "cannot_change_self" | "mapping_exists" | "course_not_found";
+        ErrorCode: "access_already_active" | "access_lifetime" | "access_not_active" | "account_deactivated" | "import_has_errors" | "database_unavailable" | "forbidden" | "session_revoked" | "email_taken" | "invalid_body" | "invalid_credentials" | "invalid_cursor" | "invalid_invite_token" | "invalid_json" | "invalid_query" | "invalid_token" | "migrations_pending" | "missing_token" | "not_found" | "not_replayable" | "not_retryable" | "payload_too_large" | "replay_rejected" | "request_timeout" | "token_expired" | "too_many_requests" | "unauthorized" | "unknown_source" | "unprocessable" | "validation_failed" | "internal_error" | "unsupported_media_type" | "method_not_allowed" | "last_admin" | "cannot_change_self" | "mapping_exists" | "course_not_found" | "channel_off";
         ErrorDetail: {
             /** @description Stable machine-readable code, e.g. `invalid_credentials`. */
             code: components["schemas"]["ErrorCode"];
@@ -1240,6 +1315,16 @@ export interface components {
             /** @description At least 8 characters, at most 72 bytes (as at sign-up). */
             new_password: string;
         };
+        /** @description The course-platform channel (access webhooks). */
+        PlatformSetting: {
+            enabled: boolean;
+            /** @description The host of `ACCESS_WEBHOOK_URL` (its path may carry a token: never shown). */
+            host?: string | null;
+            /** @description How calls are made (`webhook` or `templated`), when on. */
+            mode?: string | null;
+            /** @description Whether the signing secret is set; never the secret. */
+            secret_set: boolean;
+        };
         /** @description One good line of the preview. */
         PreviewLine: {
             /** Format: int64 */
@@ -1273,11 +1358,45 @@ export interface components {
             /** @enum {string} */
             kind: "unmapped";
         };
+        RateLimitSetting: {
+            /**
+             * Format: int32
+             * @description Webhook requests per second per source and client address (0: no limit).
+             */
+            per_second: number;
+        };
+        RetentionSetting: {
+            /**
+             * Format: int32
+             * @description Days raw bodies of accepted webhooks are kept (`null`: forever).
+             */
+            raw_days?: number | null;
+            /**
+             * Format: int32
+             * @description Days raw bodies of rejected webhooks are kept (`null`: forever).
+             */
+            rejected_days?: number | null;
+        };
         /**
          * @description A staff user's role (`users.role`).
          * @enum {string}
          */
         Role: "admin" | "suporte";
+        /** @description Everything the Configurações screen shows. */
+        Settings: {
+            alerts: components["schemas"]["AlertSetting"];
+            /** @description `PORTARIA_ENV=dev`: development secrets in use. */
+            dev: boolean;
+            email: components["schemas"]["EmailSetting"];
+            platform: components["schemas"]["PlatformSetting"];
+            /** @description `PUBLIC_URL`: the app's address in alerts. */
+            public_url: string;
+            rate_limit: components["schemas"]["RateLimitSetting"];
+            retention: components["schemas"]["RetentionSetting"];
+            /** @description Every webhook source: on when its secret is set. */
+            sources: components["schemas"]["SourceSetting"][];
+            worker: components["schemas"]["WorkerSetting"];
+        };
         SignupRequest: {
             /** @example ana@escola.com.br */
             email: string;
@@ -1293,6 +1412,11 @@ export interface components {
          * @enum {string}
          */
         Source: "hashtag" | "hotmart" | "kiwify" | "generic";
+        SourceSetting: {
+            /** @description Whether the source's secret is set (the source is enabled); never the secret. */
+            secret_set: boolean;
+            source: components["schemas"]["Source"];
+        };
         Stats: {
             /** @description The last 30 days, oldest first, every day present. */
             daily: components["schemas"]["Day"][];
@@ -1310,6 +1434,24 @@ export interface components {
             treatments_by_status: {
                 [key: string]: number;
             };
+        };
+        /**
+         * @description A channel with a "send a test" (`POST /api/settings/test/{channel}`).
+         * @enum {string}
+         */
+        TestChannel: "alert" | "email" | "platform";
+        /** @description What a test send did. A failed send is an answer too (`ok: false`), never a server error. */
+        TestResult: {
+            channel: components["schemas"]["TestChannel"];
+            /** @description What happened, in a line (the answer's start, or why nothing arrived). */
+            detail: string;
+            /** @description Whether the other end accepted it. */
+            ok: boolean;
+            /**
+             * Format: int32
+             * @description The HTTP status the endpoint answered, when it answered.
+             */
+            status?: number | null;
         };
         Timeline: {
             /** @description Oldest first. */
@@ -1496,6 +1638,16 @@ export interface components {
             course_id: number;
             /** @description Why (optional, at most 500 characters; no control characters but line breaks and tabs). */
             reason?: string | null;
+        };
+        WorkerSetting: {
+            /** @description Worker loops of this process (0: it executes no treatments). */
+            concurrency: number;
+            /** Format: int64 */
+            lease_seconds: number;
+            /** Format: int32 */
+            max_attempts: number;
+            /** Format: int64 */
+            poll_ms: number;
         };
     };
     responses: never;
@@ -3434,6 +3586,121 @@ export interface operations {
             };
             /** @description Not signed in */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The server's settings, secrets masked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Settings"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an administrator (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel to test */
+                channel: components["schemas"]["TestChannel"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sent (or tried): what the other end answered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestResult"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an administrator (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such channel (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The channel is not configured here (`channel_off`) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -16,6 +16,7 @@ import {
   type UnmappedProduct,
 } from './catalog-types';
 import { decode, isRecord, type Decoder } from './json';
+import { settingsDecoder, testResultDecoder, type Settings, type TestChannel, type TestResult } from './settings';
 import {
   auditEntry,
   accessAnswer,
@@ -258,6 +259,16 @@ export class ApiClient {
 
   updateUser(id: string, change: UserChange): Promise<UserView> {
     return this.request(path`/api/users/${id}`, { method: 'PATCH', body: change, decoder: userView });
+  }
+
+  /** What is on and how (secrets masked by the server). */
+  settings(): Promise<Settings> {
+    return this.request('/api/settings', { decoder: settingsDecoder });
+  }
+
+  /** Sends a test through a channel now; a failed send is an answer (`ok: false`), not an error. */
+  testChannel(channel: TestChannel): Promise<TestResult> {
+    return this.request(path`/api/settings/test/${channel}`, { method: 'POST', decoder: testResultDecoder });
   }
 
   audit(filters: AuditFilters): Promise<Page<AuditEntry>> {

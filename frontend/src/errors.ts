@@ -30,6 +30,7 @@ const BY_CODE: Record<components['schemas']['ErrorCode'], string> & Record<strin
   invalid_query: 'Os filtros têm um valor inválido. Corrija e tente de novo.',
   method_not_allowed: 'Operação não permitida.',
   course_not_found: 'Um dos cursos escolhidos não existe mais. Recarregue a página e escolha de novo.',
+  channel_off: 'Este canal não está configurado neste servidor (veja as variáveis de ambiente na documentação).',
   mapping_exists:
     'Já existe um mapeamento para este produto e esta oferta na mesma plataforma. Edite o mapeamento existente.',
   invalid_cursor: 'A lista mudou desde a última página. Recarregue e tente de novo.',

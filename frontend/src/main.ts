@@ -16,6 +16,7 @@ import { notFoundScreen } from './screens/not-found';
 import { passwordScreen } from './screens/password';
 import type { AppContext, Screen, ScreenFactory } from './screens/screen';
 import { signupScreen } from './screens/signup';
+import { settingsScreen } from './screens/settings';
 import { teamScreen } from './screens/team';
 import { importScreen } from './screens/import';
 import { treatmentsScreen } from './screens/treatments';
@@ -33,6 +34,7 @@ const SCREENS: Record<RouteName, ScreenFactory> = {
   treatments: treatmentsScreen,
   team: teamScreen,
   audit: auditScreen,
+  settings: settingsScreen,
   password: passwordScreen,
   import: importScreen,
   catalog: catalogScreen,

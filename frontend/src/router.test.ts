@@ -60,6 +60,8 @@ test('the team, the audit and the password screens; only the first two are for a
   assert.equal(matchRoute('/auditoria?acao=update_user').name, 'audit');
   assert.equal(matchRoute('/alterar-senha').name, 'password');
   assert.ok(isAdminRoute('team') && isAdminRoute('audit'));
+  assert.equal(matchRoute('/configuracoes').name, 'settings');
+  assert.ok(isAdminRoute('settings'));
   for (const name of ['dashboard', 'customers', 'customer', 'events', 'treatments', 'password', 'login'] as const)
     assert.ok(!isAdminRoute(name), name);
 });

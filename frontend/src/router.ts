@@ -16,6 +16,7 @@ export type RouteName =
   | 'password'
   | 'import'
   | 'catalog'
+  | 'settings'
   | 'notFound';
 
 export interface Route {
@@ -44,6 +45,7 @@ const ROUTES: RouteDef[] = [
   { name: 'password', pattern: '/alterar-senha' },
   { name: 'import', pattern: '/importar' },
   { name: 'catalog', pattern: '/catalogo' },
+  { name: 'settings', pattern: '/configuracoes' },
 ];
 
 const PUBLIC_ROUTES: ReadonlySet<RouteName> = new Set(['login', 'signup']);
@@ -52,8 +54,8 @@ export function isPublicRoute(name: RouteName): boolean {
   return PUBLIC_ROUTES.has(name);
 }
 
-/** The screens of administrators (catalog, team, import, audit); support sees "apenas administradores". */
-const ADMIN_ROUTES: ReadonlySet<RouteName> = new Set(['import', 'team', 'audit']);
+/** The screens of administrators (team, import, audit, settings); support sees "apenas administradores". */
+const ADMIN_ROUTES: ReadonlySet<RouteName> = new Set(['import', 'team', 'audit', 'settings']);
 
 export function isAdminRoute(name: RouteName): boolean {
   return ADMIN_ROUTES.has(name);

@@ -19,6 +19,7 @@ const ADMIN_NAV: [Exclude<RouteName, 'notFound'>, string][] = [
   ['import', 'Importar'],
   ['team', 'Equipe'],
   ['audit', 'Auditoria'],
+  ['settings', 'Configurações'],
 ];
 
 /** Which nav item a route belongs to (the customer page is under Clientes). */
