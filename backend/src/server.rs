@@ -46,7 +46,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             executor: Arc::new(PrintExecutor),
             max_attempts: c.worker_max_attempts,
             lease: chrono::Duration::from_std(c.worker_lease).unwrap_or(chrono::Duration::seconds(60)),
-            batch: 20,
+            batch: 5,
             shutdown: state.shutdown.clone(),
         },
         state.bus.clone(),
