@@ -68,6 +68,9 @@ pub struct Config {
     pub login_lockout: Duration,
     /// `METRICS_TOKEN`: when set, `GET /metrics` needs `Authorization: Bearer <token>`; unset, it is open.
     pub metrics_token: Option<String>,
+    /// The course-platform channel (`ACCESS_WEBHOOK_URL`, `ACCESS_WEBHOOK_SECRET`, `PLATFORM_TIMEOUT_MS`,
+    /// `PLATFORM_HTTP_CONFIG`).
+    pub platform: crate::channels::platform::PlatformConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -148,6 +151,18 @@ impl Config {
             login_max_failures: parse(&get, "LOGIN_MAX_FAILURES", 5u32, 1..=1000)?,
             login_lockout: Duration::from_secs(parse(&get, "LOGIN_LOCKOUT_SECONDS", 900u64, 1..=86_400)?),
             metrics_token: get("METRICS_TOKEN"),
+            platform: {
+                let platform = crate::channels::platform::PlatformConfig::from_lookup(&get, &get)?;
+                let lease = Duration::from_secs(parse(&get, "WORKER_LEASE_SECONDS", 60u64, 1..=86_400)?);
+                if platform.max_delivery() >= lease {
+                    return Err(ConfigError(format!(
+                        "WORKER_LEASE_SECONDS ({} s) must be longer than the course platform's longest delivery ({} s: PLATFORM_TIMEOUT_MS per call): raise it or lower PLATFORM_TIMEOUT_MS",
+                        lease.as_secs(),
+                        platform.max_delivery().as_secs_f64()
+                    )));
+                }
+                platform
+            },
         })
     }
 

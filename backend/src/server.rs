@@ -5,9 +5,8 @@ use crate::config::Config;
 use crate::ingest::event::Source;
 use crate::retention::Retention;
 use crate::state::AppState;
-use crate::treatments::executor::PrintExecutor;
 use crate::treatments::worker::{self, Worker};
-use crate::{app, body_deadline, db, maintenance, notify, security_headers, telemetry};
+use crate::{app, body_deadline, channels, db, maintenance, notify, security_headers, telemetry};
 use actix_web::{middleware, App, HttpServer};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +20,8 @@ pub enum ServeError {
     Bind { bind: String, source: std::io::Error },
     #[error("server: {0}")]
     Server(#[source] std::io::Error),
+    #[error(transparent)]
+    Channel(#[from] crate::channels::ChannelError),
 }
 
 pub async fn serve(config: Config) -> Result<(), ServeError> {
@@ -40,10 +41,11 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let state = AppState::new(config, pool.clone());
     notify::spawn_listener(state.config.database_url.clone(), state.bus.clone());
     let c = &state.config;
+    let router = channels::Router::new(channels::configured(c, &pool)?);
     let workers = worker::spawn(
         Worker {
             pool,
-            executor: Arc::new(PrintExecutor),
+            executor: Arc::new(router),
             max_attempts: c.worker_max_attempts,
             lease: chrono::Duration::from_std(c.worker_lease).unwrap_or(chrono::Duration::seconds(60)),
             batch: 5,

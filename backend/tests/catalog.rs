@@ -168,7 +168,18 @@ async fn courses_are_created_listed_changed_and_audited() {
 
     let entries = audit(&db);
     let actions: Vec<&str> = entries.iter().map(|e| e.0.as_str()).collect();
-    assert_eq!(actions, ["create_course", "create_course", "create_course", "update_course", "update_course"]);
+    assert_eq!(
+        actions,
+        [
+            "create_course",
+            "create_course",
+            "create_course",
+            "update_course",
+            "update_course",
+            "update_course",
+            "update_course"
+        ]
+    );
     let (_, target, target_id, before, after) = &entries[3];
     assert_eq!((target.as_str(), *target_id), ("course", Some(id)));
     assert_eq!(before.as_ref().unwrap()["access_days"], 30);

@@ -20,7 +20,7 @@ struct StopsDuringFirst {
 }
 
 impl Executor for StopsDuringFirst {
-    fn execute(&self, job: &Job) -> Result<String, String> {
+    fn execute(&self, job: &Job) -> Result<String, portaria::channels::Failure> {
         self.ran.lock().unwrap().push(job.id);
         self.shutdown.trigger();
         Ok(describe(job))

@@ -114,7 +114,7 @@ struct Slow {
 }
 
 impl portaria::treatments::executor::Executor for Slow {
-    fn execute(&self, job: &portaria::treatments::executor::Job) -> Result<String, String> {
+    fn execute(&self, job: &portaria::treatments::executor::Job) -> Result<String, portaria::channels::Failure> {
         std::thread::sleep(self.delay);
         self.inner.execute(job)
     }
@@ -317,4 +317,36 @@ async fn a_new_webhook_wakes_the_worker_through_notify() {
         assert!(std::time::Instant::now() < deadline, "the worker was not woken ({done} done)");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// Answers every treatment with one fixed failure.
+struct Failing(portaria::channels::Failure);
+
+impl portaria::treatments::executor::Executor for Failing {
+    fn execute(&self, _: &portaria::treatments::executor::Job) -> Result<String, portaria::channels::Failure> {
+        Err(self.0.clone())
+    }
+}
+
+#[test]
+fn a_permanent_failure_is_dead_at_once_and_a_retry_after_is_honoured() {
+    use portaria::channels::Failure;
+    let db = TestDb::new();
+    let state = db.state();
+    let mut conn = db.conn();
+    let c = customer(&mut conn, "recusa@example.com");
+    let ids = pending(&mut conn, c, 2, TreatmentKind::GrantAccess);
+
+    let refused = worker(&state, Arc::new(Failing(Failure::permanent("platform: HTTP 422: {\"error\":\"bad cpf\"}"))));
+    assert_eq!(refused.run_batch().unwrap(), 2);
+    let t = load(&mut conn, ids[0]);
+    assert_eq!((t.status.as_str(), t.attempts), ("dead", 1), "no retry for a refusal");
+    assert_eq!(t.last_error.as_deref(), Some("platform: HTTP 422: {\"error\":\"bad cpf\"}"));
+
+    let later = pending(&mut conn, c, 1, TreatmentKind::GrantAccess)[0];
+    let busy = Failure::retry_after("platform: HTTP 429", Some(std::time::Duration::from_secs(600)));
+    assert_eq!(worker(&state, Arc::new(Failing(busy))).run_batch().unwrap(), 1);
+    let t = load(&mut conn, later);
+    assert_eq!((t.status.as_str(), t.attempts), ("pending", 1));
+    assert!(t.run_at >= Utc::now() + Duration::seconds(590), "Retry-After honoured: {}", t.run_at);
 }

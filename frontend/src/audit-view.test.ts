@@ -8,6 +8,7 @@ import {
   auditFiltersToQuery,
   auditValue,
 } from './audit-view';
+import { formatNumber } from './format';
 import type { AuditEntry } from './types';
 
 test('audit filters: URL ⇄ state ⇄ API query', () => {
@@ -92,7 +93,26 @@ test('a retried treatment, a course and the details read in pt-BR', () => {
   assert.equal(auditValue('active', false, 'course'), 'Inativo');
   assert.equal(auditValue('flag', true, 'course'), 'Sim');
   assert.match(auditValue('expires_at', '2026-12-31T23:00:00Z', 'customer'), /^\d{2}\/\d{2}\/\d{4}/);
-  assert.equal(auditValue('course_ids', [1, 2], 'product_mapping'), '1, 2');
+  assert.equal(auditValue('course_ids', [1, 2], 'product_mapping'), '#1, #2');
+  // record numbers are no quantities; a count is
+  assert.equal(auditValue('treatments', [1025, 1026], 'customer'), '#1025, #1026');
+  assert.equal(auditValue('treatments', 1500, 'import'), formatNumber(1500));
+  assert.equal(auditValue('course_id', 1234, 'customer'), '#1234');
+  // a group of fields reads field by field
+  assert.equal(
+    auditValue('counts', { new_customers: 3, errors: 0 }, 'import'),
+    'Clientes novos: 3, Linhas com erro: 0',
+  );
+  assert.equal(auditValue('term', { days: 10 }, 'course'), 'Dias: 10 dia(s)');
+  // what an access change records has labels
+  const revoke = auditChanges(
+    entry({
+      target: { type: 'customer', id: '4', label: 'a@x.com' },
+      before: { id: 9, course_id: 5, status: 'active', revoked_at: null },
+      after: { id: 9, course_id: 5, status: 'revoked', revoked_at: '2026-12-02T10:00:00Z' },
+    }),
+  );
+  assert.ok(revoke.length === 2 && revoke.every((l) => l.label), JSON.stringify(revoke));
   const details = auditDetails(
     entry({ target: { type: 'webhook_event', id: '3', label: null }, details: { outcome: 'processed' } }),
   );

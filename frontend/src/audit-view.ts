@@ -71,18 +71,25 @@ export interface AuditLine {
 }
 
 const dash = '—';
+/** Fields holding record numbers: "#1025", not a quantity like "1.025" (`treatments` only as a list of ids). */
+const ID_KEYS = new Set(['id', 'course_id', 'course_ids']);
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 
 /** A recorded value in pt-BR, read with its field and target in mind. */
 export function auditValue(key: string, value: unknown, targetType: string): string {
   if (value === null || value === undefined) return key === 'access_days' ? 'Vitalício' : dash;
-  if (Array.isArray(value)) return value.length ? value.map((v) => auditValue(key, v, targetType)).join(', ') : dash;
+  if (Array.isArray(value)) {
+    const item = key === 'treatments' ? 'id' : key;
+    return value.length ? value.map((v) => auditValue(item, v, targetType)).join(', ') : dash;
+  }
   if (typeof value === 'boolean') {
     if (key === 'active') return targetType === 'user' ? (value ? 'Ativo' : 'Desativado') : value ? 'Ativo' : 'Inativo';
     return value ? 'Sim' : 'Não';
   }
-  if (typeof value === 'number')
+  if (typeof value === 'number') {
+    if (ID_KEYS.has(key) && Number.isInteger(value)) return `#${value}`;
     return key === 'access_days' || key === 'days' ? `${formatNumber(value)} dia(s)` : formatNumber(value);
+  }
   if (typeof value === 'string') {
     switch (key) {
       case 'role':
@@ -102,7 +109,12 @@ export function auditValue(key: string, value: unknown, targetType: string): str
     }
     return ISO_TIME.test(value) ? formatDateTime(value) : value;
   }
-  return JSON.stringify(value);
+  if (typeof value === 'object') {
+    // a group of fields (an import's counts, a bulk action's term): "Clientes novos: 3, Acessos novos: 3"
+    const parts = Object.entries(value).map(([k, v]) => `${auditFieldText(k) ?? k}: ${auditValue(k, v, targetType)}`);
+    return parts.length ? parts.join(', ') : dash;
+  }
+  return String(value);
 }
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);

@@ -19,7 +19,7 @@ const WORKER_TARGET_TPS: f64 = 1000.0;
 pub(crate) struct Quiet;
 
 impl Executor for Quiet {
-    fn execute(&self, job: &Job) -> Result<String, String> {
+    fn execute(&self, job: &Job) -> Result<String, portaria::channels::Failure> {
         Ok(describe(job))
     }
 }

@@ -3,6 +3,7 @@
 //! are further `Executor`s chosen by configuration.
 
 use super::rules::TreatmentKind;
+use crate::channels::Failure;
 use serde_json::Value;
 
 /// What an executor needs to act on one treatment.
@@ -25,8 +26,9 @@ impl Job {
 }
 
 pub trait Executor: Send + Sync + 'static {
-    /// Performs the treatment; `Ok` carries the output to record, `Err` the error (it will be retried).
-    fn execute(&self, job: &Job) -> Result<String, String>;
+    /// Performs the treatment; `Ok` carries the output to record, `Err` why not and whether a retry
+    /// can help (a [`Failure::Permanent`] makes the treatment `dead` at once).
+    fn execute(&self, job: &Job) -> Result<String, Failure>;
 }
 
 /// The line describing what a treatment does, in the staff's language.
@@ -58,17 +60,12 @@ pub fn describe(job: &Job) -> String {
     }
 }
 
-/// Prints the line to standard output.
+/// Prints the line to standard output and stores it: the router without channels.
 pub struct PrintExecutor;
 
 impl Executor for PrintExecutor {
-    fn execute(&self, job: &Job) -> Result<String, String> {
-        if job.email().is_empty() {
-            return Err("the treatment has no e-mail".into());
-        }
-        let line = describe(job);
-        println!("{line}");
-        Ok(line)
+    fn execute(&self, job: &Job) -> Result<String, Failure> {
+        crate::channels::Router::default().execute(job)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The treatments outbox in PostgreSQL: insert, claim (SKIP LOCKED + lease), complete, fail, retry.
 
 use super::rules::{TreatmentKind, TreatmentReason};
+use crate::channels::Failure;
 use crate::models::Treatment;
 use crate::schema::treatments;
 use chrono::{DateTime, Duration, Utc};
@@ -132,25 +133,39 @@ pub fn backoff(attempts: i32) -> Duration {
     Duration::seconds((base + jitter).max(1))
 }
 
-/// Records a failed attempt: back to pending after a backoff, or dead after `max_attempts`.
-pub fn fail(conn: &mut PgConnection, id: i64, attempts: i32, error: &str, max_attempts: i32) -> QueryResult<bool> {
+/// Records a failed attempt: back to pending after a backoff (or after `after` when the receiver said
+/// when and that is later), or dead after `max_attempts` — or at once when the failure is permanent.
+pub fn fail(
+    conn: &mut PgConnection,
+    id: i64,
+    attempts: i32,
+    failure: &Failure,
+    max_attempts: i32,
+) -> QueryResult<bool> {
     use treatments::dsl as t;
     let now = Utc::now();
-    let (status, run_at) = if attempts >= max_attempts {
-        (TreatmentStatus::Dead, now)
-    } else {
-        (TreatmentStatus::Pending, now + backoff(attempts))
+    let (status, run_at) = match failure {
+        Failure::Permanent { .. } => (TreatmentStatus::Dead, now),
+        Failure::Retry { .. } if attempts >= max_attempts => (TreatmentStatus::Dead, now),
+        Failure::Retry { after, .. } => (TreatmentStatus::Pending, now + retry_delay(attempts, *after)),
     };
     diesel::update(t::treatments.filter(held_claim(id, attempts)))
         .set((
             t::status.eq(status),
             t::run_at.eq(run_at),
-            t::last_error.eq(error),
+            t::last_error.eq(failure.error()),
             t::lease_until.eq(None::<DateTime<Utc>>),
             t::updated_at.eq(now),
         ))
         .execute(conn)
         .map(|n| n == 1)
+}
+
+/// The wait before the next attempt: the backoff, or the receiver's `Retry-After` when later (capped at a day).
+pub fn retry_delay(attempts: i32, after: Option<std::time::Duration>) -> Duration {
+    let backoff = backoff(attempts);
+    let asked = after.map_or(Duration::zero(), |a| Duration::seconds(a.as_secs().min(86_400) as i64));
+    backoff.max(asked)
 }
 
 /// Cancels revocations scheduled for the future (access was bought again); returns their ids.

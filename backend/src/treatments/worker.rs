@@ -10,6 +10,7 @@
 
 use super::executor::{Executor, Job};
 use super::{store, sweep};
+use crate::channels::Failure;
 use crate::db::{self, DbError, Pool, PooledConn};
 use crate::notify::{self, Bus, Signal};
 use crate::shutdown::Shutdown;
@@ -63,18 +64,18 @@ impl Worker {
             let outcome = self.execute_leased(&mut conn, &job);
             let result = match &outcome {
                 Ok(_) => "done",
-                Err(_) if t.attempts >= self.max_attempts => "dead",
+                Err(f) if f.is_permanent() || t.attempts >= self.max_attempts => "dead",
                 Err(_) => "retry",
             };
             crate::metrics::treatment(t.kind.as_str(), result, started.elapsed());
-            if let Err(error) = &outcome {
-                log::warn!("treatment {} ({}) attempt {} failed: {error}", t.id, t.kind, t.attempts);
+            if let Err(failure) = &outcome {
+                log::warn!("treatment {} ({}) attempt {} failed: {}", t.id, t.kind, t.attempts, failure.error());
             }
             // The treatment has run: its result must be recorded even if the database connection died
             // meanwhile (a restart), or the lease would expire and the treatment run a second time.
             let recorded = self.record(&mut conn, |conn| match &outcome {
                 Ok(output) => store::complete(conn, t.id, t.attempts, output),
-                Err(error) => store::fail(conn, t.id, t.attempts, error, self.max_attempts),
+                Err(failure) => store::fail(conn, t.id, t.attempts, failure, self.max_attempts),
             })?;
             if recorded {
                 let _ = notify::send(&mut conn, Signal::Treatment(t.id));
@@ -87,7 +88,7 @@ impl Worker {
 
     /// Executes `job` while a heartbeat on the worker's (otherwise idle) connection renews its lease
     /// every third of the lease; the heartbeat stops as soon as the execution returns.
-    fn execute_leased(&self, conn: &mut PooledConn, job: &Job) -> Result<String, String> {
+    fn execute_leased(&self, conn: &mut PooledConn, job: &Job) -> Result<String, Failure> {
         let (stop, stopped) = mpsc::channel::<()>();
         let every = (self.lease / 3).to_std().unwrap_or(Duration::from_secs(1)).max(Duration::from_millis(20));
         std::thread::scope(|scope| {

@@ -253,10 +253,10 @@ pub struct Recording {
 }
 
 impl portaria::treatments::executor::Executor for Recording {
-    fn execute(&self, job: &portaria::treatments::executor::Job) -> Result<String, String> {
+    fn execute(&self, job: &portaria::treatments::executor::Job) -> Result<String, portaria::channels::Failure> {
         self.runs.lock().unwrap().push((job.id, job.attempt));
         if self.fail_kinds.contains(&job.kind) {
-            return Err("channel unavailable".into());
+            return Err(portaria::channels::Failure::retry("channel unavailable"));
         }
         Ok(portaria::treatments::executor::describe(job))
     }
