@@ -31,11 +31,14 @@ struct Call {
     body: Vec<u8>,
 }
 
+/// Status, headers and body of one answer.
+type Scripted = (u16, Vec<(&'static str, String)>, String);
+
 /// Answers, in order, per path; once a path's queue is empty it answers 200 `{}`.
 #[derive(Default)]
 struct Platform {
     calls: Mutex<Vec<Call>>,
-    script: Mutex<HashMap<String, VecDeque<(u16, Vec<(&'static str, String)>, String)>>>,
+    script: Mutex<HashMap<String, VecDeque<Scripted>>>,
 }
 
 impl Platform {
