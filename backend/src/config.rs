@@ -74,6 +74,9 @@ pub struct Config {
     pub public_url: String,
     /// `ALERT_WEBHOOK_URL` and the alert thresholds (see `crate::alerts`).
     pub alerts: AlertConfig,
+    /// The course-platform channel (`ACCESS_WEBHOOK_URL`, `ACCESS_WEBHOOK_SECRET`, `PLATFORM_TIMEOUT_MS`,
+    /// `PLATFORM_HTTP_CONFIG`).
+    pub platform: crate::channels::platform::PlatformConfig,
 }
 
 /// Alerts to a Slack/Discord/Teams-style incoming webhook (docs/OPERATIONS.md).
@@ -196,6 +199,18 @@ impl Config {
                 outbox_age: duration(&get, "ALERT_OUTBOX_AGE", Duration::from_secs(15 * 60))?,
                 rejections: parse(&get, "ALERT_REJECTIONS", 20u32, 1..=1_000_000)?,
                 window: duration(&get, "ALERT_WINDOW", Duration::from_secs(30 * 60))?,
+            },
+            platform: {
+                let platform = crate::channels::platform::PlatformConfig::from_lookup(&get, &get)?;
+                let lease = Duration::from_secs(parse(&get, "WORKER_LEASE_SECONDS", 60u64, 1..=86_400)?);
+                if platform.max_delivery() >= lease {
+                    return Err(ConfigError(format!(
+                        "WORKER_LEASE_SECONDS ({} s) must be longer than the course platform's longest delivery ({} s: PLATFORM_TIMEOUT_MS per call): raise it or lower PLATFORM_TIMEOUT_MS",
+                        lease.as_secs(),
+                        platform.max_delivery().as_secs_f64()
+                    )));
+                }
+                platform
             },
         })
     }

@@ -34,6 +34,7 @@ pub struct Course {
     pub access_url: Option<String>,
     pub active: bool,
     pub updated_at: DateTime<Utc>,
+    pub access_webhook_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]

@@ -25,6 +25,7 @@ diesel::table! {
         access_url -> Nullable<Text>,
         active -> Bool,
         updated_at -> Timestamptz,
+        access_webhook_url -> Nullable<Text>,
     }
 }
 

@@ -41,14 +41,14 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let state = AppState::new(config, pool.clone());
     notify::spawn_listener(state.config.database_url.clone(), state.bus.clone());
     let c = &state.config;
-    let router = channels::Router::new(channels::configured(c)?);
+    let router = channels::Router::new(channels::configured(c, &pool)?);
     let workers = worker::spawn(
         Worker {
             pool,
             executor: Arc::new(router),
             max_attempts: c.worker_max_attempts,
             lease: chrono::Duration::from_std(c.worker_lease).unwrap_or(chrono::Duration::seconds(60)),
-            batch: 20,
+            batch: 5,
             shutdown: state.shutdown.clone(),
         },
         state.bus.clone(),

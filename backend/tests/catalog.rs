@@ -128,6 +128,18 @@ async fn courses_are_created_listed_changed_and_audited() {
     let (_, changed) =
         call!(app, patch(&format!("/api/courses/{id}"), &admin, json!({"access_days": 365, "access_url": ""})));
     assert_eq!((changed["access_days"].as_i64(), changed["access_url"].is_null()), (Some(365), true));
+    // the course platform's webhook: set, then removed (null falls back to ACCESS_WEBHOOK_URL)
+    assert!(changed["access_webhook_url"].is_null());
+    let hook = "https://plataforma.example.com/hooks/portaria";
+    let (status, changed) =
+        call!(app, patch(&format!("/api/courses/{id}"), &admin, json!({"access_webhook_url": hook})));
+    assert_eq!((status, changed["access_webhook_url"].as_str()), (StatusCode::OK, Some(hook)), "{changed}");
+    let (status, e) =
+        call!(app, patch(&format!("/api/courses/{id}"), &admin, json!({"access_webhook_url": "ftp://x"})));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(e["error"]["details"]["fields"]["access_webhook_url"].is_string(), "{e}");
+    let (_, changed) = call!(app, patch(&format!("/api/courses/{id}"), &admin, json!({"access_webhook_url": null})));
+    assert!(changed["access_webhook_url"].is_null());
     // nothing changes: nothing audited
     let (status, _) = call!(app, patch(&format!("/api/courses/{id}"), &admin, json!({"access_days": 365})));
     assert_eq!(status, StatusCode::OK);
@@ -156,7 +168,18 @@ async fn courses_are_created_listed_changed_and_audited() {
 
     let entries = audit(&db);
     let actions: Vec<&str> = entries.iter().map(|e| e.0.as_str()).collect();
-    assert_eq!(actions, ["create_course", "create_course", "create_course", "update_course", "update_course"]);
+    assert_eq!(
+        actions,
+        [
+            "create_course",
+            "create_course",
+            "create_course",
+            "update_course",
+            "update_course",
+            "update_course",
+            "update_course"
+        ]
+    );
     let (_, target, target_id, before, after) = &entries[3];
     assert_eq!((target.as_str(), *target_id), ("course", Some(id)));
     assert_eq!(before.as_ref().unwrap()["access_days"], 30);

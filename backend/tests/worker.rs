@@ -107,6 +107,65 @@ fn two_workers_never_run_a_treatment_twice() {
     assert_eq!(done, 300);
 }
 
+/// Takes longer than the worker's lease on every treatment.
+struct Slow {
+    inner: Recording,
+    delay: std::time::Duration,
+}
+
+impl portaria::treatments::executor::Executor for Slow {
+    fn execute(&self, job: &portaria::treatments::executor::Job) -> Result<String, portaria::channels::Failure> {
+        std::thread::sleep(self.delay);
+        self.inner.execute(job)
+    }
+}
+
+#[test]
+fn a_channel_slower_than_the_lease_never_runs_a_treatment_twice() {
+    let db = TestDb::new();
+    let state = db.state();
+    let mut conn = db.conn();
+    let c = customer(&mut conn, "lento@example.com");
+    let ids = pending(&mut conn, c, 3, TreatmentKind::GrantAccess);
+    // each execution takes 700 ms under a 300 ms lease; one worker claims the whole batch, and the
+    // other keeps polling: the treatment in hand is kept by its heartbeat, the ones waiting behind
+    // it are taken over once their lease expires — and then skipped by the first worker.
+    let slow = Arc::new(Slow { inner: Recording::default(), delay: std::time::Duration::from_millis(700) });
+    let handles: Vec<_> = (0..2)
+        .map(|n| {
+            let mut w = worker(&state, slow.clone());
+            w.lease = Duration::milliseconds(300);
+            let pool = state.pool.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(n * 50));
+                let started = std::time::Instant::now();
+                while started.elapsed() < std::time::Duration::from_secs(10) {
+                    w.run_batch().unwrap();
+                    let mut conn = pool.get().unwrap();
+                    let open: i64 = treatments::table
+                        .filter(treatments::status.ne("done"))
+                        .count()
+                        .get_result(&mut **conn)
+                        .unwrap();
+                    if open == 0 {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let mut runs: Vec<i64> = slow.inner.runs.lock().unwrap().iter().map(|(id, _)| *id).collect();
+    runs.sort();
+    assert_eq!(runs, ids, "each treatment executed exactly once");
+    for id in ids {
+        assert_eq!(load(&mut conn, id).status, "done");
+    }
+}
+
 #[test]
 fn failures_retry_with_backoff_then_die() {
     let db = TestDb::new();

@@ -866,6 +866,12 @@ export interface components {
              *     or `""` removes it.
              */
             access_url?: string | null;
+            /**
+             * @description The course platform's endpoint for this course's access webhooks (`access.granted`,
+             *     `access.extended`, `access.revoked`, signed with Standard Webhooks; docs/CHANNELS.md): an http(s)
+             *     URL as for `access_url`; `null` or `""` removes it (then `ACCESS_WEBHOOK_URL` applies).
+             */
+            access_webhook_url?: string | null;
             active?: boolean | null;
             /** @description 1 to 200 characters, at least one of them neither a space nor a control character; `null`: unchanged. */
             name?: string | null;
@@ -887,6 +893,8 @@ export interface components {
              */
             access_days?: number | null;
             access_url?: string | null;
+            /** @description Where this course's access webhooks go; `null`: `ACCESS_WEBHOOK_URL`, when set. */
+            access_webhook_url?: string | null;
             active: boolean;
             /**
              * Format: int64
@@ -2340,7 +2348,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Invalid name, access_days or access_url (`validation_failed`, `details.fields`) */
+            /** @description Invalid name, access_days, access_url or access_webhook_url (`validation_failed`, `details.fields`) */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -27,6 +27,7 @@ export const course = object<Course>({
   name: str,
   access_days: optNum,
   access_url: optStr,
+  access_webhook_url: optStr,
   active: bool,
   active_enrollments: num,
   mappings: num,

@@ -107,7 +107,7 @@ export function fieldMessage(field: string, english: string): string {
   }
   if (field === 'action') return 'A revogação não leva dias nem data.';
   if (field === 'access_days') return 'Informe a duração em dias (de 1 a 36.500) ou marque Acesso vitalício.';
-  if (field === 'access_url')
+  if (field === 'access_url' || field === 'access_webhook_url')
     return 'Informe um endereço que comece com https:// (até 2.000 caracteres) ou deixe vazio.';
   if (field === 'external_product_id') return 'Informe o ID do produto (até 200 caracteres).';
   if (field === 'offer_code') return 'O código da oferta ou plano pode ter até 200 caracteres.';

@@ -159,6 +159,7 @@ export const AUDIT_FIELD_LABELS: Readonly<Record<string, string>> = {
   email: 'E-mail',
   access_days: 'Duração do acesso',
   access_url: 'Link de acesso',
+  access_webhook_url: 'Webhook da plataforma do curso',
   course_id: 'Nº do curso',
   course_ids: 'Cursos',
   course_name: 'Curso',

@@ -150,6 +150,7 @@ pub struct CourseChanges {
     pub name: Option<String>,
     pub access_days: Option<Option<i32>>,
     pub access_url: Option<Option<String>>,
+    pub access_webhook_url: Option<Option<String>>,
     pub active: Option<bool>,
 }
 
@@ -157,11 +158,14 @@ pub fn course_changes(input: &CoursePatch) -> Result<CourseChanges, ApiError> {
     let mut errors = FieldErrors::default();
     let name = input.name.as_deref().map(|n| errors.check("name", name(n)));
     let access_days = input.access_days.map(|d| errors.check("access_days", access_days(d)));
+    let webhook_url =
+        input.access_webhook_url.as_ref().map(|u| errors.check("access_webhook_url", access_url(u.as_deref())));
     let access_url = input.access_url.as_ref().map(|u| errors.check("access_url", access_url(u.as_deref())));
     errors.finish(|| CourseChanges {
         name: name.flatten(),
         access_days: access_days.flatten(),
         access_url: access_url.flatten(),
+        access_webhook_url: webhook_url.flatten(),
         active: input.active,
     })
 }

@@ -113,7 +113,7 @@ pub async fn get_course(
         (status = 408, description = "The body did not arrive within `BODY_READ_TIMEOUT_MS` (`request_timeout`)", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ErrorBody),
         (status = 415, description = "Not sent as application/json (`unsupported_media_type`)", body = ErrorBody),
-        (status = 422, description = "Invalid name, access_days or access_url (`validation_failed`, `details.fields`)", body = ErrorBody),
+        (status = 422, description = "Invalid name, access_days, access_url or access_webhook_url (`validation_failed`, `details.fields`)", body = ErrorBody),
         (status = 503, description = "The database is unavailable; retry (`database_unavailable`)", body = ErrorBody),
     )
 )]

@@ -53,6 +53,7 @@ fn course_view(c: Course, counts: &(HashMap<i64, i64>, HashMap<i64, i64>)) -> Co
         name: c.name,
         access_days: c.access_days,
         access_url: c.access_url,
+        access_webhook_url: c.access_webhook_url,
         active: c.active,
         created_at: c.created_at,
         updated_at: c.updated_at,
@@ -82,6 +83,7 @@ fn course_snapshot(c: &Course) -> Value {
         "name": c.name,
         "access_days": c.access_days,
         "access_url": c.access_url,
+        "access_webhook_url": c.access_webhook_url,
         "active": c.active,
     })
 }
@@ -136,6 +138,7 @@ struct CourseUpdate<'a> {
     name: Option<&'a str>,
     access_days: Option<Option<i32>>,
     access_url: Option<Option<&'a str>>,
+    access_webhook_url: Option<Option<&'a str>>,
     active: Option<bool>,
     updated_at: DateTime<Utc>,
 }
@@ -156,6 +159,7 @@ pub fn update_course(
         name: changes.name.as_deref(),
         access_days: changes.access_days,
         access_url: changes.access_url.as_ref().map(Option::as_deref),
+        access_webhook_url: changes.access_webhook_url.as_ref().map(Option::as_deref),
         active: changes.active,
         updated_at: now,
     };
@@ -169,6 +173,9 @@ pub fn update_course(
         }
         if let Some(url) = &changes.access_url {
             after.access_url = url.clone();
+        }
+        if let Some(url) = &changes.access_webhook_url {
+            after.access_webhook_url = url.clone();
         }
         if let Some(active) = changes.active {
             after.active = active;

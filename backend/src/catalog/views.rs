@@ -69,6 +69,12 @@ pub struct CoursePatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 2000, pattern = "^([Hh][Tt][Tt][Pp][Ss]?://[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000/?#@]+([/?#][^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)?)?$")]
     pub access_url: Option<Option<String>>,
+    /// The course platform's endpoint for this course's access webhooks (`access.granted`,
+    /// `access.extended`, `access.revoked`, signed with Standard Webhooks; docs/CHANNELS.md): an http(s)
+    /// URL as for `access_url`; `null` or `""` removes it (then `ACCESS_WEBHOOK_URL` applies).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = "^([Hh][Tt][Tt][Pp][Ss]?://[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000/?#@]+([/?#][^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)?)?$")]
+    pub access_webhook_url: Option<Option<String>>,
     #[serde(default)]
     pub active: Option<bool>,
 }
@@ -83,6 +89,8 @@ pub struct CourseView {
     /// Days of access from each grant; `null`: lifetime.
     pub access_days: Option<i32>,
     pub access_url: Option<String>,
+    /// Where this course's access webhooks go; `null`: `ACCESS_WEBHOOK_URL`, when set.
+    pub access_webhook_url: Option<String>,
     pub active: bool,
     /// Enrollments whose access is on right now.
     pub active_enrollments: i64,

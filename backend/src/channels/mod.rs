@@ -7,7 +7,12 @@
 //! commit) runs again on the next attempt, so every channel sends a stable id per treatment (the e-mail's
 //! `Message-ID`, the platform webhook's `webhook-id`) for the receiver to recognise a repeat.
 
+pub mod http;
+pub mod platform;
+pub mod templated;
+
 use crate::config::Config;
+use crate::db::Pool;
 use crate::treatments::executor::{describe, Executor, Job};
 use crate::treatments::rules::TreatmentKind;
 use std::sync::Arc;
@@ -73,8 +78,11 @@ pub struct ChannelError {
 
 /// The channels the configuration turns on, each logged at start as on or off. None by default:
 /// then every treatment is the console line alone.
-pub fn configured(_config: &Config) -> Result<Vec<Arc<dyn Channel>>, ChannelError> {
-    let channels: Vec<Arc<dyn Channel>> = Vec::new();
+pub fn configured(config: &Config, pool: &Pool) -> Result<Vec<Arc<dyn Channel>>, ChannelError> {
+    let mut channels: Vec<Arc<dyn Channel>> = Vec::new();
+    if config.platform.enabled() {
+        channels.push(Arc::new(platform::PlatformChannel::new(config.platform.clone(), pool.clone())));
+    }
     Ok(channels)
 }
 

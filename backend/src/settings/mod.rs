@@ -132,8 +132,14 @@ pub fn email_settings(_config: &Config) -> Option<EmailSetting> {
 
 /// The course-platform channel's settings, or `None` when neither `ACCESS_WEBHOOK_URL` nor a templated
 /// mode is configured.
-pub fn platform_settings(_config: &Config) -> Option<PlatformSetting> {
-    None
+pub fn platform_settings(config: &Config) -> Option<PlatformSetting> {
+    let p = &config.platform;
+    p.enabled().then(|| PlatformSetting {
+        enabled: true,
+        host: p.webhook_url.as_deref().map(send::host),
+        secret_set: p.webhook_secret.is_some(),
+        mode: Some(if p.http.is_some() { "templated" } else { "webhook" }.to_string()),
+    })
 }
 
 pub fn alert_setting(alerts: &AlertConfig) -> AlertSetting {
@@ -227,10 +233,13 @@ pub fn test(config: &Config, channel: TestChannel, admin_email: &str) -> ApiResu
             email_settings(config).filter(|e| e.enabled).ok_or_else(|| off("e-mail"))?;
             Err(off("e-mail"))
         }
-        // At merge: a signed test webhook through the platform `Channel`.
+        // A signed `access.test` webhook to ACCESS_WEBHOOK_URL.
         TestChannel::Platform => {
             platform_settings(config).filter(|p| p.enabled).ok_or_else(|| off("course-platform"))?;
-            Err(off("course-platform"))
+            Ok(match crate::channels::platform::send_test(&config.platform, admin_email) {
+                Ok(note) => TestResult { channel, ok: true, status: None, detail: note },
+                Err(failure) => TestResult { channel, ok: false, status: None, detail: failure.error().to_string() },
+            })
         }
     }
 }

@@ -99,6 +99,18 @@ pub fn complete(conn: &mut PgConnection, id: i64, attempts: i32, output: &str) -
         .map(|n| n == 1)
 }
 
+/// Renews the lease of a claimed treatment to `until` — right before it runs, and then while it runs
+/// (the worker's heartbeat). `false`: the claim was taken over (its lease had expired and another
+/// worker claimed it, so the attempt moved on), and this worker must not run it. Fenced like
+/// `complete`.
+pub fn renew(conn: &mut PgConnection, id: i64, attempts: i32, until: DateTime<Utc>) -> QueryResult<bool> {
+    use treatments::dsl as t;
+    diesel::update(t::treatments.filter(held_claim(id, attempts)))
+        .set(t::lease_until.eq(until))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
 /// Hands a claimed treatment back untouched (the process is stopping before it started it): pending
 /// again, due now, and the claim's attempt not counted. Fenced by `attempts` like `complete`.
 pub fn release(conn: &mut PgConnection, id: i64, attempts: i32) -> QueryResult<bool> {

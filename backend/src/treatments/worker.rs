@@ -1,15 +1,23 @@
 //! The outbox worker: claims due treatments (FOR UPDATE SKIP LOCKED, with a lease), executes them,
 //! records done / retry with backoff / dead. Woken by LISTEN/NOTIFY, with a slow poll as fallback.
 //! Any number of workers and replicas cooperate on one database.
+//!
+//! Leases are per treatment: right before a claimed treatment runs, its lease is renewed to
+//! now + `lease` (fenced by the claim's attempt: a treatment taken over meanwhile is skipped), and a
+//! heartbeat renews it every third of the lease while it runs, so a slow channel never outlives its
+//! lease while its worker lives. Only a worker that dies (or loses the database for a whole lease)
+//! lets another one run the treatment again — at-least-once, see docs/OPERATIONS.md.
 
 use super::executor::{Executor, Job};
 use super::{store, sweep};
+use crate::channels::Failure;
 use crate::db::{self, DbError, Pool, PooledConn};
 use crate::notify::{self, Bus, Signal};
 use crate::shutdown::Shutdown;
 use chrono::Utc;
 use diesel::pg::PgConnection;
 use diesel::QueryResult;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -46,8 +54,14 @@ impl Worker {
             let _treatment = span.enter();
             let kind = t.kind;
             let job = Job { id: t.id, kind, attempt: t.attempts, payload: t.payload.clone() };
+            let renewed =
+                self.record(&mut conn, |conn| store::renew(conn, t.id, t.attempts, Utc::now() + self.lease))?;
+            if !renewed {
+                log::warn!("treatment {} was taken over by another worker before it ran (lease expired)", t.id);
+                continue;
+            }
             let started = Instant::now();
-            let outcome = self.executor.execute(&job);
+            let outcome = self.execute_leased(&mut conn, &job);
             let result = match &outcome {
                 Ok(_) => "done",
                 Err(f) if f.is_permanent() || t.attempts >= self.max_attempts => "dead",
@@ -70,6 +84,34 @@ impl Worker {
             }
         }
         Ok(claimed.len())
+    }
+
+    /// Executes `job` while a heartbeat on the worker's (otherwise idle) connection renews its lease
+    /// every third of the lease; the heartbeat stops as soon as the execution returns.
+    fn execute_leased(&self, conn: &mut PooledConn, job: &Job) -> Result<String, Failure> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let every = (self.lease / 3).to_std().unwrap_or(Duration::from_secs(1)).max(Duration::from_millis(20));
+        std::thread::scope(|scope| {
+            let heartbeat = scope.spawn(move || loop {
+                match stopped.recv_timeout(every) {
+                    Err(RecvTimeoutError::Timeout) => {
+                        match store::renew(conn, job.id, job.attempt, Utc::now() + self.lease) {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                log::warn!("treatment {}: lease lost while running (taken over)", job.id);
+                                return;
+                            }
+                            Err(e) => log::warn!("treatment {}: renewing its lease failed: {e}", job.id),
+                        }
+                    }
+                    _ => return,
+                }
+            });
+            let outcome = self.executor.execute(job);
+            drop(stop);
+            let _ = heartbeat.join();
+            outcome
+        })
     }
 
     /// Runs a (fenced, idempotent) write; after a connection failure, runs it again on a good connection

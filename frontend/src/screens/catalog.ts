@@ -123,9 +123,11 @@ const DURATION_HINT =
 
 function courseDialog(
   course: Course | null,
-  save: (body: ReturnType<typeof courseBody>) => Promise<void>,
+  save: (body: ReturnType<typeof courseBody>, webhookUrl: string | null) => Promise<void>,
 ): HTMLDialogElement {
   const name = input('name', { maxlength: '200', required: true });
+  const webhook = input('access_webhook_url', { type: 'url', inputmode: 'url', placeholder: 'https://' });
+  webhook.value = course?.access_webhook_url ?? '';
   const days = input('access_days', { type: 'number', min: '1', max: '36500', step: '1', inputmode: 'numeric' });
   const lifetime = checkbox('Acesso vitalício (sem data de término)', course ? course.access_days === null : false);
   const url = input('access_url', { type: 'url', inputmode: 'url', placeholder: 'https://' });
@@ -137,6 +139,11 @@ function courseDialog(
     name: textField('Nome', name),
     access_days: textField('Duração (dias)', days, DURATION_HINT),
     access_url: textField('URL de acesso', url, 'O endereço da área de membros, enviado na mensagem de boas-vindas.'),
+    access_webhook_url: textField(
+      'Webhook da plataforma do curso (opcional)',
+      webhook,
+      'Recebe os avisos assinados de acesso liberado, estendido e removido deste curso. Vazio: o endereço padrão do servidor.',
+    ),
   };
   const syncDays = (): void => {
     days.disabled = lifetime.box.checked;
@@ -151,6 +158,8 @@ function courseDialog(
       fields['access_days']?.parts.wrapper,
       lifetime.wrapper,
       fields['access_url']?.parts.wrapper,
+      // set on an existing course (PATCH), not at creation
+      course ? fields['access_webhook_url']?.parts.wrapper : undefined,
       active.wrapper,
     ],
     'Salvar curso',
@@ -167,7 +176,7 @@ function courseDialog(
         fields,
         message,
         submit,
-        () => save(result),
+        () => save(result, webhook.value.trim() || null),
         () => dialog.close(),
       );
     },
@@ -346,9 +355,9 @@ export const catalogScreen: ScreenFactory = (ctx, route) => {
 
   const editCourse = (course: Course | null): void =>
     open(
-      courseDialog(course, async (result) => {
+      courseDialog(course, async (result, webhookUrl) => {
         if (!result.ok) return;
-        if (course) await api.updateCourse(course.id, result.body);
+        if (course) await api.updateCourse(course.id, { ...result.body, access_webhook_url: webhookUrl });
         else await api.createCourse(result.body);
         saved(course ? `Curso “${result.body.name}” salvo.` : `Curso “${result.body.name}” criado.`);
       }),
