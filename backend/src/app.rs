@@ -51,7 +51,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(catalog::handlers::list_products)
         .service(catalog::handlers::create_mapping)
         .service(catalog::handlers::update_mapping)
-        .service(catalog::handlers::delete_mapping);
+        .service(catalog::handlers::delete_mapping)
+        .service(crate::channels::preview::list_templates)
+        .service(crate::channels::preview::preview_template);
 }
 
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {

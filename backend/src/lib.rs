@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod body_deadline;
 pub mod catalog;
+pub mod channels;
 pub mod config;
 pub mod db;
 pub mod error;

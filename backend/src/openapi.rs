@@ -30,6 +30,7 @@ use utoipa_actix_web::AppExt;
         (name = "audit", description = "Who did what, to which target, why (administrators only)"),
         (name = "access", description = "Manual access: grant, extend, revoke, resend the welcome, bulk actions and the CSV import"),
         (name = "catalog", description = "Courses and product mappings: which product (and offer) grants which courses, for how long"),
+        (name = "mail", description = "The customer e-mails: their templates, previewed with sample data (administrators only)"),
     )
 )]
 pub struct ApiDoc;
