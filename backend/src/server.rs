@@ -5,7 +5,6 @@ use crate::config::Config;
 use crate::ingest::event::Source;
 use crate::retention::Retention;
 use crate::state::AppState;
-use crate::treatments::executor::PrintExecutor;
 use crate::treatments::worker::{self, Worker};
 use crate::{app, body_deadline, db, maintenance, notify, security_headers, telemetry};
 use actix_web::{middleware, App, HttpServer};
@@ -21,6 +20,8 @@ pub enum ServeError {
     Bind { bind: String, source: std::io::Error },
     #[error("server: {0}")]
     Server(#[source] std::io::Error),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 pub async fn serve(config: Config) -> Result<(), ServeError> {
@@ -37,13 +38,22 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     if config.dev {
         log::warn!("dev mode (PORTARIA_ENV=dev): development secrets in use; never run this in production");
     }
+    let channels = crate::channels::from_config(&config)?;
+    match &config.mail {
+        Some(mail) => log::info!(
+            "channels: console on; e-mail on (SMTP {}, from {})",
+            crate::config::redact_url(&mail.smtp_url),
+            mail.from
+        ),
+        None => log::info!("channels: console on; e-mail off (set SMTP_URL and MAIL_FROM to send e-mail)"),
+    }
     let state = AppState::new(config, pool.clone());
     notify::spawn_listener(state.config.database_url.clone(), state.bus.clone());
     let c = &state.config;
     let workers = worker::spawn(
         Worker {
             pool,
-            executor: Arc::new(PrintExecutor),
+            executor: Arc::new(crate::channels::ChannelExecutor { channels }),
             max_attempts: c.worker_max_attempts,
             lease: chrono::Duration::from_std(c.worker_lease).unwrap_or(chrono::Duration::seconds(60)),
             batch: 20,
