@@ -329,3 +329,88 @@ async fn a_paid_webhook_ends_as_a_welcome_e_mail_and_without_smtp_only_the_conso
 fn welcome_job() -> Job {
     Job { id: 99, kind: TreatmentKind::WelcomeMessage, attempt: 1, payload: json!({"email": "bia@example.com"}) }
 }
+
+#[test]
+fn the_sweep_reminds_once_per_end_of_access_and_times_out_pending_payments_once() {
+    use chrono::{Duration as D, Utc};
+    use diesel::prelude::*;
+    use portaria::schema::{courses, customers, enrollments, orders, treatments};
+    use portaria::treatments::sweep::{self, Settings};
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let now = Utc::now();
+    let customer: i64 = diesel::insert_into(customers::table)
+        .values((customers::email.eq("ana@example.com"), customers::name.eq("Ana")))
+        .returning(customers::id)
+        .get_result(&mut conn)
+        .unwrap();
+    let course: i64 = diesel::insert_into(courses::table)
+        .values((courses::slug.eq("c"), courses::name.eq("Curso"), courses::access_url.eq("https://m.example/c")))
+        .returning(courses::id)
+        .get_result(&mut conn)
+        .unwrap();
+    let enrollment: i64 = diesel::insert_into(enrollments::table)
+        .values((
+            enrollments::customer_id.eq(customer),
+            enrollments::course_id.eq(course),
+            enrollments::status.eq("active"),
+            enrollments::granted_at.eq(now - D::days(300)),
+            enrollments::expires_at.eq(now + D::days(5)),
+        ))
+        .returning(enrollments::id)
+        .get_result(&mut conn)
+        .unwrap();
+    let settings = Settings::default();
+    assert_eq!(sweep::queue_access_reminders(&mut conn, now, 7).unwrap(), [enrollment]);
+    assert!(sweep::queue_access_reminders(&mut conn, now, 7).unwrap().is_empty(), "once");
+    assert!(sweep::queue_access_reminders(&mut conn, now, 0).unwrap().is_empty(), "0 = off");
+    // An extension is a new end of access: a new reminder when it comes near.
+    diesel::update(enrollments::table.find(enrollment))
+        .set(enrollments::expires_at.eq(now + D::days(30)))
+        .execute(&mut conn)
+        .unwrap();
+    assert!(sweep::queue_access_reminders(&mut conn, now, 7).unwrap().is_empty(), "not yet");
+    assert_eq!(sweep::queue_access_reminders(&mut conn, now + D::days(24), 7).unwrap(), [enrollment]);
+    let payloads: Vec<serde_json::Value> = treatments::table
+        .filter(treatments::kind.eq("access_reminder_message"))
+        .select(treatments::payload)
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(payloads.len(), 2);
+    assert_eq!(payloads[0]["access_url"], "https://m.example/c");
+
+    let order = |conn: &mut PgConnection, id: &str, method: &str, age: D| -> i64 {
+        diesel::insert_into(orders::table)
+            .values((
+                orders::source.eq("kiwify"),
+                orders::external_id.eq(id),
+                orders::customer_id.eq(customer),
+                orders::course_id.eq(course),
+                orders::status.eq("waiting_payment"),
+                orders::amount_cents.eq(9990i64),
+                orders::payment_method.eq(method),
+                orders::updated_at.eq(now - age),
+            ))
+            .returning(orders::id)
+            .get_result(conn)
+            .unwrap()
+    };
+    let old_pix = order(&mut conn, "p1", "pix", D::minutes(31));
+    order(&mut conn, "p2", "pix", D::minutes(10));
+    let old_boleto = order(&mut conn, "b1", "boleto", D::hours(73));
+    order(&mut conn, "b2", "boleto", D::hours(5));
+    order(&mut conn, "c1", "credit_card", D::days(10));
+    let mut timed_out = sweep::queue_payment_timeouts(&mut conn, now, &settings).unwrap();
+    timed_out.sort();
+    assert_eq!(timed_out, [old_pix, old_boleto]);
+    assert!(sweep::queue_payment_timeouts(&mut conn, now, &settings).unwrap().is_empty(), "once");
+    let expired: Vec<(Option<i64>, Option<String>)> = treatments::table
+        .filter(treatments::kind.eq("payment_expired_message"))
+        .select((treatments::order_id, treatments::reason))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(expired.len(), 2);
+    assert!(expired.iter().all(|(_, r)| r.as_deref() == Some("payment_expired")));
+    let status: String = orders::table.find(old_pix).select(orders::status).get_result(&mut conn).unwrap();
+    assert_eq!(status, "waiting_payment", "a later approval still grants");
+}
