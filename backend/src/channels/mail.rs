@@ -73,7 +73,7 @@ pub fn format_brl(cents: i64) -> String {
     let digits = (cents / 100).to_string();
     let mut reais = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             reais.push('.');
         }
         reais.push(c);
