@@ -53,7 +53,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(catalog::handlers::update_mapping)
         .service(catalog::handlers::delete_mapping)
         .service(settings::handlers::get_settings)
-        .service(settings::handlers::test_channel);
+        .service(settings::handlers::test_channel)
+        .service(crate::channels::preview::list_templates)
+        .service(crate::channels::preview::preview_template);
 }
 
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {

@@ -77,6 +77,15 @@ pub struct Config {
     /// The course-platform channel (`ACCESS_WEBHOOK_URL`, `ACCESS_WEBHOOK_SECRET`, `PLATFORM_TIMEOUT_MS`,
     /// `PLATFORM_HTTP_CONFIG`).
     pub platform: crate::channels::platform::PlatformConfig,
+    /// The e-mail channel (`SMTP_URL` set), `None`: no e-mail is sent (the console line still is).
+    pub mail: Option<MailConfig>,
+    /// `ACCESS_REMINDER_DAYS`: the "access ending soon" reminder goes out this many days before an
+    /// enrollment's `expires_at` (0: no reminder).
+    pub access_reminder_days: u32,
+    /// `PIX_EXPIRY_MINUTES`: a pix still pending after this long gets the payment-expired message.
+    pub pix_expiry: Duration,
+    /// `BOLETO_EXPIRY_HOURS`: a boleto still pending after this long gets the payment-expired message.
+    pub boleto_expiry: Duration,
 }
 
 /// Alerts to a Slack/Discord/Teams-style incoming webhook (docs/OPERATIONS.md).
@@ -108,6 +117,74 @@ impl std::fmt::Debug for AlertConfig {
     }
 }
 
+/// The SMTP connection and the sender (`SMTP_URL`, `SMTP_USERNAME`, `SMTP_PASSWORD`, `MAIL_FROM`,
+/// `MAIL_REPLY_TO`, `MAIL_TEMPLATES_DIR`, `SMTP_TIMEOUT_SECONDS`).
+#[derive(Clone)]
+pub struct MailConfig {
+    /// lettre's URL syntax: `smtp://host:25` (plain), `smtp://host:587?tls=required` (STARTTLS),
+    /// `smtps://host:465` (implicit TLS); `user:password@` optional. May hold a password: never log it.
+    pub smtp_url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from: String,
+    pub reply_to: Option<String>,
+    pub templates_dir: Option<PathBuf>,
+    /// Connect, read and write timeout of every SMTP connection.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("smtp_url", &redact_url(&self.smtp_url))
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("from", &self.from)
+            .field("reply_to", &self.reply_to)
+            .field("templates_dir", &self.templates_dir)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+fn mail_from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Option<MailConfig>, ConfigError> {
+    let Some(smtp_url) = get("SMTP_URL") else { return Ok(None) };
+    let scheme_ok = ["smtp://", "smtps://"].iter().any(|p| smtp_url.to_ascii_lowercase().starts_with(p));
+    if !scheme_ok || smtp_url.split("://").nth(1).is_none_or(|rest| rest.is_empty() || rest.starts_with(['/', '?'])) {
+        return Err(ConfigError(format!(
+            "SMTP_URL is malformed: set it to smtp://HOST:PORT (plain), smtp://HOST:587?tls=required (STARTTLS) or smtps://HOST:465, got {:?}",
+            redact_url(&smtp_url)
+        )));
+    }
+    let from = get("MAIL_FROM").ok_or_else(|| {
+        ConfigError(
+            "MAIL_FROM is not set: with SMTP_URL set, set it to the sender, e.g. \"Escola <contato@escola.com.br>\""
+                .into(),
+        )
+    })?;
+    let check_address = |key: &str, value: &str| -> Result<(), ConfigError> {
+        value.parse::<lettre::message::Mailbox>().map(|_| ()).map_err(|e| {
+            ConfigError(format!(
+                "{key} is not an e-mail address ({e}): set it to e.g. \"Escola <contato@escola.com.br>\""
+            ))
+        })
+    };
+    check_address("MAIL_FROM", &from)?;
+    let reply_to = get("MAIL_REPLY_TO");
+    if let Some(r) = &reply_to {
+        check_address("MAIL_REPLY_TO", r)?;
+    }
+    Ok(Some(MailConfig {
+        smtp_url,
+        username: get("SMTP_USERNAME"),
+        password: get("SMTP_PASSWORD"),
+        from,
+        reply_to,
+        templates_dir: get("MAIL_TEMPLATES_DIR").map(PathBuf::from),
+        timeout: Duration::from_secs(parse(get, "SMTP_TIMEOUT_SECONDS", 15u64, 1..=300)?),
+    }))
+}
+
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
@@ -115,6 +192,7 @@ impl std::fmt::Debug for Config {
             .field("dev", &self.dev)
             .field("sources", &self.sources)
             .field("frontend_dir", &self.frontend_dir)
+            .field("mail", &self.mail)
             .finish_non_exhaustive()
     }
 }
@@ -212,6 +290,10 @@ impl Config {
                 }
                 platform
             },
+            mail: mail_from_lookup(&get)?,
+            access_reminder_days: parse(&get, "ACCESS_REMINDER_DAYS", 7u32, 0..=365)?,
+            pix_expiry: Duration::from_secs(60 * parse(&get, "PIX_EXPIRY_MINUTES", 30u64, 1..=60 * 24 * 30)?),
+            boleto_expiry: Duration::from_secs(3600 * parse(&get, "BOLETO_EXPIRY_HOURS", 72u64, 1..=24 * 90)?),
         })
     }
 
@@ -449,6 +531,40 @@ mod tests {
         assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
         assert_eq!(parse_duration("1s"), None);
         assert_eq!(parse_duration("5d"), None);
+    }
+
+    #[test]
+    fn mail_is_off_without_smtp_url_and_needs_mail_from_with_it() {
+        let base = [("DATABASE_URL", "postgres://u@h/db"), ("PORTARIA_ENV", "dev")];
+        let off = load(&base).unwrap();
+        assert!(off.mail.is_none());
+        assert_eq!(
+            (off.access_reminder_days, off.pix_expiry.as_secs(), off.boleto_expiry.as_secs()),
+            (7, 1800, 72 * 3600)
+        );
+        assert!(Config::for_tests("postgres://u@h/db").mail.is_none());
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            load(&vars)
+        };
+        let err = with(&[("SMTP_URL", "smtp://u:hunter2@mail.local:587")]).unwrap_err();
+        assert!(err.0.starts_with("MAIL_FROM is not set"), "{err}");
+        let err = with(&[("SMTP_URL", "http://u:hunter2@mail.local"), ("MAIL_FROM", "a@b.co")]).unwrap_err();
+        assert!(err.0.starts_with("SMTP_URL is malformed") && !err.0.contains("hunter2"), "{err}");
+        let err = with(&[("SMTP_URL", "smtp://mail.local"), ("MAIL_FROM", "not an address")]).unwrap_err();
+        assert!(err.0.starts_with("MAIL_FROM is not an e-mail address"), "{err}");
+        let ok = with(&[
+            ("SMTP_URL", "smtps://u:hunter2@mail.local:465"),
+            ("SMTP_PASSWORD", "sekret-pw"),
+            ("MAIL_FROM", "Escola <contato@escola.com.br>"),
+            ("MAIL_REPLY_TO", "suporte@escola.com.br"),
+        ])
+        .unwrap();
+        let mail = ok.mail.as_ref().unwrap();
+        assert_eq!(mail.reply_to.as_deref(), Some("suporte@escola.com.br"));
+        let shown = format!("{ok:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("sekret-pw"), "{shown}");
     }
 
     #[test]

@@ -31,6 +31,7 @@ use utoipa_actix_web::AppExt;
         (name = "access", description = "Manual access: grant, extend, revoke, resend the welcome, bulk actions and the CSV import"),
         (name = "catalog", description = "Courses and product mappings: which product (and offer) grants which courses, for how long"),
         (name = "settings", description = "Configurações: what is on and how (secrets masked), and a test send per channel (administrators only)"),
+        (name = "mail", description = "The customer e-mails: their templates, previewed with sample data (administrators only)"),
     )
 )]
 pub struct ApiDoc;

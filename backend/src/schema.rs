@@ -86,6 +86,7 @@ diesel::table! {
         installments -> Nullable<Int4>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        payment_timeout_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -101,6 +102,7 @@ diesel::table! {
         expires_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        reminded_for -> Nullable<Timestamptz>,
     }
 }
 

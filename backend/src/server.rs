@@ -55,6 +55,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         c.worker_concurrency,
         c.worker_poll,
         Duration::from_secs(60),
+        crate::treatments::sweep::Settings::from_config(c),
     );
     let retention = (c.worker_concurrency > 0)
         .then_some(Retention { rejected_days: c.retention_days_rejected, accepted_days: c.retention_days_raw });

@@ -300,6 +300,7 @@ async fn a_new_webhook_wakes_the_worker_through_notify() {
         2,
         std::time::Duration::from_secs(60),
         std::time::Duration::from_secs(60),
+        portaria::treatments::sweep::Settings::default(),
     );
     let app = init_service(actix_web::App::new().configure(portaria::app::configure(state.clone()))).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await; // the listener connects

@@ -342,6 +342,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mail/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The message kinds the e-mail channel sends (admin). */
+        get: operations["list_mail_templates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mail/templates/{kind}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One kind's e-mail rendered with sample data: subject, text and HTML (admin). */
+        get: operations["preview_mail_template"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/products": {
         parameters: {
             query?: never;
@@ -1124,6 +1158,25 @@ export interface components {
             email: string;
             password: string;
         };
+        MailPreview: {
+            /** @description The HTML part, values escaped; show it in a sandboxed frame. */
+            html: string;
+            kind: components["schemas"]["TreatmentKind"];
+            subject: string;
+            text: string;
+        };
+        MailTemplateInfo: {
+            /** @description The three files of the kind: subject, plain text, HTML. */
+            files: string[];
+            kind: components["schemas"]["TreatmentKind"];
+        };
+        MailTemplateList: {
+            /** @description E-mail is sent (`SMTP_URL` is set); otherwise only the console line is written. */
+            enabled: boolean;
+            items: components["schemas"]["MailTemplateInfo"][];
+            /** @description Templates are read from `MAIL_TEMPLATES_DIR` when it holds a file of the same name. */
+            templates_dir_set: boolean;
+        };
         /** @description A new product mapping. */
         MappingCreate: {
             /**
@@ -1525,7 +1578,7 @@ export interface components {
          * @description What Portaria does for a customer.
          * @enum {string}
          */
-        TreatmentKind: "grant_access" | "welcome_message" | "refused_message" | "payment_pending_message" | "payment_expired_message" | "revoke_access" | "refund_message" | "extend_access" | "canceled_message";
+        TreatmentKind: "grant_access" | "welcome_message" | "refused_message" | "payment_pending_message" | "payment_expired_message" | "revoke_access" | "refund_message" | "extend_access" | "canceled_message" | "access_reminder_message";
         /**
          * @description Why a treatment exists (`treatments.reason`). The staff app maps each code to Brazilian-Portuguese
          *     text (frontend/src/labels.ts).
@@ -3113,6 +3166,112 @@ export interface operations {
             };
         };
     };
+    list_mail_templates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The kinds and their template files */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailTemplateList"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an administrator (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preview_mail_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A treatment kind the e-mail channel sends (see `GET /api/mail/templates`) */
+                kind: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rendered message */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailPreview"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an administrator (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a kind the e-mail channel sends (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_products: {
         parameters: {
             query?: {
@@ -3563,7 +3722,7 @@ export interface operations {
                 /** @description Part of the customer's e-mail. */
                 q?: string;
                 /** @description The kind of treatment . */
-                kind?: "grant_access" | "welcome_message" | "refused_message" | "payment_pending_message" | "payment_expired_message" | "revoke_access" | "refund_message" | "extend_access" | "canceled_message";
+                kind?: "grant_access" | "welcome_message" | "refused_message" | "payment_pending_message" | "payment_expired_message" | "revoke_access" | "refund_message" | "extend_access" | "canceled_message" | "access_reminder_message";
                 status?: "pending" | "running" | "done" | "dead" | "canceled" | "failed";
                 from?: string;
                 to?: string;
@@ -3800,7 +3959,7 @@ export interface operations {
                 /** @description Part of the customer's e-mail. */
                 q?: string;
                 /** @description The kind of treatment . */
-                kind?: "grant_access" | "welcome_message" | "refused_message" | "payment_pending_message" | "payment_expired_message" | "revoke_access" | "refund_message" | "extend_access" | "canceled_message";
+                kind?: "grant_access" | "welcome_message" | "refused_message" | "payment_pending_message" | "payment_expired_message" | "revoke_access" | "refund_message" | "extend_access" | "canceled_message" | "access_reminder_message";
                 status?: "pending" | "running" | "done" | "dead" | "canceled" | "failed";
                 from?: string;
                 to?: string;

@@ -175,6 +175,7 @@ const TREATMENT_KIND: Record<string, Label> = {
   refund_message: { text: 'Mensagem de reembolso', tone: 'info' },
   extend_access: { text: 'Estender acesso', tone: 'ok' },
   canceled_message: { text: 'Mensagem de cancelamento', tone: 'info' },
+  access_reminder_message: { text: 'Lembrete de fim de acesso', tone: 'info' },
 };
 
 const TREATMENT_STATE: Record<string, Label> = {

@@ -45,6 +45,7 @@ export const TREATMENT_KINDS = [
   'refund_message',
   'extend_access',
   'canceled_message',
+  'access_reminder_message',
 ] as const;
 /** Statuses accepted by the treatments filter; "failed" = pending with a last_error. */
 export const TREATMENT_FILTER_STATUSES = ['pending', 'running', 'done', 'failed', 'dead'] as const;

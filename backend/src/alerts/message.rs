@@ -29,6 +29,7 @@ pub fn kind_text(kind: TreatmentKind) -> &'static str {
         TreatmentKind::RefundMessage => "aviso de reembolso",
         TreatmentKind::ExtendAccess => "estender acesso",
         TreatmentKind::CanceledMessage => "aviso de assinatura cancelada",
+        TreatmentKind::AccessReminderMessage => "aviso de acesso terminando",
     }
 }
 

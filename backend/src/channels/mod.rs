@@ -8,7 +8,9 @@
 //! `Message-ID`, the platform webhook's `webhook-id`) for the receiver to recognise a repeat.
 
 pub mod http;
+pub mod mail;
 pub mod platform;
+pub mod preview;
 pub mod templated;
 
 use crate::config::Config;
@@ -80,6 +82,10 @@ pub struct ChannelError {
 /// then every treatment is the console line alone.
 pub fn configured(config: &Config, pool: &Pool) -> Result<Vec<Arc<dyn Channel>>, ChannelError> {
     let mut channels: Vec<Arc<dyn Channel>> = Vec::new();
+    if let Some(mail) = &config.mail {
+        let channel = mail::MailChannel::new(mail).map_err(|e| ChannelError { channel: "email", message: e.0 })?;
+        channels.push(Arc::new(channel));
+    }
     if config.platform.enabled() {
         channels.push(Arc::new(platform::PlatformChannel::new(config.platform.clone(), pool.clone())));
     }

@@ -172,7 +172,10 @@ impl HttpPlan {
             let at = format!("step `{}`", step.name);
             let broken = |e: minijinja::Error| Failure::Permanent { error: format!("{at}: template: {e}") };
             if let Some(when) = &step.when {
-                let go = env.compile_expression(when).and_then(|x| x.eval(&ctx)).map_err(broken)?;
+                let go = env
+                    .compile_expression(when)
+                    .and_then(|x| x.eval(minijinja::Value::from(minijinja::value::Serde(&ctx))))
+                    .map_err(broken)?;
                 if !go.is_true() {
                     notes.push(format!("{} pulado", step.name));
                     continue;
@@ -202,7 +205,8 @@ fn prefix(at: &str, failure: Failure) -> Failure {
 }
 
 fn build(env: &Environment, step: &Step, ctx: &Map<String, Value>) -> Result<http::Request<Vec<u8>>, String> {
-    let render = |what: &str, source: &str| env.render_str(source, ctx).map_err(|e| format!("{what}: {e}"));
+    let ctx = minijinja::Value::from(minijinja::value::Serde(ctx));
+    let render = |what: &str, source: &str| env.render_str(source, &ctx).map_err(|e| format!("{what}: {e}"));
     let method = http::Method::from_bytes(step.method.to_ascii_uppercase().as_bytes()).map_err(|e| e.to_string())?;
     let url = render("url", &step.url)?;
     let mut request = http::Request::builder().method(method).uri(url.trim()).header("accept", "application/json");

@@ -126,8 +126,26 @@ pub struct TestResult {
 // say "not configured"; at merge, each reads its fields of `Config` (masked as the structs above say).
 
 /// The e-mail channel's settings, or `None` when `SMTP_URL` is not set.
-pub fn email_settings(_config: &Config) -> Option<EmailSetting> {
-    None
+pub fn email_settings(config: &Config) -> Option<EmailSetting> {
+    let mail = config.mail.as_ref()?;
+    // host and port from the SMTP URL, never its user:password part
+    let after_scheme = mail.smtp_url.split_once("://").map_or(mail.smtp_url.as_str(), |(_, rest)| rest);
+    let authority = after_scheme.split(['/', '?']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((h, p)) => (h.to_string(), p.parse().ok()),
+        None => (host_port.to_string(), None),
+    };
+    let url_user = authority.rsplit_once('@').map(|(user, _)| user.split(':').next().unwrap_or("").to_string());
+    Some(EmailSetting {
+        enabled: true,
+        host: Some(host),
+        port,
+        username: mail.username.clone().or(url_user.filter(|u| !u.is_empty())),
+        password_set: mail.password.is_some() || authority.rsplit_once('@').is_some_and(|(u, _)| u.contains(':')),
+        from: Some(mail.from.clone()),
+        reply_to: mail.reply_to.clone(),
+    })
 }
 
 /// The course-platform channel's settings, or `None` when neither `ACCESS_WEBHOOK_URL` nor a templated

@@ -57,6 +57,10 @@ pub fn describe(job: &Job) -> String {
             None => format!("Estender acesso do e-mail: {email} (acesso vitalício)"),
         },
         TreatmentKind::CanceledMessage => format!("Enviar mensagem de compra cancelada para o email: {email}"),
+        TreatmentKind::AccessReminderMessage => match job.text("expires_at") {
+            Some(until) => format!("Enviar lembrete de fim de acesso para o email: {email} (acesso até {until})"),
+            None => format!("Enviar lembrete de fim de acesso para o email: {email}"),
+        },
     }
 }
 

@@ -60,6 +60,8 @@ crate::vocabulary! {
         RefundMessage = "refund_message",
         ExtendAccess = "extend_access",
         CanceledMessage = "canceled_message",
+        /// "Your access ends soon": queued by the sweep `ACCESS_REMINDER_DAYS` before `expires_at`.
+        AccessReminderMessage = "access_reminder_message",
     }
 }
 

@@ -41,7 +41,40 @@ pub fn insert(conn: &mut PgConnection, rows: &[NewTreatment]) -> QueryResult<Vec
     if rows.is_empty() {
         return Ok(vec![]);
     }
-    diesel::insert_into(treatments::table).values(rows).returning(Treatment::as_returning()).get_results(conn)
+    // The payload carries the reason too, for the channels (the e-mail of a revocation depends on it).
+    let rows: Vec<NewTreatmentRow> = rows
+        .iter()
+        .map(|r| {
+            let mut payload = r.payload.clone();
+            if let (Some(reason), Some(map)) = (r.reason, payload.as_object_mut()) {
+                map.entry("reason").or_insert_with(|| reason.as_str().into());
+            }
+            NewTreatmentRow {
+                kind: r.kind,
+                run_at: r.run_at,
+                reason: r.reason,
+                payload,
+                event_id: r.event_id,
+                customer_id: r.customer_id,
+                course_id: r.course_id,
+                order_id: r.order_id,
+            }
+        })
+        .collect();
+    diesel::insert_into(treatments::table).values(&rows).returning(Treatment::as_returning()).get_results(conn)
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = treatments)]
+struct NewTreatmentRow {
+    kind: TreatmentKind,
+    run_at: DateTime<Utc>,
+    reason: Option<TreatmentReason>,
+    payload: Value,
+    event_id: Option<i64>,
+    customer_id: i64,
+    course_id: Option<i64>,
+    order_id: Option<i64>,
 }
 
 /// Claims up to `limit` due treatments: pending ones whose time has come, and running ones whose

@@ -1,5 +1,7 @@
-//! The expiry sweep: enrollments whose access period has passed become `expired`, with a
-//! `revoke_access` treatment (reason `expired`) unless a revocation is already on record.
+//! The sweeps, run every minute: enrollments whose access period has passed become `expired`, with a
+//! `revoke_access` treatment (reason `expired`) unless a revocation is already on record; the "access
+//! ending soon" reminder `ACCESS_REMINDER_DAYS` before `expires_at`; the payment-expired message of a pix
+//! or boleto left pending past `PIX_EXPIRY_MINUTES` / `BOLETO_EXPIRY_HOURS`.
 
 use super::rules::{EnrollmentStatus, TreatmentKind, TreatmentReason};
 use super::store::{self, NewTreatment};
@@ -87,4 +89,261 @@ pub fn revoke_expired(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResul
         }
         Ok(expired)
     })
+}
+
+/// What the reminder and payment-timeout sweeps need from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// `ACCESS_REMINDER_DAYS` (0: no reminders).
+    pub reminder_days: u32,
+    /// `PIX_EXPIRY_MINUTES`.
+    pub pix_expiry: chrono::Duration,
+    /// `BOLETO_EXPIRY_HOURS`.
+    pub boleto_expiry: chrono::Duration,
+}
+
+impl Settings {
+    pub fn from_config(c: &crate::config::Config) -> Settings {
+        let d = |s: std::time::Duration| chrono::Duration::from_std(s).unwrap_or(chrono::Duration::days(1));
+        Settings {
+            reminder_days: c.access_reminder_days,
+            pix_expiry: d(c.pix_expiry),
+            boleto_expiry: d(c.boleto_expiry),
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            reminder_days: 7,
+            pix_expiry: chrono::Duration::minutes(30),
+            boleto_expiry: chrono::Duration::hours(72),
+        }
+    }
+}
+
+/// Every sweep, each in its own transaction: expiry, reminders, payment timeouts.
+pub fn run(conn: &mut PgConnection, now: DateTime<Utc>, settings: &Settings) -> QueryResult<(usize, usize, usize)> {
+    let expired = revoke_expired(conn, now)?.len();
+    let reminded = queue_access_reminders(conn, now, settings.reminder_days)?.len();
+    let timed_out = queue_payment_timeouts(conn, now, settings)?.len();
+    Ok((expired, reminded, timed_out))
+}
+
+/// The day a moment falls on in São Paulo (UTC−3), as the payloads carry dates (`2026-12-31`).
+fn sao_paulo_day(at: DateTime<Utc>) -> String {
+    let offset = chrono::FixedOffset::west_opt(3 * 3600).expect("a valid offset");
+    at.with_timezone(&offset).format("%Y-%m-%d").to_string()
+}
+
+/// Queues the "access ending soon" message (`access_reminder_message`) for active enrollments whose
+/// `expires_at` is within `days` days, once per end of access: `enrollments.reminded_for` records the
+/// `expires_at` reminded, so a second sweep skips it and an extension (a new end) gets a new reminder.
+/// An access period no longer than the window itself (granted less than `days` before its end) gets no
+/// reminder: the welcome said when it ends. Returns the enrollment ids reminded.
+pub fn queue_access_reminders(conn: &mut PgConnection, now: DateTime<Utc>, days: u32) -> QueryResult<Vec<i64>> {
+    if days == 0 {
+        return Ok(vec![]);
+    }
+    let window = chrono::Duration::days(i64::from(days));
+    conn.transaction(|conn| {
+        let locked: Vec<i64> = enrollments::table
+            .filter(enrollments::status.eq(EnrollmentStatus::Active))
+            .filter(enrollments::expires_at.gt(now))
+            .filter(enrollments::expires_at.le(now + window))
+            .filter(enrollments::reminded_for.is_distinct_from(enrollments::expires_at))
+            .select(enrollments::id)
+            .limit(500)
+            .for_update()
+            .skip_locked()
+            .load(conn)?;
+        #[allow(clippy::type_complexity)]
+        let due: Vec<(
+            i64,
+            i64,
+            i64,
+            Option<i64>,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+            String,
+            Option<String>,
+            String,
+            Option<String>,
+        )> = enrollments::table
+            .inner_join(customers::table)
+            .inner_join(courses::table)
+            .filter(enrollments::id.eq_any(&locked))
+            .select((
+                enrollments::id,
+                enrollments::customer_id,
+                enrollments::course_id,
+                enrollments::order_id,
+                enrollments::granted_at,
+                enrollments::expires_at,
+                customers::email,
+                customers::name,
+                courses::name,
+                courses::access_url,
+            ))
+            .load(conn)?;
+        let mut reminded = vec![];
+        for (id, customer_id, course_id, order_id, granted_at, expires_at, email, name, course, access_url) in due {
+            let Some(expires_at) = expires_at else { continue };
+            diesel::update(enrollments::table.find(id)).set(enrollments::reminded_for.eq(expires_at)).execute(conn)?;
+            if granted_at.is_some_and(|g| expires_at - g <= window) {
+                continue;
+            }
+            let inserted = store::insert(
+                conn,
+                &[NewTreatment {
+                    kind: TreatmentKind::AccessReminderMessage,
+                    run_at: now,
+                    reason: None,
+                    payload: json!({
+                        "email": email, "name": name, "course": course, "course_id": course_id,
+                        "access_url": access_url, "expires_at": sao_paulo_day(expires_at),
+                    }),
+                    event_id: None,
+                    customer_id,
+                    course_id: Some(course_id),
+                    order_id,
+                }],
+            )?;
+            for t in inserted {
+                notify::send(conn, Signal::Queued(t.id))?;
+            }
+            reminded.push(id);
+        }
+        Ok(reminded)
+    })
+}
+
+/// How a payment method is paid later, if it is (pix or boleto; the providers spell them differently).
+pub fn delayed_method(method: &str) -> Option<DelayedMethod> {
+    let m = method.to_ascii_lowercase();
+    if m.contains("pix") {
+        Some(DelayedMethod::Pix)
+    } else if m.contains("boleto") || m.contains("billet") || m.contains("bank_slip") {
+        Some(DelayedMethod::Boleto)
+    } else {
+        None
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DelayedMethod {
+    Pix,
+    Boleto,
+}
+
+/// Queues `payment_expired_message` (reason `payment_expired`) for orders still `waiting_payment` by pix
+/// past `PIX_EXPIRY_MINUTES`, or by boleto past `BOLETO_EXPIRY_HOURS`, since their last event, with
+/// neither approval nor expiry from the platform. Once per order (`orders.payment_timeout_at`). The order
+/// stays `waiting_payment`: a later approval grants as usual. Returns the order ids.
+pub fn queue_payment_timeouts(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    settings: &Settings,
+) -> QueryResult<Vec<i64>> {
+    use crate::schema::orders;
+    let shortest = settings.pix_expiry.min(settings.boleto_expiry);
+    conn.transaction(|conn| {
+        let locked: Vec<i64> = orders::table
+            .filter(orders::status.eq(super::rules::OrderStatus::WaitingPayment))
+            .filter(orders::payment_timeout_at.is_null())
+            .filter(orders::payment_method.is_not_null())
+            .filter(orders::updated_at.le(now - shortest))
+            .select(orders::id)
+            .limit(500)
+            .for_update()
+            .skip_locked()
+            .load(conn)?;
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(
+            i64,
+            i64,
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+            DateTime<Utc>,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        )> = orders::table
+            .inner_join(customers::table)
+            .left_join(courses::table)
+            .filter(orders::id.eq_any(&locked))
+            .select((
+                orders::id,
+                orders::customer_id,
+                orders::course_id,
+                orders::payment_method,
+                orders::amount_cents,
+                orders::updated_at,
+                customers::email,
+                customers::name,
+                courses::name.nullable(),
+                courses::access_url.nullable(),
+            ))
+            .load(conn)?;
+        let mut timed_out = vec![];
+        for (id, customer_id, course_id, method, amount_cents, updated_at, email, name, course, access_url) in rows {
+            let limit = match method.as_deref().and_then(delayed_method) {
+                Some(DelayedMethod::Pix) => settings.pix_expiry,
+                Some(DelayedMethod::Boleto) => settings.boleto_expiry,
+                None => continue,
+            };
+            if updated_at > now - limit {
+                continue;
+            }
+            diesel::update(orders::table.find(id)).set(orders::payment_timeout_at.eq(now)).execute(conn)?;
+            let inserted = store::insert(
+                conn,
+                &[NewTreatment {
+                    kind: TreatmentKind::PaymentExpiredMessage,
+                    run_at: now,
+                    reason: Some(TreatmentReason::PaymentExpired),
+                    payload: json!({
+                        "email": email, "name": name, "course": course, "course_id": course_id,
+                        "access_url": access_url, "amount_cents": amount_cents, "payment_method": method,
+                    }),
+                    event_id: None,
+                    customer_id,
+                    course_id,
+                    order_id: Some(id),
+                }],
+            )?;
+            for t in inserted {
+                notify::send(conn, Signal::Queued(t.id))?;
+            }
+            timed_out.push(id);
+        }
+        Ok(timed_out)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pix_and_boleto_as_the_providers_spell_them() {
+        for m in ["pix", "PIX", "Pix"] {
+            assert_eq!(delayed_method(m), Some(DelayedMethod::Pix), "{m}");
+        }
+        for m in ["boleto", "BILLET", "bank_slip"] {
+            assert_eq!(delayed_method(m), Some(DelayedMethod::Boleto), "{m}");
+        }
+        for m in ["credit_card", "cartao_credito", ""] {
+            assert_eq!(delayed_method(m), None, "{m}");
+        }
+    }
+
+    #[test]
+    fn payload_days_are_sao_paulo_days() {
+        assert_eq!(sao_paulo_day("2027-01-01T02:00:00Z".parse().unwrap()), "2026-12-31");
+        assert_eq!(sao_paulo_day("2027-01-01T03:00:00Z".parse().unwrap()), "2027-01-01");
+    }
 }

@@ -156,6 +156,7 @@ pub fn spawn(
     concurrency: usize,
     poll: Duration,
     sweep_every: Duration,
+    sweeps: sweep::Settings,
 ) -> Vec<actix_web::rt::task::JoinHandle<()>> {
     let mut handles = Vec::new();
     for n in 0..concurrency {
@@ -188,11 +189,13 @@ pub fn spawn(
                 let p = pool.clone();
                 let swept = actix_web::rt::task::spawn_blocking(move || -> Result<_, DbError> {
                     let mut conn = p.get()?;
-                    Ok(sweep::revoke_expired(&mut conn, Utc::now())?)
+                    Ok(sweep::run(&mut conn, Utc::now(), &sweeps)?)
                 })
                 .await;
                 match swept {
-                    Ok(Ok(ids)) if !ids.is_empty() => log::info!("expired {} enrollment(s)", ids.len()),
+                    Ok(Ok((expired, reminded, timed_out))) if expired + reminded + timed_out > 0 => log::info!(
+                        "sweep: expired {expired} enrollment(s), queued {reminded} reminder(s) and {timed_out} payment timeout(s)"
+                    ),
                     Ok(Err(e)) => log::error!("expiry sweep: {e}"),
                     _ => {}
                 }
