@@ -414,3 +414,24 @@ fn the_sweep_reminds_once_per_end_of_access_and_times_out_pending_payments_once(
     let status: String = orders::table.find(old_pix).select(orders::status).get_result(&mut conn).unwrap();
     assert_eq!(status, "waiting_payment", "a later approval still grants");
 }
+
+#[actix_web::test]
+async fn configuracoes_sends_a_test_e_mail_to_the_signed_in_admin() {
+    use actix_web::test::{call_service, init_service};
+    let server = SmtpServer::start();
+    let db = TestDb::new();
+    let mut config = db.config();
+    config.mail = Some(mail_config(server.url()));
+    let state = db.state_with(config);
+    let app = init_service(actix_web::App::new().configure(portaria::app::configure(state.clone()))).await;
+    let admin = staff_token(&app).await;
+    let res = call_service(&app, post("/api/settings/test/email", &admin).to_request()).await;
+    assert_eq!(res.status(), 200);
+    let body = json(res).await;
+    assert_eq!(body["ok"], true, "{body}");
+    let got = server.messages();
+    assert_eq!(got.len(), 1, "one test e-mail");
+    assert!(got[0].rcpt[0].starts_with("staff") && got[0].rcpt[0].ends_with("@escola.com.br"), "{:?}", got[0].rcpt);
+    let settings = json(call_service(&app, common::get("/api/settings", &admin).to_request()).await).await;
+    assert_eq!(settings["email"]["enabled"], true, "{settings}");
+}

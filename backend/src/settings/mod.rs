@@ -247,9 +247,19 @@ pub fn test(config: &Config, channel: TestChannel, admin_email: &str) -> ApiResu
             })
         }
         // At merge: a test e-mail to `admin_email` through the e-mail `Channel` (`deliver` of a sample job).
+        // The welcome message with sample data, to the signed-in administrator.
         TestChannel::Email => {
-            email_settings(config).filter(|e| e.enabled).ok_or_else(|| off("e-mail"))?;
-            Err(off("e-mail"))
+            use crate::channels::{mail, Channel};
+            let mail_config = config.mail.as_ref().ok_or_else(|| off("e-mail"))?;
+            let sender = mail::MailChannel::new(mail_config).map_err(|e| ApiError::internal(e.0))?;
+            let kind = crate::treatments::rules::TreatmentKind::WelcomeMessage;
+            let mut payload = mail::sample_payload(kind);
+            payload["email"] = serde_json::json!(admin_email);
+            let job = crate::treatments::executor::Job { id: 0, kind, attempt: 1, payload };
+            Ok(match sender.deliver(&job) {
+                Ok(note) => TestResult { channel, ok: true, status: None, detail: note },
+                Err(failure) => TestResult { channel, ok: false, status: None, detail: failure.error().to_string() },
+            })
         }
         // A signed `access.test` webhook to ACCESS_WEBHOOK_URL.
         TestChannel::Platform => {
