@@ -68,9 +68,9 @@ pub fn revoke_expired(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResul
                 .count()
                 .get_result(conn)?;
             if already_revoking == 0 {
-                let inserted = store::insert(
+                queue(
                     conn,
-                    &[NewTreatment {
+                    NewTreatment {
                         kind: TreatmentKind::RevokeAccess,
                         run_at: now,
                         reason: Some(TreatmentReason::Expired),
@@ -79,11 +79,8 @@ pub fn revoke_expired(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResul
                         customer_id,
                         course_id: Some(course_id),
                         order_id,
-                    }],
+                    },
                 )?;
-                for t in inserted {
-                    notify::send(conn, Signal::Queued(t.id))?;
-                }
             }
             expired.push(id);
         }
@@ -194,9 +191,9 @@ pub fn queue_access_reminders(conn: &mut PgConnection, now: DateTime<Utc>, days:
             if granted_at.is_some_and(|g| expires_at - g <= window) {
                 continue;
             }
-            let inserted = store::insert(
+            queue(
                 conn,
-                &[NewTreatment {
+                NewTreatment {
                     kind: TreatmentKind::AccessReminderMessage,
                     run_at: now,
                     reason: None,
@@ -208,11 +205,8 @@ pub fn queue_access_reminders(conn: &mut PgConnection, now: DateTime<Utc>, days:
                     customer_id,
                     course_id: Some(course_id),
                     order_id,
-                }],
+                },
             )?;
-            for t in inserted {
-                notify::send(conn, Signal::Queued(t.id))?;
-            }
             reminded.push(id);
         }
         Ok(reminded)
@@ -299,9 +293,9 @@ pub fn queue_payment_timeouts(
                 continue;
             }
             diesel::update(orders::table.find(id)).set(orders::payment_timeout_at.eq(now)).execute(conn)?;
-            let inserted = store::insert(
+            queue(
                 conn,
-                &[NewTreatment {
+                NewTreatment {
                     kind: TreatmentKind::PaymentExpiredMessage,
                     run_at: now,
                     reason: Some(TreatmentReason::PaymentExpired),
@@ -313,15 +307,20 @@ pub fn queue_payment_timeouts(
                     customer_id,
                     course_id,
                     order_id: Some(id),
-                }],
+                },
             )?;
-            for t in inserted {
-                notify::send(conn, Signal::Queued(t.id))?;
-            }
             timed_out.push(id);
         }
         Ok(timed_out)
     })
+}
+
+/// Inserts one treatment and wakes the workers (at commit).
+fn queue(conn: &mut PgConnection, treatment: NewTreatment) -> QueryResult<()> {
+    for t in store::insert(conn, &[treatment])? {
+        notify::send(conn, Signal::Queued(t.id))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
