@@ -1237,10 +1237,23 @@ export interface components {
         OrderStatus: "new" | "waiting_payment" | "approved" | "refused" | "refunded" | "chargeback" | "expired" | "canceled";
         OrderView: {
             /**
+             * Format: date-time
+             * @description The end of the paid period the platform last reported (a subscription's access end / next charge).
+             */
+            access_until?: string | null;
+            /**
              * Format: int64
              * @description Integer cents.
              */
             amount_cents?: number | null;
+            /**
+             * Format: date-time
+             * @description When the order was approved: the approving event's own time (the platform's), else when
+             *     Portaria received it. `null` while it was never approved.
+             */
+            approved_at?: string | null;
+            /** @description The coupon (discount code) used, when the platform said. */
+            coupon?: string | null;
             course_name?: string | null;
             /** Format: date-time */
             created_at: string;
@@ -1250,6 +1263,8 @@ export interface components {
             id: number;
             /** Format: int32 */
             installments?: number | null;
+            /** @description The offer or plan bought, when the platform said. */
+            offer_code?: string | null;
             payment_method?: string | null;
             source: components["schemas"]["Source"];
             status: components["schemas"]["OrderStatus"];

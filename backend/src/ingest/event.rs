@@ -64,6 +64,9 @@ pub struct OrderInfo {
     /// As the provider names it, lower-cased (e.g. "pix", "credit_card", "boleto").
     pub payment_method: Option<String>,
     pub installments: Option<i32>,
+    /// The coupon (discount code) used, when the source says.
+    #[serde(default)]
+    pub coupon: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -99,7 +102,8 @@ pub struct PaymentEvent {
     pub order: Option<OrderInfo>,
     pub product: Option<ProductInfo>,
     pub payment: PaymentDetails,
-    /// For `subscription_canceled`: the end of the paid period (access is kept until then).
+    /// The end of the paid period the platform reports (a subscription's `access_until` / next charge
+    /// date): a cancellation keeps access until then, a renewal extends access to it.
     pub access_until: Option<DateTime<Utc>>,
 }
 

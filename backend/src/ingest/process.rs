@@ -276,8 +276,14 @@ fn ingest_event(
     );
 
     if let (Some(order), Some(status)) = (&order, plan.order_status) {
+        let prior = Some(order.status).filter(|s| *s != OrderStatus::New);
+        let approved_at = rules::approval_time(prior, Some(status), event.occurred_at, now);
         diesel::update(orders::table.find(order.id))
-            .set((orders::status.eq(status), orders::updated_at.eq(now)))
+            .set((
+                orders::status.eq(status),
+                orders::updated_at.eq(now),
+                approved_at.map(|t| orders::approved_at.eq(t)),
+            ))
             .execute(conn)?;
     }
     let order_id = order.as_ref().map(|o| o.id);
@@ -448,8 +454,12 @@ struct NewOrder<'a> {
     currency: Option<&'a str>,
     payment_method: Option<&'a str>,
     installments: Option<i32>,
+    coupon: Option<&'a str>,
+    offer_code: Option<&'a str>,
+    access_until: Option<DateTime<Utc>>,
 }
 
+/// What a later event of the order refreshes; a field it does not carry (`None`) is left as it was.
 #[derive(AsChangeset)]
 #[diesel(table_name = orders)]
 struct OrderRefresh<'a> {
@@ -457,6 +467,9 @@ struct OrderRefresh<'a> {
     currency: Option<&'a str>,
     payment_method: Option<&'a str>,
     installments: Option<i32>,
+    coupon: Option<&'a str>,
+    offer_code: Option<&'a str>,
+    access_until: Option<DateTime<Utc>>,
     updated_at: DateTime<Utc>,
 }
 
@@ -470,6 +483,7 @@ fn lock_order(
     now: DateTime<Utc>,
 ) -> QueryResult<Order> {
     let info = event.order.as_ref().expect("caller checked");
+    let offer_code = event.product.as_ref().and_then(|p| p.offer_code.as_deref());
     let row = NewOrder {
         source: event.source,
         external_id: &info.external_id,
@@ -480,12 +494,18 @@ fn lock_order(
         currency: info.currency.as_deref(),
         payment_method: info.payment_method.as_deref(),
         installments: info.installments,
+        coupon: info.coupon.as_deref(),
+        offer_code,
+        access_until: event.access_until,
     };
     let refresh = OrderRefresh {
         amount_cents: info.amount_cents,
         currency: info.currency.as_deref(),
         payment_method: info.payment_method.as_deref(),
         installments: info.installments,
+        coupon: info.coupon.as_deref(),
+        offer_code,
+        access_until: event.access_until,
         updated_at: now,
     };
     diesel::insert_into(orders::table)

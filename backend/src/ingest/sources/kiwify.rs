@@ -126,6 +126,7 @@ fn order(body: &Value, order_id: String) -> Result<OrderInfo, ParseError> {
         currency: currency.map(|c| c.to_ascii_uppercase()),
         payment_method: lower_text(at(body, &["payment_method"])),
         installments: installments(at(body, &["installments"]), "installments")?,
+        coupon: text(at_any(body, &[&["coupon_code"], &["coupon", "code"], &["coupon"]])),
     })
 }
 
@@ -149,8 +150,9 @@ fn payment_details(body: &Value) -> PaymentDetails {
 }
 
 /// End of the paid period: `Subscription.customer_access.access_until`, else `Subscription.next_payment`.
+/// Read for approvals too: a renewal charge is a new order that may arrive as `order_approved` alone.
 fn access_until(body: &Value, kind: EventKind) -> Option<DateTime<Utc>> {
-    if !matches!(kind, EventKind::SubscriptionCanceled | EventKind::Renewed) {
+    if !matches!(kind, EventKind::SubscriptionCanceled | EventKind::Renewed | EventKind::Approved) {
         return None;
     }
     let subscription = section(body, "Subscription")?;
@@ -227,6 +229,7 @@ mod tests {
                 currency: Some("BRL".into()),
                 payment_method: Some("pix".into()),
                 installments: Some(1),
+                coupon: None,
             }
         );
         assert_eq!(
@@ -291,6 +294,23 @@ mod tests {
         assert_eq!(e.access_until, Some(utc("2026-03-01T12:00:00Z")));
         assert_eq!(e.order.unwrap().amount_cents, Some(4990));
         assert_eq!(e.product.unwrap().offer_code.as_deref(), Some("c2d3e4f5-6666-4b7c-9d8e-1f2a3b4c5d6e"), "the plan");
+    }
+
+    #[test]
+    fn coupon_when_sent() {
+        assert_eq!(event(fixture!("order_approved")).order.unwrap().coupon, None);
+        let coupon = edited(fixture!("order_approved"), "/coupon_code", Some(" BLACK10 ".into()));
+        assert_eq!(event(&coupon).order.unwrap().coupon.as_deref(), Some("BLACK10"));
+        let object = edited(fixture!("order_approved"), "/coupon", Some(serde_json::json!({"code": "VOLTA"})));
+        assert_eq!(event(&object).order.unwrap().coupon.as_deref(), Some("VOLTA"));
+    }
+
+    #[test]
+    fn an_approval_of_a_subscription_carries_its_paid_period_end() {
+        let charge = edited(fixture!("subscription_renewed"), "/webhook_event_type", Some("order_approved".into()));
+        let e = event(&charge);
+        assert_eq!(e.kind, EventKind::Approved);
+        assert_eq!(e.access_until, Some(utc("2026-03-01T12:00:00Z")));
     }
 
     #[test]

@@ -56,6 +56,7 @@ const LIMITS: &[(&str, usize)] = &[
     ("product id", 200),
     ("product name", 300),
     ("offer code", 200),
+    ("coupon", 200),
     ("boleto URL", 2048),
     ("boleto barcode", 128),
     ("pix code", 1024),
@@ -67,7 +68,7 @@ pub fn check_lengths(event: &PaymentEvent) -> Result<(), ParseError> {
     let order = event.order.as_ref();
     let product = event.product.as_ref();
     let p = &event.payment;
-    let values: [Option<&str>; 14] = [
+    let values: [Option<&str>; 15] = [
         Some(&event.event_type),
         event.customer.name.as_deref(),
         event.customer.document.as_deref(),
@@ -78,6 +79,7 @@ pub fn check_lengths(event: &PaymentEvent) -> Result<(), ParseError> {
         product.map(|p| p.external_id.as_str()),
         product.and_then(|p| p.name.as_deref()),
         product.and_then(|p| p.offer_code.as_deref()),
+        order.and_then(|o| o.coupon.as_deref()),
         p.boleto_url.as_deref(),
         p.boleto_barcode.as_deref(),
         p.pix_code.as_deref(),
