@@ -204,6 +204,10 @@ const order = object<Order>({
   course_name: optStr,
   created_at: str,
   updated_at: str,
+  approved_at: optStr,
+  coupon: optStr,
+  offer_code: optStr,
+  access_until: optStr,
 });
 
 export const customerDetail = object<CustomerDetail>({
