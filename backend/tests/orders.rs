@@ -193,3 +193,100 @@ async fn a_kiwify_renewal_sent_as_both_events_extends_once_to_access_until() {
     assert_eq!(offer.as_deref(), Some("c2d3e4f5-6666-4b7c-9d8e-1f2a3b4c5d6e"), "the plan");
     assert_eq!(access_until, Some(paid_until));
 }
+
+/// The wrapped Kiwify shape: `{url, signature, order}`, the signature (keyed by the test token) over the
+/// order's bytes as sent, here pretty-printed.
+fn wrapped(order: &Value) -> String {
+    let order = serde_json::to_string_pretty(order).unwrap();
+    format!(
+        "{{\"url\": \"https://portaria.example.com/webhooks/kiwify\", \"signature\": \"{}\", \"order\": {order}}}",
+        kiwify_signature(&order)
+    )
+}
+
+fn unsigned(body: &str) -> test::TestRequest {
+    test::TestRequest::post().uri("/webhooks/kiwify").set_payload(body.to_string())
+}
+
+fn inner_order(fixture_path: &str) -> Value {
+    let body: Value = serde_json::from_str(&fixture(fixture_path)).unwrap();
+    body["order"].clone()
+}
+
+#[actix_web::test]
+async fn a_wrapped_kiwify_order_signed_in_the_body_is_accepted_and_a_bad_signature_is_not() {
+    let db = TestDb::new();
+    let app = app!(db.state());
+    let order = inner_order("kiwify/wrapped_order_approved.json");
+    let body = wrapped(&order);
+    let (status, answer) = call_json!(&app, unsigned(&body));
+    assert_eq!((status, answer["outcome"].as_str()), (StatusCode::OK, Some("processed")), "{answer}");
+    assert_eq!(kinds(&answer), ["grant_access", "welcome_message"]);
+    // the usual ?signature= over the whole body also works, and this is the same event
+    let (status, answer) = call_json!(&app, webhook("kiwify", &body));
+    assert_eq!((status, answer["outcome"].as_str()), (StatusCode::OK, Some("duplicate")));
+
+    // a body whose order was changed after signing, and one without any signature
+    let tampered = body.replacen("29700", "100", 1);
+    let (status, answer) = call_json!(&app, unsigned(&tampered));
+    assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
+    assert!(answer["error"]["message"].as_str().unwrap().contains("`order`"), "{answer}");
+    assert!(!answer.to_string().contains(KIWIFY_TOKEN));
+    let mut no_signature: Value = serde_json::from_str(&body).unwrap();
+    no_signature.as_object_mut().unwrap().remove("signature");
+    let (status, _) = call_json!(&app, unsigned(&no_signature.to_string()));
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let outcomes: Vec<String> = portaria::schema::webhook_events::table
+        .order(portaria::schema::webhook_events::id)
+        .select(portaria::schema::webhook_events::outcome)
+        .load(&mut db.conn())
+        .unwrap();
+    assert_eq!(outcomes, ["processed", "duplicate", "unauthorized", "unauthorized"], "every request is recorded");
+}
+
+#[actix_web::test]
+async fn a_cpf_only_customer_is_matched_by_document_or_refused_asking_for_an_e_mail() {
+    let db = TestDb::new();
+    let app = app!(db.state());
+    let refund = wrapped(&inner_order("kiwify/wrapped_order_refunded_cpf_only.json"));
+
+    // nobody has that CPF yet: 422, recorded
+    let (status, answer) = call_json!(&app, unsigned(&refund));
+    assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unprocessable")));
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("an e-mail is needed"), "{message}");
+    assert!(!message.contains("52998224725"), "the CPF is not echoed: {message}");
+    let (outcome, error): (String, Option<String>) = portaria::schema::webhook_events::table
+        .select((portaria::schema::webhook_events::outcome, portaria::schema::webhook_events::error))
+        .first(&mut db.conn())
+        .unwrap();
+    assert_eq!(outcome, "unprocessable");
+    assert!(error.is_some_and(|e| e.contains("an e-mail is needed")));
+
+    // the approval (with the e-mail and the CPF) makes the customer known...
+    let (_, approved) = call_json!(&app, unsigned(&wrapped(&inner_order("kiwify/wrapped_order_approved.json"))));
+    assert_eq!(approved["outcome"], "processed");
+    let customer_id = approved["customer_id"].as_i64().unwrap();
+    // ...so the CPF-only refund (CPF punctuated) is that customer's: access revoked
+    let (status, answer) = call_json!(&app, unsigned(&refund));
+    assert_eq!((status, answer["outcome"].as_str()), (StatusCode::OK, Some("processed")), "{answer}");
+    assert_eq!(answer["customer_id"], customer_id);
+    assert_eq!(kinds(&answer), ["revoke_access", "refund_message"]);
+    let (email, status): (String, String) = enrollments::table
+        .inner_join(portaria::schema::customers::table)
+        .select((portaria::schema::customers::email, enrollments::status))
+        .first(&mut db.conn())
+        .unwrap();
+    assert_eq!((email.as_str(), status.as_str()), ("debora.teste@example.com", "revoked"));
+
+    // two customers with the same CPF: which one is unknown, so 422 again
+    let mut other = inner_order("kiwify/wrapped_order_approved.json");
+    other["order_id"] = "outro-pedido".into();
+    other["Customer"]["email"] = "debora.outra@example.com".into();
+    call_json!(&app, unsigned(&wrapped(&other)));
+    let mut late = inner_order("kiwify/wrapped_order_refunded_cpf_only.json");
+    late["webhook_event_type"] = "chargeback".into();
+    let (status, answer) = call_json!(&app, unsigned(&wrapped(&late)));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer["error"]["message"].as_str().unwrap().contains("several customers"), "{answer}");
+}

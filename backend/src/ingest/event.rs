@@ -45,12 +45,21 @@ crate::vocabulary! {
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CustomerInfo {
-    /// Trimmed and lower-cased.
+    /// Trimmed and lower-cased. Empty when the source identified the customer by document only (a
+    /// Kiwify `Customer` with a CPF and no e-mail): the ingest service resolves it from `document`
+    /// before anything is written.
     pub email: String,
     pub name: Option<String>,
     /// CPF/CNPJ, digits only when it is one.
     pub document: Option<String>,
     pub phone: Option<String>,
+}
+
+impl CustomerInfo {
+    /// The source gave a document (digits) but no e-mail.
+    pub fn by_document_only(&self) -> bool {
+        self.email.is_empty() && self.document.as_deref().is_some_and(|d| !d.is_empty())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
