@@ -435,3 +435,59 @@ async fn configuracoes_sends_a_test_e_mail_to_the_signed_in_admin() {
     let settings = json(call_service(&app, common::get("/api/settings", &admin).to_request()).await).await;
     assert_eq!(settings["email"]["enabled"], true, "{settings}");
 }
+
+#[actix_web::test]
+async fn the_preview_frame_opens_with_its_ticket_under_its_own_policy_and_nothing_else_opens_it() {
+    use actix_web::test::{call_service, read_body, TestRequest};
+    let db = TestDb::new();
+    let state = db.state();
+    let app = app!(state.clone());
+    let admin = staff_token(&app).await;
+    let preview =
+        json(call_service(&app, common::get("/api/mail/templates/welcome_message/preview", &admin).to_request()).await)
+            .await;
+    let frame_url = preview["frame_url"].as_str().unwrap().to_string();
+    assert!(frame_url.starts_with("/api/mail/templates/welcome_message/frame?ticket="), "{frame_url}");
+
+    // the frame: no Bearer header, the ticket only; the HTML part with its inline styles, under the narrow policy
+    let res = call_service(&app, TestRequest::get().uri(&frame_url).to_request()).await;
+    assert_eq!(res.status(), 200);
+    let csp = res.headers().get("content-security-policy").unwrap().to_str().unwrap().to_string();
+    assert_eq!(csp, portaria::security_headers::PREVIEW_CSP);
+    assert_eq!(res.headers().get("cache-control").unwrap(), "no-store");
+    assert!(res.headers().get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
+    let html = String::from_utf8(read_body(res).await.to_vec()).unwrap();
+    assert_eq!(html, preview["html"].as_str().unwrap());
+    assert!(html.contains("Maria") && html.contains("Confeitaria Profissional") && html.contains("R$ 1.234,56"));
+    assert!(html.contains("style=\""), "the inline styles are kept");
+
+    // the same ticket for another kind, a tampered one, none: 401 (with the narrow policy, so the frame shows it)
+    let ticket = frame_url.split_once("ticket=").unwrap().1;
+    let (expires, mac) = ticket.split_once('.').unwrap();
+    let later = expires.parse::<i64>().unwrap() + 3600;
+    for uri in [
+        format!("/api/mail/templates/refund_message/frame?ticket={ticket}"),
+        format!("/api/mail/templates/welcome_message/frame?ticket={later}.{mac}"),
+        "/api/mail/templates/welcome_message/frame".to_string(),
+    ] {
+        let res = call_service(&app, TestRequest::get().uri(&uri).to_request()).await;
+        assert_eq!(res.status(), 401, "{uri}");
+        assert_eq!(res.headers().get("content-security-policy").unwrap(), portaria::security_headers::PREVIEW_CSP);
+        assert_eq!(json(res).await["error"]["code"], "invalid_token", "{uri}");
+    }
+    // an expired ticket (issued long ago with the server's secret)
+    let old = portaria::channels::preview::issue_ticket(
+        &state.config.jwt_secret,
+        TreatmentKind::WelcomeMessage,
+        chrono::Utc::now().timestamp() - 3600,
+    );
+    let res = call_service(
+        &app,
+        TestRequest::get().uri(&format!("/api/mail/templates/welcome_message/frame?ticket={old}")).to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    // the JSON preview itself stays under the app's policy
+    let res = call_service(&app, common::get("/api/mail/templates/welcome_message/preview", &admin).to_request()).await;
+    assert_eq!(res.headers().get("content-security-policy").unwrap(), portaria::security_headers::APP_CSP);
+}
