@@ -773,6 +773,11 @@ export interface components {
             /** @description The host of `ALERT_WEBHOOK_URL` (the URL itself is a credential: never shown). */
             host?: string | null;
             /**
+             * @description The calls of `ALERT_HTTP_CONFIG`, each as `name: METHOD host` (never a path, query or header);
+             *     empty when it is not set.
+             */
+            http_calls: string[];
+            /**
              * Format: int64
              * @description `ALERT_OUTBOX_AGE`, in seconds.
              */
