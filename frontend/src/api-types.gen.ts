@@ -359,6 +359,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mail/templates/{kind}/frame": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One kind's HTML part as a document for a sandboxed frame, opened by the ticket of `frame_url` (no Bearer
+         *     header: a frame cannot send one). Served with its own CSP (inline styles, no script, `sandbox`, framed by
+         *     the app only) and `Cache-Control: no-store`. Reads no database.
+         */
+        get: operations["mail_template_frame"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mail/templates/{kind}/preview": {
         parameters: {
             query?: never;
@@ -751,6 +772,11 @@ export interface components {
             enabled: boolean;
             /** @description The host of `ALERT_WEBHOOK_URL` (the URL itself is a credential: never shown). */
             host?: string | null;
+            /**
+             * @description The calls of `ALERT_HTTP_CONFIG`, each as `name: METHOD host` (never a path, query or header);
+             *     empty when it is not set.
+             */
+            http_calls: string[];
             /**
              * Format: int64
              * @description `ALERT_OUTBOX_AGE`, in seconds.
@@ -1159,6 +1185,11 @@ export interface components {
             password: string;
         };
         MailPreview: {
+            /**
+             * @description The HTML part as a document for a sandboxed `<iframe src>` (with its own CSP): this path with a
+             *     ticket valid for a short while (`GET /api/mail/templates/{kind}/frame`).
+             */
+            frame_url: string;
             /** @description The HTML part, values escaped; show it in a sandboxed frame. */
             html: string;
             kind: components["schemas"]["TreatmentKind"];
@@ -3219,6 +3250,50 @@ export interface operations {
             };
             /** @description The database is unavailable; retry (`database_unavailable`) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    mail_template_frame: {
+        parameters: {
+            query?: {
+                /** @description The ticket of the `frame_url` given by the JSON preview. */
+                ticket?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description A treatment kind the e-mail channel sends */
+                kind: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The HTML part rendered with sample data */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The ticket is missing, wrong or expired (`invalid_token`): open the preview again */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a kind the e-mail channel sends (`not_found`) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -262,6 +262,14 @@ fn ingest_event(
             enrollment: enrollment.map(|e| EnrollmentState { status: e.status, expires_at: e.expires_at }),
         })
         .collect();
+    // The payment-expired message goes out once per order: `orders.payment_timeout_at` is set when it is
+    // planned, by the sweep's pix/boleto timeout or by an expiry here, whichever comes first.
+    let expiry_announced = match (&order, event.kind) {
+        (Some(o), EventKind::Expired) => {
+            orders::table.find(o.id).select(orders::payment_timeout_at).first::<Option<DateTime<Utc>>>(conn)?.is_some()
+        }
+        _ => false,
+    };
     let plan = rules::decide_for_courses(
         &Situation {
             kind: event.kind,
@@ -270,10 +278,16 @@ fn ingest_event(
             access_days: None,
             access_until: event.access_until,
             has_order_ids: event.source.has_order_ids(),
+            expiry_announced,
             now,
         },
         &facts,
     );
+    let announces_expiry =
+        plan.courses.iter().flat_map(|d| &d.treatments).any(|t| t.kind == TreatmentKind::PaymentExpiredMessage);
+    if let (Some(order), true) = (&order, announces_expiry) {
+        diesel::update(orders::table.find(order.id)).set(orders::payment_timeout_at.eq(now)).execute(conn)?;
+    }
 
     if let (Some(order), Some(status)) = (&order, plan.order_status) {
         let prior = Some(order.status).filter(|s| *s != OrderStatus::New);

@@ -167,6 +167,9 @@ pub struct Situation {
     /// The source sends real order ids. Without them (the checkout simulator) a refund or chargeback
     /// cannot be tied to the approval it reverses, so it is about the customer's access to the course.
     pub has_order_ids: bool,
+    /// The payment-expired message was already sent for this order (the sweep's pix/boleto timeout, or an
+    /// earlier expiry): the customer hears it once per order, whichever comes first.
+    pub expiry_announced: bool,
     pub now: DateTime<Utc>,
 }
 
@@ -229,6 +232,7 @@ pub fn decide(s: &Situation) -> Decision {
             TreatmentKind::PaymentPendingMessage,
             TreatmentReason::AwaitingPayment,
         ),
+        EventKind::Expired if s.expiry_announced => expiry_already_announced(s),
         EventKind::Expired => before_payment(
             s,
             OrderStatus::Expired,
@@ -437,6 +441,21 @@ fn reverse(s: &Situation, active: bool) -> Decision {
     }
 }
 
+/// The platform's expiry after the timeout already told the customer: the order records the platform's
+/// word, no second message (an order already paid stays as it is, as for any expiry).
+fn expiry_already_announced(s: &Situation) -> Decision {
+    match s.order {
+        Some(OrderStatus::Approved | OrderStatus::Refunded | OrderStatus::Chargeback) => {
+            Decision::nothing(Note::OrderAlreadyPaid)
+        }
+        prior => Decision {
+            order_status: Some(OrderStatus::Expired).filter(|status| prior != Some(*status)),
+            // The timeout treated the order as expired already; the platform now agrees.
+            ..Decision::nothing(Note::OrderAlreadyInState)
+        },
+    }
+}
+
 /// Events about a payment that has not happened (refused, pending, expired, canceled): a message,
 /// unless the order has already been paid (an out-of-order delivery).
 fn before_payment(s: &Situation, status: OrderStatus, kind: TreatmentKind, reason: TreatmentReason) -> Decision {
@@ -471,7 +490,16 @@ mod tests {
         Some(EnrollmentState { status: EnrollmentStatus::Revoked, expires_at: None })
     }
     fn sit(kind: EventKind, order: Option<OrderStatus>, enrollment: Option<EnrollmentState>) -> Situation {
-        Situation { kind, order, enrollment, access_days: None, access_until: None, has_order_ids: true, now: now() }
+        Situation {
+            kind,
+            order,
+            enrollment,
+            access_days: None,
+            access_until: None,
+            has_order_ids: true,
+            expiry_announced: false,
+            now: now(),
+        }
     }
     fn kinds(d: &Decision) -> Vec<TreatmentKind> {
         d.treatments.iter().map(|t| t.kind).collect()
@@ -627,6 +655,39 @@ mod tests {
         for k in [E::Refused, E::WaitingPayment, E::Expired, E::Canceled] {
             assert_eq!(decide(&sit(k, None, active())).enrollment, EnrollmentChange::Unchanged);
         }
+    }
+
+    #[test]
+    fn the_payment_expired_message_goes_out_once_per_order() {
+        let announced = |order| Situation { expiry_announced: true, ..sit(E::Expired, order, None) };
+        // the sweep's timeout told the customer: the platform's expiry records the status, no second message
+        let d = decide(&announced(Some(OrderStatus::WaitingPayment)));
+        assert!(d.treatments.is_empty());
+        assert_eq!(d.order_status, Some(OrderStatus::Expired));
+        assert_eq!(d.note, Some(Note::OrderAlreadyInState));
+        // a repeated expiry, or one for an order that went back to waiting (a new boleto) after the message
+        assert_eq!(decide(&announced(Some(OrderStatus::Expired))).order_status, None);
+        assert!(decide(&announced(Some(OrderStatus::Expired))).treatments.is_empty());
+        assert!(decide(&announced(None)).treatments.is_empty());
+        // an order already paid stays as it is, as for any late expiry
+        for prior in [OrderStatus::Approved, OrderStatus::Refunded, OrderStatus::Chargeback] {
+            let d = decide(&announced(Some(prior)));
+            assert!(d.treatments.is_empty() && d.order_status.is_none(), "{prior:?}");
+            assert_eq!(d.note, Some(Note::OrderAlreadyPaid));
+        }
+        // not announced yet: the message, as before
+        assert_eq!(
+            kinds(&decide(&sit(E::Expired, Some(OrderStatus::WaitingPayment), None))),
+            [T::PaymentExpiredMessage]
+        );
+        // the flag is about the expiry message only: an approval after the timeout still grants
+        let late = Situation { expiry_announced: true, ..sit(E::Approved, Some(OrderStatus::WaitingPayment), None) };
+        assert_eq!(kinds(&decide(&late)), [T::GrantAccess, T::WelcomeMessage]);
+        // several courses: still no message
+        let plan =
+            decide_for_courses(&announced(Some(OrderStatus::WaitingPayment)), &[facts(None, None), facts(None, None)]);
+        assert!(plan.courses.iter().all(|d| d.treatments.is_empty()));
+        assert_eq!(plan.order_status, Some(OrderStatus::Expired));
     }
 
     #[test]
@@ -859,9 +920,9 @@ mod tests {
                 .into_iter()
                 .flat_map(move |o| enrollments.into_iter().flat_map(move |e| [true, false].map(|ids| (k, o, e, ids))))
         }) {
-            {
+            for expiry_announced in [false, true] {
                 for access_until in [None, Some(now() + Duration::days(10)), Some(now() - Duration::days(1))] {
-                    let s = Situation { has_order_ids, access_until, ..sit(k, o, e) };
+                    let s = Situation { has_order_ids, access_until, expiry_announced, ..sit(k, o, e) };
                     let d = decide(&s);
                     let ks = kinds(&d);
                     let is_active = e.is_some_and(|e| e.is_active(now()));
@@ -879,6 +940,9 @@ mod tests {
                     }
                     if ks.contains(&T::WelcomeMessage) {
                         assert!(ks.contains(&T::GrantAccess), "welcome only with a grant: {s:?}");
+                    }
+                    if expiry_announced {
+                        assert!(!ks.contains(&T::PaymentExpiredMessage), "one expiry message per order: {s:?}");
                     }
                     if d.treatments.is_empty()
                         && d.enrollment == EnrollmentChange::Unchanged
