@@ -15,11 +15,11 @@ mod common;
 use actix_web::http::StatusCode;
 use chrono::Utc;
 use common::payloads::{order_event, Step};
-use common::{TestDb, GENERIC_SECRET, HASHTAG_TOKEN, HOTTOK, KIWIFY_TOKEN};
+use common::{TestDb, EDUZZ_SECRET, GENERIC_SECRET, HASHTAG_TOKEN, HOTTOK, KIWIFY_TOKEN, MONETIZZE_KEY};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use portaria::ingest::event::{AuthError, ParseError, Parsed, RequestParts, Source};
-use portaria::ingest::sources::{generic, hashtag, hotmart, kiwify};
+use portaria::ingest::sources::{eduzz, generic, hashtag, hotmart, kiwify, monetizze};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestRunner};
@@ -28,7 +28,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-const SOURCES: [Source; 4] = Source::ALL;
+/// The sources with fixtures (eduzz and monetizze join when their events are mapped).
+const SOURCES: [Source; 4] = [Source::Hashtag, Source::Hotmart, Source::Kiwify, Source::Generic];
 
 fn parse(source: Source, raw: &[u8], parts: &RequestParts) -> Result<Parsed, ParseError> {
     match source {
@@ -36,6 +37,8 @@ fn parse(source: Source, raw: &[u8], parts: &RequestParts) -> Result<Parsed, Par
         Source::Hotmart => hotmart::parse(raw),
         Source::Kiwify => kiwify::parse(raw),
         Source::Generic => generic::parse(raw, parts),
+        Source::Eduzz => eduzz::parse(raw),
+        Source::Monetizze => monetizze::parse(raw, parts),
     }
 }
 
@@ -45,6 +48,8 @@ fn authenticate(source: Source, raw: &[u8], parts: &RequestParts) -> Result<(), 
         Source::Hotmart => hotmart::authenticate(HOTTOK, raw, parts),
         Source::Kiwify => kiwify::authenticate(KIWIFY_TOKEN, raw, parts),
         Source::Generic => generic::authenticate(GENERIC_SECRET, raw, parts, Utc::now()),
+        Source::Eduzz => eduzz::authenticate(EDUZZ_SECRET, raw, parts),
+        Source::Monetizze => monetizze::authenticate(MONETIZZE_KEY, raw, parts),
     }
 }
 

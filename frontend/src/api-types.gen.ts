@@ -1472,7 +1472,7 @@ export interface components {
          * @description The webhook sources Portaria accepts (`POST /webhooks/{source}`).
          * @enum {string}
          */
-        Source: "hashtag" | "hotmart" | "kiwify" | "generic";
+        Source: "hashtag" | "hotmart" | "kiwify" | "generic" | "eduzz" | "monetizze";
         SourceSetting: {
             /** @description Whether the source's secret is set (the source is enabled); never the secret. */
             secret_set: boolean;
@@ -3666,7 +3666,7 @@ export interface operations {
                 /** @description Part of the customer's e-mail, or the order's external id. */
                 q?: string;
                 /** @description The source . */
-                source?: "hashtag" | "hotmart" | "kiwify" | "generic";
+                source?: "hashtag" | "hotmart" | "kiwify" | "generic" | "eduzz" | "monetizze";
                 /** @description The order's status . */
                 status?: "new" | "waiting_payment" | "approved" | "refused" | "refunded" | "chargeback" | "expired" | "canceled";
                 from?: string;

@@ -191,6 +191,8 @@ pub const HASHTAG_TOKEN: &str = "test-hashtag-token";
 pub const HOTTOK: &str = "test-hotmart-hottok";
 pub const KIWIFY_TOKEN: &str = "test-kiwify-token";
 pub const GENERIC_SECRET: &str = "whsec_ZmFrZS1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMzJieXQ=";
+pub const EDUZZ_SECRET: &str = "test-eduzz-secret";
+pub const MONETIZZE_KEY: &str = "test-monetizze-key";
 
 pub fn fixture(path: &str) -> String {
     let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path);

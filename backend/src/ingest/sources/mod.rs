@@ -2,10 +2,12 @@
 //! The formats, event mappings and dedup keys are documented for integrators in docs/WEBHOOKS.md.
 
 mod common;
+pub mod eduzz;
 pub mod generic;
 pub mod hashtag;
 pub mod hotmart;
 pub mod kiwify;
+pub mod monetizze;
 #[cfg(test)]
 mod test_support;
 
@@ -26,6 +28,8 @@ pub fn authenticate(
         Source::Hotmart => hotmart::authenticate(secret, raw, parts),
         Source::Kiwify => kiwify::authenticate(secret, raw, parts),
         Source::Generic => generic::authenticate(secret, raw, parts, now),
+        Source::Eduzz => eduzz::authenticate(secret, raw, parts),
+        Source::Monetizze => monetizze::authenticate(secret, raw, parts),
     }
 }
 
@@ -36,6 +40,8 @@ pub fn parse(source: Source, raw: &[u8], parts: &RequestParts) -> Result<Parsed,
         Source::Hotmart => hotmart::parse(raw),
         Source::Kiwify => kiwify::parse(raw),
         Source::Generic => generic::parse(raw, parts),
+        Source::Eduzz => eduzz::parse(raw),
+        Source::Monetizze => monetizze::parse(raw, parts),
     }?;
     if let Parsed::Event(event) = &parsed {
         check_lengths(event)?;
