@@ -28,8 +28,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-/// The sources with fixtures (eduzz and monetizze join when their events are mapped).
-const SOURCES: [Source; 4] = [Source::Hashtag, Source::Hotmart, Source::Kiwify, Source::Generic];
+/// The sources with fixtures (monetizze joins when its events are mapped).
+const SOURCES: [Source; 5] = [Source::Hashtag, Source::Hotmart, Source::Kiwify, Source::Generic, Source::Eduzz];
 
 fn parse(source: Source, raw: &[u8], parts: &RequestParts) -> Result<Parsed, ParseError> {
     match source {
@@ -356,7 +356,8 @@ fn any_parts() -> impl Strategy<Value = RequestParts> {
         Just("webhook-timestamp"),
         Just("webhook-signature"),
         Just("x-hotmart-hottok"),
-        Just("x-webhook-token")
+        Just("x-webhook-token"),
+        Just("x-signature")
     ];
     let query = prop_oneof![Just("token"), Just("signature"), Just("hottok")];
     (
@@ -464,24 +465,26 @@ proptest! {
             let sig = generic::sign(GENERIC_SECRET, "msg_1", now, raw).unwrap();
             parts(&[("webhook-id", "msg_1".into()), ("webhook-timestamp", now.to_string()), ("webhook-signature", sig)], &[])
         };
-        let right: [(Source, RequestParts); 4] = [
+        let right: [(Source, RequestParts); 5] = [
             (Source::Hashtag, parts(&[], &[("token", HASHTAG_TOKEN.into())])),
             (Source::Hotmart, parts(&[("x-hotmart-hottok", HOTTOK.into())], &[])),
             (Source::Kiwify, parts(&[], &[("signature", kiwify::sign(KIWIFY_TOKEN, &raw))])),
             (Source::Generic, generic_ok(&raw)),
+            (Source::Eduzz, parts(&[("x-signature", eduzz::sign(EDUZZ_SECRET, &raw))], &[])),
         ];
         for (source, p) in &right {
             prop_assert_eq!(authenticate(*source, &raw, p), Ok(()), "{:?}", source);
         }
-        if wrong == HASHTAG_TOKEN || wrong == HOTTOK {
+        if wrong == HASHTAG_TOKEN || wrong == HOTTOK || wrong == EDUZZ_SECRET {
             return Ok(());
         }
         let wrong_sig = generic::sign(GENERIC_SECRET, "msg_1", now, wrong.as_bytes()).unwrap();
-        let wrong_parts: [(Source, RequestParts); 4] = [
+        let wrong_parts: [(Source, RequestParts); 5] = [
             (Source::Hashtag, parts(&[], &[("token", wrong.clone())])),
             (Source::Hotmart, parts(&[("x-hotmart-hottok", wrong.clone())], &[])),
             (Source::Kiwify, parts(&[], &[("signature", kiwify::sign(&wrong, &raw))])),
             (Source::Generic, parts(&[("webhook-id", "msg_1".into()), ("webhook-timestamp", now.to_string()), ("webhook-signature", wrong_sig)], &[])),
+            (Source::Eduzz, parts(&[("x-signature", eduzz::sign(&wrong, &raw))], &[])),
         ];
         for (source, p) in &wrong_parts {
             if *source == Source::Generic && raw == wrong.as_bytes() {

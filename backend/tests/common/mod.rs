@@ -206,6 +206,14 @@ pub fn kiwify_signature(body: &(impl AsRef<[u8]> + ?Sized)) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// What Eduzz sends as `x-signature`: HMAC-SHA256 of the body, hex.
+pub fn eduzz_signature(body: &(impl AsRef<[u8]> + ?Sized)) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(EDUZZ_SECRET.as_bytes()).unwrap();
+    mac.update(body.as_ref());
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// Standard Webhooks signature headers for `body`, signed now.
 pub fn generic_headers(
     msg_id: &str,
@@ -241,6 +249,7 @@ pub fn webhook(source: &str, body: &(impl AsRef<[u8]> + ?Sized)) -> actix_web::t
                 .into_iter()
                 .fold(req.uri("/webhooks/generic"), |r, h| r.insert_header(h))
         }
+        "eduzz" => req.uri("/webhooks/eduzz").insert_header(("x-signature", eduzz_signature(body))),
         other => req.uri(&format!("/webhooks/{other}")),
     }
 }

@@ -125,6 +125,11 @@ mod tests {
             "approved", "refused", "refunded", "chargeback", "waiting_payment", "expired", "canceled",
             "subscription_canceled", "renewed",
         ));
+        all.extend(fixtures!(Eduzz, "eduzz":
+            "invoice_paid", "invoice_opened", "invoice_waiting_payment", "invoice_refused", "invoice_canceled",
+            "invoice_expired", "invoice_overdue", "invoice_waiting_refund", "invoice_refunded", "invoice_recovering",
+            "contract_created", "contract_canceled", "cart_abandonment", "commission_processed", "ping",
+        ));
         all
     }
 
