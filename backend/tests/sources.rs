@@ -71,7 +71,7 @@ const EDUZZ: &[(&str, &str, &[&str], Option<&str>)] = &[
     ("invoice_refused", "processed", &["refused_message"], None),
     ("cart_abandonment", "ignored", &[], Some("cart_abandoned")),
     ("commission_processed", "ignored", &[], Some("not_acted_upon")),
-    ("contract_created", "ignored", &[], Some("subscription_changed")),
+    ("contract_created", "ignored", &[], Some("not_acted_upon")),
 ];
 
 #[actix_web::test]
@@ -156,4 +156,97 @@ async fn eduzz_signatures_hex_base64_and_wrong() {
     assert_eq!(outcomes, ["unauthorized", "unauthorized", "unauthorized", "processed", "duplicate"]);
     // the signature is never stored
     assert!(events(&db).iter().all(|e| !e.headers.to_string().contains(&hex_sig)));
+}
+
+/// `(fixture, outcome, treatments, note)` for Monetizze, in story order per customer.
+const MONETIZZE: &[(&str, &str, &[&str], Option<&str>)] = &[
+    // Carlos pays by card; the sale completes, then is blocked (disputed), then refunded
+    ("approved", "processed", &["grant_access", "welcome_message"], None),
+    ("complete", "ignored", &[], Some("purchase_complete")),
+    ("blocked", "processed", &["revoke_access"], None),
+    ("refunded", "processed", &[], Some("order_already_reversed")),
+    // Daniela prints a boleto and leaves it unpaid
+    ("pending_boleto", "processed", &["payment_pending_message"], None),
+    ("canceled_boleto", "processed", &["payment_expired_message"], None),
+    // Eduardo's card is refused
+    ("canceled_card", "processed", &["refused_message"], None),
+    ("cart_abandonment", "ignored", &[], Some("cart_abandoned")),
+    // Gustavo's subscription: a paid charge, notices, then the cancellation
+    ("subscription_renewal", "processed", &["grant_access"], None),
+    ("subscription_active", "ignored", &[], Some("not_acted_upon")),
+    ("subscription_overdue", "ignored", &[], Some("payment_late")),
+    ("subscription_waiting_payment", "processed", &[], Some("order_already_paid")),
+    ("subscription_canceled", "processed", &["revoke_access"], None),
+];
+
+#[actix_web::test]
+async fn monetizze_every_event_with_its_key_end_to_end() {
+    let db = TestDb::new();
+    let state = db.state();
+    let app = app!(state.clone());
+    for (name, outcome, expected, note) in MONETIZZE {
+        let body = fixture(&format!("monetizze/{name}.json"));
+        let answer = post(&app, webhook("monetizze", &body), name).await;
+        assert_eq!(answer["outcome"], *outcome, "{name}: {answer}");
+        assert_eq!(kinds(&answer), *expected, "{name}: {answer}");
+        assert_eq!(answer["note"].as_str(), *note, "{name}: {answer}");
+        let again = post(&app, webhook("monetizze", &body), name).await;
+        assert_eq!(again["outcome"], "duplicate", "{name}: {again}");
+    }
+    assert_eq!(enrollment_of(&db, "carlos.teste@example.com").status, "revoked");
+    assert_eq!(enrollment_of(&db, "gustavo.teste@example.com").status, "revoked");
+    let blocked: Treatment = all_treatments(&db).into_iter().find(|t| t.kind == "revoke_access").unwrap();
+    assert_eq!(blocked.reason.map(|r| r.to_string()).as_deref(), Some("chargeback"), "a blocked sale is a chargeback");
+    let status: String =
+        orders::table.filter(orders::external_id.eq("70000001")).select(orders::status).first(&mut db.conn()).unwrap();
+    assert_eq!(status, "refunded", "the refund that followed the block");
+    // the key never reaches the database
+    assert!(events(&db).iter().all(|e| !e.raw_body.contains(MONETIZZE_KEY)));
+    worker(&state, Arc::new(PrintExecutor)).drain().unwrap();
+    assert!(all_treatments(&db).iter().all(|t| t.status == "done"));
+}
+
+#[actix_web::test]
+async fn monetizze_form_postbacks_and_keys() {
+    let db = TestDb::new();
+    let app = app!(db.state());
+    let form = |body: String| {
+        TestRequest::post()
+            .uri("/webhooks/monetizze")
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .set_payload(body)
+    };
+    // the PHP-style form with the `json` field, as Monetizze posts it
+    let answer = post(&app, form(fixture("monetizze/approved.form")), "form").await;
+    assert_eq!(
+        (answer["outcome"].as_str(), kinds(&answer)),
+        (Some("processed"), vec!["grant_access".to_string(), "welcome_message".to_string()])
+    );
+    // the same sale and event as JSON is the same event
+    let again = post(&app, webhook("monetizze", &fixture("monetizze/approved.json")), "json").await;
+    assert_eq!(again["outcome"], "duplicate");
+    // a form without the `json` field
+    let pending = post(&app, form(fixture("monetizze/pending_boleto.form")), "bare form").await;
+    assert_eq!(kinds(&pending), ["payment_pending_message"]);
+    // the refund, as a form
+    let refund = fixture("monetizze/approved.form").replacen("tipoEvento%5Bcodigo%5D=2", "tipoEvento%5Bcodigo%5D=4", 1);
+    let refund = refund[..refund.find("&json=").unwrap()].to_string();
+    let answer = post(&app, form(refund), "refund form").await;
+    assert_eq!(kinds(&answer), ["revoke_access", "refund_message"]);
+    // wrong and missing keys
+    let wrong = fixture("monetizze/approved.form").replace(MONETIZZE_KEY, "not-the-key");
+    let keyless = fixture("monetizze/approved.json").replace(&format!("\"chave_unica\": \"{MONETIZZE_KEY}\","), "");
+    for req in [form(wrong), webhook("monetizze", &keyless), form("chave_unica=&venda[codigo]=1".into())] {
+        let res = test::call_service(&app, req.to_request()).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let outcomes: Vec<String> = events(&db).into_iter().map(|e| e.outcome.to_string()).collect();
+    assert_eq!(
+        outcomes,
+        ["processed", "duplicate", "processed", "processed", "unauthorized", "unauthorized", "unauthorized"]
+    );
+    assert!(events(&db).iter().all(|e| !e.raw_body.contains(MONETIZZE_KEY)));
+    // a stored form is still a postback once masked: the staff can replay it
+    let first = &events(&db)[0];
+    assert!(first.raw_body.contains("chave_unica=***"), "{}", &first.raw_body[..80]);
 }

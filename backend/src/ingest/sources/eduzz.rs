@@ -295,7 +295,7 @@ fn contract(env: &Envelope) -> Result<Parsed, ParseError> {
         Some(
             "uptodate" | "active" | "trial" | "ontrial" | "waitingpayment" | "created" | "finished" | "completed"
             | "ended",
-        ) => return Ok(env.ignored(optional_email(email_value()), Note::SubscriptionChanged)),
+        ) => return Ok(env.ignored(optional_email(email_value()), Note::NotActedUpon)),
         Some(_) => {
             return Err(unprocessable(format!(
                 "unknown Eduzz contract status `{}`",
@@ -501,7 +501,7 @@ mod tests {
             (fixture!("cart_abandonment"), Note::CartAbandoned),
             (fixture!("commission_processed"), Note::NotActedUpon),
             (fixture!("ping"), Note::ConnectionTest),
-            (fixture!("contract_created"), Note::SubscriptionChanged),
+            (fixture!("contract_created"), Note::NotActedUpon),
         ];
         for (raw, reason) in cases {
             let e = ignored_event(raw);

@@ -130,6 +130,11 @@ mod tests {
             "invoice_expired", "invoice_overdue", "invoice_waiting_refund", "invoice_refunded", "invoice_recovering",
             "contract_created", "contract_canceled", "cart_abandonment", "commission_processed", "ping",
         ));
+        all.extend(fixtures!(Monetizze, "monetizze":
+            "approved", "pending_boleto", "canceled_boleto", "canceled_card", "refunded", "blocked", "complete",
+            "cart_abandonment", "subscription_renewal", "subscription_active", "subscription_overdue",
+            "subscription_canceled", "subscription_waiting_payment",
+        ));
         all
     }
 
