@@ -24,6 +24,8 @@ pub struct SourceSecrets {
     pub hotmart: Option<String>,
     pub kiwify: Option<String>,
     pub generic: Option<String>,
+    pub eduzz: Option<String>,
+    pub monetizze: Option<String>,
 }
 
 impl std::fmt::Debug for SourceSecrets {
@@ -34,6 +36,8 @@ impl std::fmt::Debug for SourceSecrets {
             .field("hotmart", &self.hotmart.is_some())
             .field("kiwify", &self.kiwify.is_some())
             .field("generic", &self.generic.is_some())
+            .field("eduzz", &self.eduzz.is_some())
+            .field("monetizze", &self.monetizze.is_some())
             .finish()
     }
 }
@@ -238,6 +242,8 @@ impl Config {
             hotmart: dev_default("HOTMART_HOTTOK", "dev-hotmart-hottok"),
             kiwify: dev_default("KIWIFY_WEBHOOK_TOKEN", "dev-kiwify-token"),
             generic: dev_default("GENERIC_WEBHOOK_SECRET", "whsec_ZGV2LWdlbmVyaWMtc2VjcmV0LWZvci1sb2NhbC11c2U="),
+            eduzz: dev_default("EDUZZ_WEBHOOK_SECRET", "dev-eduzz-secret"),
+            monetizze: dev_default("MONETIZZE_POSTBACK_KEY", "dev-monetizze-key"),
         };
 
         Ok(Config {
@@ -318,6 +324,8 @@ impl Config {
             ("HOTMART_HOTTOK", "test-hotmart-hottok"),
             ("KIWIFY_WEBHOOK_TOKEN", "test-kiwify-token"),
             ("GENERIC_WEBHOOK_SECRET", "whsec_ZmFrZS1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMzJieXQ="),
+            ("EDUZZ_WEBHOOK_SECRET", "test-eduzz-secret"),
+            ("MONETIZZE_POSTBACK_KEY", "test-monetizze-key"),
             ("WORKER_CONCURRENCY", "0"),
             ("WEBHOOK_RATE_LIMIT", "0"),
         ]);

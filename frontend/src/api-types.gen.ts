@@ -1260,7 +1260,7 @@ export interface components {
             updated_at: string;
         };
         /** @enum {string} */
-        Note: "approval_after_reversal" | "order_already_approved" | "access_already_active" | "access_renewed" | "renewal_after_reversal" | "no_active_access_to_end" | "not_acted_upon" | "order_already_reversed" | "refund_before_approval" | "access_not_active" | "no_access_to_revoke" | "order_already_paid" | "order_already_in_state" | "already_received" | "purchase_complete" | "dispute_opened" | "payment_late" | "cart_abandoned" | "subscription_changed" | "members_area_activity" | "shipping_event";
+        Note: "approval_after_reversal" | "order_already_approved" | "access_already_active" | "access_renewed" | "renewal_after_reversal" | "no_active_access_to_end" | "not_acted_upon" | "order_already_reversed" | "refund_before_approval" | "access_not_active" | "no_access_to_revoke" | "order_already_paid" | "order_already_in_state" | "already_received" | "purchase_complete" | "dispute_opened" | "payment_late" | "cart_abandoned" | "subscription_changed" | "members_area_activity" | "shipping_event" | "connection_test" | "refund_requested";
         /**
          * @description The state of one order (a provider's purchase / transaction).
          * @enum {string}
@@ -1518,7 +1518,7 @@ export interface components {
          * @description The webhook sources Portaria accepts (`POST /webhooks/{source}`).
          * @enum {string}
          */
-        Source: "hashtag" | "hotmart" | "kiwify" | "generic";
+        Source: "hashtag" | "hotmart" | "kiwify" | "generic" | "eduzz" | "monetizze";
         SourceSetting: {
             /** @description Whether the source's secret is set (the source is enabled); never the secret. */
             secret_set: boolean;
@@ -3756,7 +3756,7 @@ export interface operations {
                 /** @description Part of the customer's e-mail, or the order's external id. */
                 q?: string;
                 /** @description The source . */
-                source?: "hashtag" | "hotmart" | "kiwify" | "generic";
+                source?: "hashtag" | "hotmart" | "kiwify" | "generic" | "eduzz" | "monetizze";
                 /** @description The order's status . */
                 status?: "new" | "waiting_payment" | "approved" | "refused" | "refunded" | "chargeback" | "expired" | "canceled";
                 from?: string;
@@ -4413,7 +4413,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description The provider's payload: a JSON object, whatever the Content-Type; see docs/WEBHOOKS.md */
+        /** @description The provider's payload: a JSON object, whatever the Content-Type (Monetizze may also post a form-encoded postback); see docs/WEBHOOKS.md */
         requestBody: {
             content: {
                 "application/json": Record<string, never>;

@@ -35,6 +35,8 @@ export const IGNORED_REASONS: Readonly<Record<string, string>> = {
   subscription_changed: 'Troca de plano ou de dia de cobrança não afeta o acesso.',
   members_area_activity: 'Atividade na área de membros não gera ação.',
   shipping_event: 'Envio de produto físico não gera ação.',
+  connection_test: 'Teste de conexão da plataforma (ping): nada a fazer.',
+  refund_requested: 'Pedido de reembolso do comprador: o acesso não muda até o reembolso ser confirmado.',
 };
 
 /** Why a treatment exists (`treatments.reason`); every code of the contract (`tsc` checks it). */

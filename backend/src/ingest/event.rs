@@ -16,6 +16,10 @@ crate::vocabulary! {
         Kiwify = "kiwify",
         /// Portaria's own documented JSON, signed with Standard Webhooks.
         Generic = "generic",
+        /// Eduzz webhook v3 (`x-signature` HMAC-SHA256 of the raw body).
+        Eduzz = "eduzz",
+        /// Monetizze postback (`chave_unica` in the body).
+        Monetizze = "monetizze",
     }
 }
 

@@ -45,6 +45,8 @@ pub fn enabled_source(name: &str, secrets: &SourceSecrets) -> Result<(Source, St
         Some(Source::Hotmart) => secrets.hotmart.clone(),
         Some(Source::Kiwify) => secrets.kiwify.clone(),
         Some(Source::Generic) => secrets.generic.clone(),
+        Some(Source::Eduzz) => secrets.eduzz.clone(),
+        Some(Source::Monetizze) => secrets.monetizze.clone(),
         None => None,
     };
     match (source, secret) {

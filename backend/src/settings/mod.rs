@@ -186,6 +186,8 @@ pub fn settings(config: &Config) -> Settings {
                 Source::Hotmart => &s.hotmart,
                 Source::Kiwify => &s.kiwify,
                 Source::Generic => &s.generic,
+                Source::Eduzz => &s.eduzz,
+                Source::Monetizze => &s.monetizze,
             };
             SourceSetting { source, secret_set: secret.is_some() }
         })

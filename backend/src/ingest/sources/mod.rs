@@ -2,10 +2,12 @@
 //! The formats, event mappings and dedup keys are documented for integrators in docs/WEBHOOKS.md.
 
 mod common;
+pub mod eduzz;
 pub mod generic;
 pub mod hashtag;
 pub mod hotmart;
 pub mod kiwify;
+pub mod monetizze;
 #[cfg(test)]
 mod test_support;
 
@@ -26,6 +28,8 @@ pub fn authenticate(
         Source::Hotmart => hotmart::authenticate(secret, raw, parts),
         Source::Kiwify => kiwify::authenticate(secret, raw, parts),
         Source::Generic => generic::authenticate(secret, raw, parts, now),
+        Source::Eduzz => eduzz::authenticate(secret, raw, parts),
+        Source::Monetizze => monetizze::authenticate(secret, raw, parts),
     }
 }
 
@@ -36,6 +40,8 @@ pub fn parse(source: Source, raw: &[u8], parts: &RequestParts) -> Result<Parsed,
         Source::Hotmart => hotmart::parse(raw),
         Source::Kiwify => kiwify::parse(raw),
         Source::Generic => generic::parse(raw, parts),
+        Source::Eduzz => eduzz::parse(raw),
+        Source::Monetizze => monetizze::parse(raw, parts),
     }?;
     if let Parsed::Event(event) = &parsed {
         check_lengths(event)?;
@@ -121,6 +127,16 @@ mod tests {
         all.extend(fixtures!(Generic, "generic":
             "approved", "refused", "refunded", "chargeback", "waiting_payment", "expired", "canceled",
             "subscription_canceled", "renewed",
+        ));
+        all.extend(fixtures!(Eduzz, "eduzz":
+            "invoice_paid", "invoice_opened", "invoice_waiting_payment", "invoice_refused", "invoice_canceled",
+            "invoice_expired", "invoice_overdue", "invoice_waiting_refund", "invoice_refunded", "invoice_recovering",
+            "contract_created", "contract_canceled", "cart_abandonment", "commission_processed", "ping",
+        ));
+        all.extend(fixtures!(Monetizze, "monetizze":
+            "approved", "pending_boleto", "canceled_boleto", "canceled_card", "refunded", "blocked", "complete",
+            "cart_abandonment", "subscription_renewal", "subscription_active", "subscription_overdue",
+            "subscription_canceled", "subscription_waiting_payment",
         ));
         all
     }
