@@ -225,6 +225,8 @@ fn invoice_order(env: &Envelope, invoice_id: String) -> Result<OrderInfo, ParseE
         currency: price.and_then(|p| text(at(p, &["currency"]))).map(|c| c.to_ascii_uppercase()),
         payment_method: payment_method(env.at(&["data", "paymentMethod"])),
         installments: installments(env.at(&["data", "installments"]), "data.installments")?,
+        // Eduzz's v3 invoice documents no coupon field.
+        coupon: None,
     })
 }
 
@@ -323,6 +325,7 @@ fn contract(env: &Envelope) -> Result<Parsed, ParseError> {
             phone: phone(customer("phone")),
         },
         order: Some(OrderInfo {
+            coupon: None,
             external_id: format!("{CONTRACT_ORDER_PREFIX}{contract_id}"),
             amount_cents: money_lenient(price.and_then(|p| at(p, &["value"])), "data.contract.recurrence.price.value")?,
             currency: price.and_then(|p| text(at(p, &["currency"]))).map(|c| c.to_ascii_uppercase()),

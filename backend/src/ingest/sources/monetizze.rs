@@ -203,6 +203,7 @@ impl Sale<'_> {
                 currency: Some("BRL".into()),
                 payment_method: payment_method(self.at(&["venda", "formaPagamento"])),
                 installments: installments(self.at(&["venda", "parcelas"]), "venda.parcelas")?,
+                coupon: text(self.at(&["venda", "cupom"])),
             }),
             product: self.product(),
             payment: PaymentDetails {
