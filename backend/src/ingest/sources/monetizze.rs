@@ -365,6 +365,7 @@ mod tests {
                 currency: Some("BRL".into()),
                 payment_method: Some("credit_card".into()),
                 installments: Some(3),
+                coupon: None,
             }
         );
         assert_eq!(
