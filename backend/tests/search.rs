@@ -13,6 +13,7 @@ use diesel::sql_query;
 use diesel::sql_types::{BigInt, Integer, Text};
 use portaria::staff::pagination::like_escape;
 use portaria::staff::queries::customers::{names_one_customer, search, term, Term};
+use std::ops::Not;
 use std::sync::{Arc, Mutex};
 
 /// 60,000 customers `c<g>@example.com` in id order (id = g), named so that each kind of term has
@@ -58,8 +59,8 @@ fn expected(conn: &mut PgConnection, t: &Term) -> Vec<(i32, i64)> {
         .bind::<Text, _>(&q)
         .load::<Ranked>(conn)
         .unwrap()
-        .len()
-        > 0;
+        .is_empty()
+        .not();
     let anywhere = anywhere && !(names_one_customer(&q) && exact_exists);
     sql_query(
         "SELECT rank, id FROM (
