@@ -1,12 +1,14 @@
 //! The webhook simulator: realistic deliveries of every source, for every scenario, signed as the
 //! platforms sign them. [`plan`] is pure and deterministic (the same plan and secrets give
-//! byte-identical deliveries); `portaria simulate` (`cli`) and the app's Simulador send them.
+//! byte-identical deliveries); `portaria simulate` ([`cli`], [`send`]) and the app's Simulador send them.
 //! docs/SIMULATOR.md describes the scenarios and what each must yield.
 
+pub mod cli;
 pub mod data;
 mod hostile;
 pub mod payloads;
 mod scenarios;
+pub mod send;
 pub mod sign;
 
 use crate::config::SourceSecrets;
@@ -172,7 +174,7 @@ pub fn plan(plan: &Plan, secrets: &SourceSecrets) -> Result<Vec<Delivery>, PlanE
     if plan.count == 0 || plan.count > MAX_COUNT {
         return Err(PlanError::Count);
     }
-    let mut faker = data::Faker::new(plan.seed);
+    let mut faker = data::Faker::new(stream_seed(plan.seed, source, scenario));
     let fixed = match &plan.email {
         Some(email) => {
             let email = email.trim();
@@ -196,6 +198,14 @@ pub fn plan(plan: &Plan, secrets: &SourceSecrets) -> Result<Vec<Delivery>, PlanE
         }
     }
     Ok(deliveries)
+}
+
+/// The generator's seed for one source and scenario: each (seed, source, scenario) has its own people
+/// and orders, so that one seed played over several scenarios does not replay one into another.
+fn stream_seed(seed: u64, source: Source, scenario: Scenario) -> u64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{seed}:{}:{}", source.as_str(), scenario.as_str()).as_bytes());
+    u64::from_be_bytes(digest[..8].try_into().expect("eight bytes"))
 }
 
 /// Signs `delivery` again for an attempt at `now`: the Standard Webhooks timestamp must be within

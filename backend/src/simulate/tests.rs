@@ -126,6 +126,23 @@ fn customers_are_unique_per_plan_unless_an_e_mail_is_given() {
 }
 
 #[test]
+fn one_seed_over_several_scenarios_and_sources_gives_different_customers() {
+    let mut stories = HashSet::new();
+    let mut customers = HashSet::new();
+    for source in Source::ALL {
+        for scenario in Scenario::ALL.into_iter().filter(|s| supports(source, *s)) {
+            for d in plan(&a_plan(source, scenario, 5, 10), &secrets()).unwrap() {
+                if let Some(customer) = d.customer {
+                    stories.insert((source, scenario, d.sequence));
+                    customers.insert(customer);
+                }
+            }
+        }
+    }
+    assert_eq!(customers.len(), stories.len());
+}
+
+#[test]
 fn refusals_and_limits() {
     let mut none = secrets();
     none.kiwify = None;
