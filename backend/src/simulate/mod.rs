@@ -7,6 +7,7 @@ pub mod cli;
 pub mod data;
 mod hostile;
 pub mod payloads;
+pub mod platform;
 mod scenarios;
 pub mod send;
 pub mod sign;
