@@ -22,6 +22,9 @@ fn secrets() -> SourceSecrets {
         hotmart: Some(HOTTOK.into()),
         kiwify: Some(KIWIFY_TOKEN.into()),
         generic: Some(GENERIC_SECRET.into()),
+        // Server::spawn runs in dev mode without these variables: the dev defaults.
+        eduzz: Some("dev-eduzz-secret".into()),
+        monetizze: Some("dev-monetizze-key".into()),
     }
 }
 
@@ -147,7 +150,7 @@ fn every_scenario_of_every_source_yields_the_treatments_the_rules_say() {
             }
         }
     }
-    assert_eq!(played, 5 + 9 + 9 + 9);
+    assert_eq!(played, 5 + 9 + 9 + 9 + 8 + 9);
 }
 
 /// Beyond the treatments: the state each scenario must leave.
@@ -185,6 +188,11 @@ fn scenario_facts(db: &TestDb, source: Source, scenario: Scenario, email: &str, 
             assert!(access.is_empty(), "{context}");
             let expected = if source == Source::Kiwify { "waiting_payment" } else { "expired" };
             assert_eq!(statuses, [expected], "{context}");
+        }
+        Scenario::Subscription if source == Source::Monetizze => {
+            // Monetizze's cancellation (code 103) gives no end of the paid period: access ends now.
+            assert_eq!(access.len(), 1, "{context}");
+            assert_eq!(access[0].0, "revoked", "{context}");
         }
         Scenario::Subscription if source != Source::Hotmart => {
             // Access stays on until the paid period ends, when the scheduled revocation runs.

@@ -3,6 +3,7 @@
 
 pub mod event;
 pub mod handler;
+pub mod identity;
 pub mod process;
 pub mod rate_limit;
 pub mod record;

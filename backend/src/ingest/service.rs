@@ -4,6 +4,7 @@
 //! `Ingested` result to its own answer.
 
 use super::event::{AuthError, ParseError, Parsed, RequestParts, Source};
+use super::identity;
 use super::process::{self, CourseDefaults, Outcome, WebhookAnswer};
 use super::record::{self, Received};
 use super::sources;
@@ -44,6 +45,8 @@ pub fn enabled_source(name: &str, secrets: &SourceSecrets) -> Result<(Source, St
         Some(Source::Hotmart) => secrets.hotmart.clone(),
         Some(Source::Kiwify) => secrets.kiwify.clone(),
         Some(Source::Generic) => secrets.generic.clone(),
+        Some(Source::Eduzz) => secrets.eduzz.clone(),
+        Some(Source::Monetizze) => secrets.monetizze.clone(),
         None => None,
     };
     match (source, secret) {
@@ -122,23 +125,38 @@ pub async fn ingest(
                 )?;
                 Ingested::Rejected { rejection: rejection.clone(), event_id }
             }
-            Ok(parsed) => match process::ingest(conn, &received, parsed, &defaults, replay_of, started) {
-                Ok(answer) => Ingested::Accepted(answer),
-                // A lost connection: nothing was committed; `db::run` retries on a good one, else 503.
-                Err(e) if db::is_connection_failure(&e) => return Err(e.into()),
-                Err(e) => {
-                    // Nothing of the transaction stayed; keep the request on record, then fail.
-                    let error = format!("internal error: {e}");
-                    let _ = record::record_rejection(
+            Ok(parsed) => match identity::identify(conn, parsed)? {
+                // No e-mail and no single customer with the document: turned away, like a bad payload.
+                Err(message) => {
+                    let rejection = parse_rejection(ParseError::Unprocessable(message));
+                    let event_id = record::record_rejection(
                         conn,
                         &received,
-                        Outcome::Error,
-                        &error,
+                        rejection.outcome,
+                        &rejection.error.message,
                         replay_of,
                         process::elapsed_ms(started),
-                    );
-                    return Err(ApiError::internal(format!("ingest of a {} webhook: {e}", received.source)));
+                    )?;
+                    Ingested::Rejected { rejection, event_id }
                 }
+                Ok(parsed) => match process::ingest(conn, &received, &parsed, &defaults, replay_of, started) {
+                    Ok(answer) => Ingested::Accepted(answer),
+                    // A lost connection: nothing was committed; `db::run` retries on a good one, else 503.
+                    Err(e) if db::is_connection_failure(&e) => return Err(e.into()),
+                    Err(e) => {
+                        // Nothing of the transaction stayed; keep the request on record, then fail.
+                        let error = format!("internal error: {e}");
+                        let _ = record::record_rejection(
+                            conn,
+                            &received,
+                            Outcome::Error,
+                            &error,
+                            replay_of,
+                            process::elapsed_ms(started),
+                        );
+                        return Err(ApiError::internal(format!("ingest of a {} webhook: {e}", received.source)));
+                    }
+                },
             },
         })
     })

@@ -152,6 +152,8 @@ pub fn secret_variable(source: Source) -> &'static str {
         Source::Hotmart => "HOTMART_HOTTOK",
         Source::Kiwify => "KIWIFY_WEBHOOK_TOKEN",
         Source::Generic => "GENERIC_WEBHOOK_SECRET",
+        Source::Eduzz => "EDUZZ_WEBHOOK_SECRET",
+        Source::Monetizze => "MONETIZZE_POSTBACK_KEY",
     }
 }
 
@@ -161,6 +163,8 @@ fn secret(secrets: &SourceSecrets, source: Source) -> Option<&str> {
         Source::Hotmart => secrets.hotmart.as_deref(),
         Source::Kiwify => secrets.kiwify.as_deref(),
         Source::Generic => secrets.generic.as_deref(),
+        Source::Eduzz => secrets.eduzz.as_deref(),
+        Source::Monetizze => secrets.monetizze.as_deref(),
     }
 }
 
@@ -270,6 +274,7 @@ impl Draft {
             Auth::Missing => sign::Signed {
                 path_and_query: format!("/webhooks/{}", source.as_str()),
                 headers: vec![("Content-Type".into(), "application/json".into())],
+                body: None,
             },
         };
         Ok(Delivery {
@@ -277,7 +282,7 @@ impl Draft {
             source,
             path_and_query: signed.path_and_query,
             headers: signed.headers,
-            body: self.body,
+            body: signed.body.unwrap_or(self.body),
             customer: self.customer,
             label: self.label,
             expect: self.expect,

@@ -29,12 +29,14 @@ pub enum Step {
 }
 
 /// Whether `source` has a way to say `step`. The checkout simulator only knows aprovado, recusado and
-/// reembolsado; Kiwify sends no expiry of a pix or boleto (Portaria's sweep handles it).
+/// reembolsado; Kiwify sends no expiry of a pix or boleto (Portaria's sweep handles it); Eduzz documents
+/// no chargeback event.
 pub fn can_send(source: Source, step: Step) -> bool {
     match source {
         Source::Hashtag => matches!(step, Step::Approved | Step::Refused | Step::Refunded),
         Source::Kiwify => step != Step::Expired,
-        Source::Hotmart | Source::Generic => true,
+        Source::Eduzz => step != Step::Chargeback,
+        Source::Hotmart | Source::Generic | Source::Monetizze => true,
     }
 }
 
@@ -73,10 +75,12 @@ pub fn build(source: Source, e: &Event) -> Value {
         Source::Hotmart => hotmart(e),
         Source::Kiwify => kiwify(e),
         Source::Generic => generic(e),
+        Source::Eduzz => eduzz(e),
+        Source::Monetizze => monetizze(e),
     }
 }
 
-/// The bytes sent for a payload built by [`build`].
+/// The bytes of a payload built by [`build`] (Monetizze's form, with its key, is made when signing).
 pub fn encode(_source: Source, body: &Value) -> Vec<u8> {
     serde_json::to_vec(body).expect("a JSON value serialises")
 }
@@ -101,6 +105,14 @@ pub fn pointer(source: Source, field: Field) -> &'static str {
         (Source::Generic, Field::Name) => "/customer/name",
         (Source::Generic, Field::Amount) => "/order/amount_cents",
         (Source::Generic, Field::Installments) => "/order/installments",
+        (Source::Eduzz, Field::Email) => "/data/buyer/email",
+        (Source::Eduzz, Field::Name) => "/data/buyer/name",
+        (Source::Eduzz, Field::Amount) => "/data/price/value",
+        (Source::Eduzz, Field::Installments) => "/data/installments",
+        (Source::Monetizze, Field::Email) => "/comprador/email",
+        (Source::Monetizze, Field::Name) => "/comprador/nome",
+        (Source::Monetizze, Field::Amount) => "/venda/valor",
+        (Source::Monetizze, Field::Installments) => "/venda/parcelas",
     }
 }
 
@@ -495,6 +507,194 @@ fn generic(e: &Event) -> Value {
     }
     if let (Some(s), Step::Renewed | Step::SubscriptionCanceled) = (e.subscription, e.step) {
         body["access_until"] = json!(s.paid_until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    }
+    body
+}
+
+// ---------------------------------------------------------------------------------------------
+// Eduzz webhook v3
+// ---------------------------------------------------------------------------------------------
+
+fn eduzz(e: &Event) -> Value {
+    let p = e.purchase;
+    if e.step == Step::SubscriptionCanceled {
+        return eduzz_contract_canceled(e);
+    }
+    // A subscription's later charge is a new invoice, paid like the first.
+    let (action, status) = match e.step {
+        Step::Approved | Step::Renewed => ("invoice_paid", "paid"),
+        Step::Refused => ("invoice_refused", "refused"),
+        Step::Refunded => ("invoice_refunded", "refunded"),
+        Step::Pending => ("invoice_waiting_payment", "waiting_payment"),
+        Step::Expired => ("invoice_expired", "expired"),
+        Step::Chargeback | Step::SubscriptionCanceled => unreachable!("Eduzz cannot say {:?}", e.step),
+    };
+    let price = json!({"currency": "BRL", "value": reais(p.amount_cents)});
+    let mut data = json!({
+        "id": format!("9{}", &p.ids.digits[..7]),
+        "status": status,
+        "buyer": {
+            "name": e.person.name,
+            "email": e.person.email,
+            "phone": null,
+            "phone2": null,
+            "cellphone": format!("55{}", e.person.phone),
+        },
+        "producer": {"id": "100001", "name": "Escola Exemplo Ltda", "email": "contato@escola-exemplo.com.br"},
+        "utm": {"source": "instagram", "campaign": "lancamento", "content": "story", "medium": "social"},
+        "createdAt": iso_millis(e.created),
+        "price": price,
+        "paymentMethod": match p.method { Method::Pix => "pix", Method::Boleto => "bankslip", Method::Card => "creditCard" },
+        "installments": p.installments,
+        "items": [{
+            "productId": eduzz_product_id(p),
+            "name": p.product.name,
+            "price": {"currency": "BRL", "value": reais(p.amount_cents)},
+            "refundPeriod": {"durationType": "days", "value": 7},
+        }],
+    });
+    if e.subscription.is_some() {
+        data["items"][0]["plan"] = json!("mensal");
+    }
+    if matches!(e.step, Step::Approved | Step::Renewed) {
+        data["paidAt"] = json!(iso_millis(e.at));
+    }
+    if e.step == Step::Refunded {
+        data["refundedAt"] = json!(iso_millis(e.at));
+    }
+    if matches!(e.step, Step::Pending | Step::Expired) {
+        match p.method {
+            Method::Boleto => {
+                data["bankslipUrl"] = json!(format!("https://eduzz.com/boleto/{}", p.ids.hex));
+                data["bankslipCode"] = json!(boleto_line(p));
+            }
+            _ => data["pixCode"] = json!(pix_code(p)),
+        }
+    }
+    json!({
+        "id": format!("evt_{}", e.envelope.replace('-', "")),
+        "event": format!("myeduzz.{action}"),
+        "data": data,
+        "sentDate": iso_millis(e.at),
+    })
+}
+
+fn eduzz_product_id(p: &Purchase) -> String {
+    format!("{}", 200_000 + p.product.number % 10_000)
+}
+
+/// The subscription (a "contract") canceled: access until the next due date.
+fn eduzz_contract_canceled(e: &Event) -> Value {
+    let s = e.subscription.expect("a contract cancellation has a subscription");
+    let p = e.purchase;
+    let price = json!({"currency": "BRL", "value": reais(p.amount_cents)});
+    json!({
+        "id": format!("evt_{}", e.envelope.replace('-', "")),
+        "event": "myeduzz.contract_updated",
+        "sentDate": iso_millis(e.at),
+        "data": {
+            "producer": {"id": "100001", "name": "Escola Exemplo Ltda", "email": "contato@escola-exemplo.com.br"},
+            "products": [{"id": eduzz_product_id(p), "name": p.product.name, "plan": "mensal", "price": price}],
+            "contract": {
+                "id": format!("{}", 3_000_000 + u32::from_str_radix(&s.uuid[..5], 16).unwrap_or(0)),
+                "paymentMethod": "creditCard",
+                "status": "canceled",
+                "createdAt": iso_millis(s.started),
+                "updatedAt": iso_millis(e.at),
+                "recurrence": {
+                    "nextDue": iso_millis(s.paid_until),
+                    "interval": {"type": "month", "value": 1},
+                    "currentInstallment": s.charge,
+                    "isFinite": false,
+                    "price": price,
+                },
+            },
+            "customer": {"name": e.person.name, "email": e.person.email, "phone": format!("+55{}", e.person.phone)},
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Monetizze postback
+// ---------------------------------------------------------------------------------------------
+
+/// Date and time as Monetizze writes them: São Paulo local time, `Y-m-d H:i:s`.
+fn monetizze_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&sao_paulo()).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// The postback as JSON, without `chave_unica` (added when signing, see `sign`).
+fn monetizze(e: &Event) -> Value {
+    let p = e.purchase;
+    let (code, description) = match e.step {
+        Step::Pending => (1, "Aguardando pagamento"),
+        Step::Approved | Step::Renewed => (2, "Finalizada / Aprovada"),
+        Step::Refused | Step::Expired => (3, "Cancelada"),
+        Step::Refunded => (4, "Devolvida"),
+        Step::Chargeback => (5, "Bloqueada"),
+        Step::SubscriptionCanceled => (103, "Assinatura - Cancelada"),
+    };
+    let method = match p.method {
+        Method::Pix => "Pix",
+        Method::Boleto => "Boleto",
+        Method::Card => "Cartão de crédito",
+    };
+    let sale_status = match code {
+        1 => "Aguardando pagamento",
+        2 => "Finalizada",
+        3 => "Cancelada",
+        4 => "Devolvida",
+        5 => "Bloqueada",
+        _ => "Finalizada",
+    };
+    let mut venda = json!({
+        "codigo": format!("7{}", &p.ids.digits[..7]),
+        "dataInicio": monetizze_time(e.created),
+        "formaPagamento": method,
+        "status": sale_status,
+        "codigo_status": if code <= 6 { code.to_string() } else { "2".into() },
+        "valor": format!("{}.{:02}", p.amount_cents / 100, p.amount_cents % 100),
+        "parcelas": p.installments,
+    });
+    if matches!(e.step, Step::Approved | Step::Renewed | Step::Refunded | Step::Chargeback) {
+        venda["dataFinalizada"] = json!(monetizze_time(e.at));
+    }
+    if matches!(e.step, Step::Pending | Step::Expired) {
+        match p.method {
+            Method::Boleto => {
+                venda["linkBoleto"] = json!(format!("https://app.monetizze.com.br/boleto/{}", p.ids.hex));
+                venda["linha_digitavel"] = json!(boleto_line(p));
+            }
+            _ => venda["pix_codigo_qrcode"] = json!(pix_code(p)),
+        }
+    }
+    let mut body = json!({
+        "produto": {
+            "codigo": format!("{}", 300_000 + p.product.number % 10_000),
+            "chave": stable_uuid(&format!("monetizze:{}", p.product.key)).replace('-', ""),
+            "nome": p.product.name,
+            "categoria": "Educacional, Cursos Técnicos e Profissionalizantes",
+        },
+        "tipoPostback": {"codigo": 2, "descricao": "Produtor"},
+        "tipoEvento": {"codigo": code, "descricao": description},
+        "venda": venda,
+        "comprador": {
+            "nome": e.person.name,
+            "email": e.person.email,
+            "cnpj_cpf": e.person.cpf,
+            "telefone": format!("55{}", e.person.phone),
+            "pais": "BR",
+        },
+    });
+    if let Some(s) = e.subscription {
+        body["assinatura"] = json!({
+            "codigo": format!("A{}", &s.uuid.replace('-', "")[..8].to_uppercase()),
+            "status": if e.step == Step::SubscriptionCanceled { "Cancelada" } else { "Ativa" },
+            "data_assinatura": monetizze_time(s.started),
+            "parcela": s.charge,
+        });
+        body["plano"] =
+            json!({"codigo": "PLMENSAL", "referencia": "mensal", "nome": "Plano Mensal", "periodicidade": "mensal"});
     }
     body
 }

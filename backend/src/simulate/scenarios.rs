@@ -224,6 +224,9 @@ pub(super) fn sequence(
                 paid_until: started + Duration::days(30 * i64::from(charge)),
             };
             let (one, two) = (month(1), month(2));
+            // Eduzz bills each month as a new invoice, paid like the first: access is already on for
+            // life, so there is nothing to extend.
+            let renewal_kinds: &'static [T] = if source == Source::Eduzz { &[] } else { &[T::ExtendAccess] };
             drafts.push(make(
                 faker,
                 Send { subscription: Some(&one), ..Send::new(Step::Approved, &first, started, GRANT) },
@@ -242,7 +245,7 @@ pub(super) fn sequence(
             }
             drafts.push(make(
                 faker,
-                Send { subscription: Some(&two), ..Send::new(Step::Renewed, &renewal, renewed, &[T::ExtendAccess]) },
+                Send { subscription: Some(&two), ..Send::new(Step::Renewed, &renewal, renewed, renewal_kinds) },
                 renewed,
                 label("renewed"),
             ));

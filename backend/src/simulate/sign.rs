@@ -5,7 +5,10 @@
 //! - Hotmart: the account token in `X-HOTMART-HOTTOK`;
 //! - Kiwify: `?signature=` = lower-case hex HMAC-SHA1 of the raw body, keyed by the webhook token;
 //! - generic: Standard Webhooks, `webhook-signature: v1,<base64 HMAC-SHA256("{id}.{timestamp}.{body}")>`
-//!   keyed by the `whsec_` secret's decoded bytes (a secret without the prefix is used as is).
+//!   keyed by the `whsec_` secret's decoded bytes (a secret without the prefix is used as is);
+//! - Eduzz: `x-signature` = lower-case hex HMAC-SHA256 of the raw body, keyed by the secret;
+//! - Monetizze: the postback key `chave_unica` inside the body, which goes as a form
+//!   (`application/x-www-form-urlencoded`) with bracketed fields and the whole postback in `json`.
 
 use crate::ingest::event::Source;
 use base64::engine::general_purpose::STANDARD;
@@ -17,6 +20,8 @@ use hmac::{Hmac, Mac};
 pub struct Signed {
     pub path_and_query: String,
     pub headers: Vec<(String, String)>,
+    /// The body to send instead of the one given (Monetizze: the form that carries the key).
+    pub body: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +35,7 @@ pub enum SignError {
 pub fn sign(source: Source, secret: &str, body: &[u8], delivery_id: &str, timestamp: i64) -> Result<Signed, SignError> {
     let path = format!("/webhooks/{}", source.as_str());
     let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+    let mut replaced = None;
     let path_and_query = match source {
         Source::Hashtag => format!("{path}?token={}", percent_encode(secret)),
         Source::Hotmart => {
@@ -44,8 +50,69 @@ pub fn sign(source: Source, secret: &str, body: &[u8], delivery_id: &str, timest
                 .push(("webhook-signature".into(), standard_webhooks_signature(secret, delivery_id, timestamp, body)?));
             path
         }
+        Source::Eduzz => {
+            headers.push(("x-signature".into(), eduzz_signature(secret, body)));
+            path
+        }
+        Source::Monetizze => {
+            // Only a well-formed postback can carry the key; anything else goes as it is (and has none).
+            if let Some(form) = monetizze_form(secret, body) {
+                headers[0].1 = "application/x-www-form-urlencoded".into();
+                replaced = Some(form);
+            }
+            path
+        }
     };
-    Ok(Signed { path_and_query, headers })
+    Ok(Signed { path_and_query, headers, body: replaced })
+}
+
+/// Lower-case hex HMAC-SHA256 of `body` keyed by the secret.
+pub fn eduzz_signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The postback `body` (a JSON object, as `serde_json` writes it) with `chave_unica` = `key`, as the
+/// form Monetizze posts: `chave_unica`, every field under its bracketed name (`venda[codigo]`), and
+/// the whole postback in `json`. `None` when the body is not such an object.
+pub fn monetizze_form(key: &str, body: &[u8]) -> Option<Vec<u8>> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let object = value.as_object()?;
+    if serde_json::to_vec(&value).ok()? != body {
+        return None; // not written by us: duplicate keys, odd spacing... send it untouched
+    }
+    let mut with_key = serde_json::Map::new();
+    with_key.insert("chave_unica".into(), serde_json::Value::String(key.into()));
+    with_key.extend(object.clone());
+    let mut pairs = vec![];
+    for (name, field) in &with_key {
+        flatten(&percent_encode(name), field, &mut pairs);
+    }
+    let json = serde_json::to_string(&serde_json::Value::Object(with_key)).ok()?;
+    pairs.push(format!("json={}", percent_encode(&json)));
+    Some(pairs.join("&").into_bytes())
+}
+
+/// `name=value` pairs of a JSON value under `prefix`, objects and arrays as `prefix[key]`; nulls skipped.
+fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match value {
+        Value::Null => {}
+        Value::Object(map) => {
+            for (key, child) in map {
+                flatten(&format!("{prefix}%5B{}%5D", percent_encode(key)), child, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                flatten(&format!("{prefix}%5B{i}%5D"), child, out);
+            }
+        }
+        Value::String(s) => out.push(format!("{prefix}={}", percent_encode(s))),
+        Value::Bool(b) => out.push(format!("{prefix}={}", u8::from(*b))),
+        Value::Number(n) => out.push(format!("{prefix}={n}")),
+    }
 }
 
 /// Lower-case hex HMAC-SHA1 of `body` keyed by the token.
@@ -92,6 +159,33 @@ mod tests {
     }
 
     #[test]
+    fn eduzz_vector_of_providers_md() {
+        let body = br#"{"id":"evt1","event":"myeduzz.invoice_paid","data":{"id":"123"},"sentDate":"2026-01-01T00:00:00.000Z"}"#;
+        assert_eq!(
+            eduzz_signature("eduzz-fake-secret", body),
+            "704323ec68dfe2bea851ecd9dd52f45a2d615a37976c8d03cb5391546b046baf"
+        );
+    }
+
+    #[test]
+    fn monetizze_forms_carry_the_key_and_the_json() {
+        let form = monetizze_form(
+            "k&y",
+            "{\"comprador\":{\"nome\":\"João\"},\"venda\":{\"codigo\":\"7001\",\"parcelas\":1}}".as_bytes(),
+        );
+        let form = String::from_utf8(form.unwrap()).unwrap();
+        assert!(form.starts_with("chave_unica=k%26y&"), "{form}");
+        assert!(
+            form.contains("&comprador%5Bnome%5D=Jo%C3%A3o&venda%5Bcodigo%5D=7001&venda%5Bparcelas%5D=1&"),
+            "{form}"
+        );
+        assert!(form.contains("&json=%7B%22chave_unica%22%3A%22k%26y%22"), "{form}");
+        assert_eq!(monetizze_form("k", br#"{"a":1,"a":2}"#), None);
+        assert_eq!(monetizze_form("k", b"[1]"), None);
+        assert_eq!(monetizze_form("k", b""), None);
+    }
+
+    #[test]
     fn standard_webhooks_vectors() {
         let body = br#"{"email":"test@example.com","username":"test_user"}"#;
         assert_eq!(
@@ -130,6 +224,7 @@ mod tests {
                 _ => "s3cr3t &=+/ token",
             };
             let signed = sign(source, secret, body, "msg_1", now.timestamp()).unwrap();
+            let body = signed.body.as_deref().unwrap_or(body);
             let (path, query) = signed.path_and_query.split_once('?').unwrap_or((&signed.path_and_query, ""));
             assert_eq!(path, format!("/webhooks/{}", source.as_str()));
             let parts = RequestParts {

@@ -12,6 +12,8 @@ fn secrets() -> SourceSecrets {
         hotmart: Some("hottok-test".into()),
         kiwify: Some("kiwify-token".into()),
         generic: Some("whsec_ZmFrZS1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMzJieXQ=".into()),
+        eduzz: Some("eduzz-secret".into()),
+        monetizze: Some("monetizze & key".into()),
     }
 }
 
@@ -75,8 +77,8 @@ fn every_supported_plan_is_authenticated_and_parsed_as_expected() {
             assert_eq!(sequences.len(), 5, "{source:?} {scenario}");
         }
     }
-    // hashtag: random, lifecycle, out-of-order, duplicates, hostile; the others: all nine but Kiwify's
-    assert_eq!(played, 5 + 9 + 9 + 9);
+    // hashtag: random, lifecycle, out-of-order, duplicates, hostile; Eduzz: all but chargeback; the others: all
+    assert_eq!(played, 5 + 9 + 9 + 9 + 8 + 9);
 }
 
 #[test]
