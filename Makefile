@@ -8,10 +8,11 @@ NPM := npm --prefix frontend --no-audit --no-fund
 CARGO_FEATURES ?=
 FEATURES := $(if $(CARGO_FEATURES),--features $(CARGO_FEATURES))
 
-.PHONY: help run test lint fmt openapi frontend frontend-types frontend-deps build db db-stop bench e2e screenshots test-rust test-frontend release soak
+.PHONY: help run demo test lint fmt openapi frontend frontend-types frontend-deps build db db-stop bench e2e screenshots test-rust test-frontend release soak
 
 help:
 	@echo "make run    set everything up (npm, frontend, cargo, database, migrations) and serve on http://127.0.0.1:8080"
+	@echo "make demo   a fresh demo database filled by \`portaria simulate\` (every source and scenario), served on http://127.0.0.1:8080"
 	@echo "make test   run every test (Rust unit + integration against PostgreSQL, frontend unit, browser e2e)"
 	@echo "make lint   cargo fmt --check, clippy -D warnings, frontend types up to date with openapi.yaml, biome format, tsc --noEmit"
 	@echo "make bench  benchmarks; figures go to docs/PERFORMANCE.md"
@@ -48,6 +49,10 @@ run: deps frontend build
 	@url=$$(scripts/db.sh) && \
 	DATABASE_URL="$$url" PORTARIA_ENV=$${PORTARIA_ENV:-dev} FRONTEND_DIR=$${FRONTEND_DIR:-frontend/dist} \
 	RUST_LOG=$${RUST_LOG:-info} exec $(BIN) serve
+
+# A populated app to look at: drops and recreates the portaria_demo database (scripts/demo.sh).
+demo: deps frontend build
+	@PORTARIA_BIN=$(abspath $(BIN)) scripts/demo.sh
 
 test: deps-test frontend
 	@url=$$(scripts/db.sh) && export TEST_DATABASE_URL="$$url" && \

@@ -28,6 +28,33 @@ pub struct SourceSecrets {
     pub monetizze: Option<String>,
 }
 
+impl SourceSecrets {
+    /// The secrets from their variables (`get` returns trimmed, non-empty values); in dev mode a
+    /// source without one gets its dev default. `portaria simulate` reads them the same way.
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>, dev: bool) -> SourceSecrets {
+        let dev_default = |key: &str, value: &str| get(key).or_else(|| dev.then(|| value.to_string()));
+        SourceSecrets {
+            hashtag: dev_default("HASHTAG_WEBHOOK_TOKEN", "dev-hashtag-token"),
+            hotmart: dev_default("HOTMART_HOTTOK", "dev-hotmart-hottok"),
+            kiwify: dev_default("KIWIFY_WEBHOOK_TOKEN", "dev-kiwify-token"),
+            generic: dev_default("GENERIC_WEBHOOK_SECRET", "whsec_ZGV2LWdlbmVyaWMtc2VjcmV0LWZvci1sb2NhbC11c2U="),
+            eduzz: dev_default("EDUZZ_WEBHOOK_SECRET", "dev-eduzz-secret"),
+            monetizze: dev_default("MONETIZZE_POSTBACK_KEY", "dev-monetizze-key"),
+        }
+    }
+
+    /// Reads the process environment like the server does (`PORTARIA_ENV=dev` gives the dev defaults).
+    pub fn from_env() -> SourceSecrets {
+        let get = |key: &str| std::env::var(key).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        SourceSecrets::from_lookup(&get, is_dev(get("PORTARIA_ENV").as_deref()))
+    }
+}
+
+/// Whether `PORTARIA_ENV` asks for the relaxed laptop defaults.
+pub fn is_dev(portaria_env: Option<&str>) -> bool {
+    matches!(portaria_env.map(str::to_ascii_lowercase).as_deref(), Some("dev" | "development" | "test"))
+}
+
 impl std::fmt::Debug for SourceSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print a secret, only whether it is set.
@@ -214,10 +241,7 @@ impl Config {
     /// Reads configuration through `lookup` (the environment in production, a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |key: &str| lookup(key).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let dev = matches!(
-            get("PORTARIA_ENV").as_deref().map(str::to_ascii_lowercase).as_deref(),
-            Some("dev" | "development" | "test")
-        );
+        let dev = is_dev(get("PORTARIA_ENV").as_deref());
 
         let database_url = database_url_from_lookup(&lookup)?;
 
@@ -236,15 +260,7 @@ impl Config {
             }
         };
 
-        let dev_default = |key: &str, value: &str| get(key).or_else(|| dev.then(|| value.to_string()));
-        let sources = SourceSecrets {
-            hashtag: dev_default("HASHTAG_WEBHOOK_TOKEN", "dev-hashtag-token"),
-            hotmart: dev_default("HOTMART_HOTTOK", "dev-hotmart-hottok"),
-            kiwify: dev_default("KIWIFY_WEBHOOK_TOKEN", "dev-kiwify-token"),
-            generic: dev_default("GENERIC_WEBHOOK_SECRET", "whsec_ZGV2LWdlbmVyaWMtc2VjcmV0LWZvci1sb2NhbC11c2U="),
-            eduzz: dev_default("EDUZZ_WEBHOOK_SECRET", "dev-eduzz-secret"),
-            monetizze: dev_default("MONETIZZE_POSTBACK_KEY", "dev-monetizze-key"),
-        };
+        let sources = SourceSecrets::from_lookup(&get, dev);
 
         Ok(Config {
             database_url,

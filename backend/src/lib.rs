@@ -27,6 +27,7 @@ pub mod security_headers;
 pub mod server;
 pub mod settings;
 pub mod shutdown;
+pub mod simulate;
 pub mod staff;
 pub mod state;
 pub mod telemetry;

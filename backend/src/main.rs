@@ -10,6 +10,9 @@ commands:
   healthcheck
             GET /healthz on PORTARIA_BIND; exit 0 when it answers 200, 1 otherwise (for container HEALTHCHECKs)
   openapi   print the OpenAPI document (YAML)
+  simulate  send realistic, signed webhooks of one platform to a server (portaria simulate --help)
+  fake-platform
+            a stand-in course platform answering the access webhooks, for `make demo` (--help)
   help      this text
 
 configuration comes from the environment: see README.md";
@@ -37,6 +40,14 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+        "simulate" => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            return portaria::simulate::cli::run(&args);
+        }
+        "fake-platform" => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            return portaria::simulate::platform::run(&args);
         }
         "openapi" => {
             print!("{}", portaria::openapi::yaml());
