@@ -107,7 +107,13 @@ fn check_formatting(source: Source, value: &Value, parsed: &Parsed) -> Result<()
             }
             prop_assert_eq!(a, &b, "the formatting changed the meaning");
         }
-        (Parsed::Ignored(a), Ok(Parsed::Ignored(b))) => prop_assert_eq!(a, &b),
+        (Parsed::Ignored(a), Ok(Parsed::Ignored(mut b))) => {
+            // the simulator's key is the digest of the bytes (an unknown status is keyed the same way)
+            if source == Source::Hashtag {
+                b.dedup_key = a.dedup_key.clone();
+            }
+            prop_assert_eq!(a, &b)
+        }
         (a, b) => prop_assert!(false, "compact {:?} but pretty {:?}", a, b),
     }
     Ok(())
