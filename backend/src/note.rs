@@ -49,6 +49,9 @@ crate::vocabulary! {
         ConnectionTest = "connection_test",
         /// The buyer asked for a refund: access unchanged until the refund is confirmed.
         RefundRequested = "refund_requested",
+        /// An authenticated delivery whose status (or event) no rule handles: recorded under its own name
+        /// (`event_type`) and answered 200, so the platform does not retry it forever.
+        UnknownStatus = "unknown_status",
     }
 }
 

@@ -162,7 +162,7 @@ async fn every_rejection_is_recorded_with_its_outcome() {
         (webhook("hashtag", "{\"nome\": \"x\", "), StatusCode::BAD_REQUEST, "invalid_json"),
         (webhook("hashtag", "nome=x&email=y"), StatusCode::BAD_REQUEST, "invalid_json"),
         (
-            webhook("hashtag", r#"{"nome":"A","email":"a@b.com","status":"pendente","valor":1}"#),
+            webhook("hashtag", r#"{"nome":"A","email":"a@b.com","status":"aprovado","valor":"muito"}"#),
             StatusCode::UNPROCESSABLE_ENTITY,
             "unprocessable",
         ),

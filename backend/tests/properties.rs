@@ -68,7 +68,7 @@ fn check_parse(source: Source, raw: &[u8], parts: &RequestParts) -> Result<Optio
     let result = parse(source, raw, parts);
     prop_assert_eq!(&result, &parse(source, raw, parts), "parsing is not deterministic");
     // Monetizze also posts forms (`venda[codigo]=...`): those are not JSON, yet postbacks.
-    if !is_json_object(raw) && !(source == Source::Monetizze && monetizze::is_form_postback(raw)) {
+    if !is_json_object(raw) && (source != Source::Monetizze || !monetizze::is_form_postback(raw)) {
         prop_assert!(matches!(result, Err(ParseError::InvalidJson(_))), "not a JSON object, yet {:?}", result);
     }
     match result {
@@ -108,7 +108,13 @@ fn check_formatting(source: Source, value: &Value, parsed: &Parsed) -> Result<()
             }
             prop_assert_eq!(a, &b, "the formatting changed the meaning");
         }
-        (Parsed::Ignored(a), Ok(Parsed::Ignored(b))) => prop_assert_eq!(a, &b),
+        (Parsed::Ignored(a), Ok(Parsed::Ignored(mut b))) => {
+            // the simulator's key is the digest of the bytes (an unknown status is keyed the same way)
+            if source == Source::Hashtag {
+                b.dedup_key = a.dedup_key.clone();
+            }
+            prop_assert_eq!(a, &b)
+        }
         (a, b) => prop_assert!(false, "compact {:?} but pretty {:?}", a, b),
     }
     Ok(())

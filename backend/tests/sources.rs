@@ -250,3 +250,52 @@ async fn monetizze_form_postbacks_and_keys() {
     let first = &events(&db)[0];
     assert!(first.raw_body.contains("chave_unica=***"), "{}", &first.raw_body[..80]);
 }
+
+/// An authenticated delivery with a status no rule handles, for every source: 200 `ignored`, recorded
+/// under its own name with the note `unknown_status` (never a 422, which platforms retry forever), and
+/// a duplicate when it comes again.
+#[actix_web::test]
+async fn an_unknown_status_is_answered_200_ignored_for_every_source() {
+    let db = TestDb::new();
+    let app = app!(db.state());
+    let edit = |path: &str, pointer: &str, value: Value| {
+        let mut body: Value = serde_json::from_str(&fixture(path)).unwrap();
+        *body.pointer_mut(pointer).unwrap() = value;
+        body.to_string()
+    };
+    let cases = [
+        ("hashtag", simulator("Ana Teste", "Ana.Teste@Example.com", "removido", 197.0), "removido"),
+        ("hotmart", edit("hotmart/purchase_approved.json", "/event", "PURCHASE_REMOVED".into()), "PURCHASE_REMOVED"),
+        ("kiwify", edit("kiwify/order_approved.json", "/webhook_event_type", "order_removed".into()), "order_removed"),
+        ("generic", edit("generic/approved.json", "/type", "payment.removed".into()), "payment.removed"),
+        (
+            "eduzz",
+            edit("eduzz/invoice_paid.json", "/data/status", "removido".into())
+                .replace("myeduzz.invoice_paid", "myeduzz.invoice_removed"),
+            "myeduzz.invoice_removed",
+        ),
+        (
+            "monetizze",
+            edit("monetizze/approved.json", "/tipoEvento", serde_json::json!({"codigo": 9, "descricao": "Removido"})),
+            "9 Removido",
+        ),
+    ];
+    for (source, body, name) in &cases {
+        let answer = post(&app, webhook(source, body), source).await;
+        assert_eq!(answer["outcome"], "ignored", "{source}: {answer}");
+        assert_eq!(answer["note"], "unknown_status", "{source}: {answer}");
+        assert!(kinds(&answer).is_empty());
+        let event: WebhookEvent = webhook_events::table
+            .find(answer["event_id"].as_i64().unwrap())
+            .select(WebhookEvent::as_select())
+            .first(&mut db.conn())
+            .unwrap();
+        assert_eq!(event.event_type.as_deref(), Some(*name), "{source}: the status is named");
+        assert_eq!(event.error, None);
+        let again = post(&app, webhook(source, body), source).await;
+        assert_eq!(again["outcome"], "duplicate", "{source}: {again}");
+    }
+    // nothing was granted, no customer was created for a status nobody handles
+    assert!(all_treatments(&db).is_empty());
+    assert_eq!(customers::table.count().get_result::<i64>(&mut db.conn()).unwrap(), 0);
+}

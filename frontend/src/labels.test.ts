@@ -59,6 +59,7 @@ const API_IGNORED_REASONS = [
   'shipping_event',
   'connection_test',
   'refund_requested',
+  'unknown_status',
 ];
 const API_TREATMENT_REASONS = [
   'payment_approved',

@@ -37,6 +37,8 @@ export const IGNORED_REASONS: Readonly<Record<string, string>> = {
   shipping_event: 'Envio de produto físico não gera ação.',
   connection_test: 'Teste de conexão da plataforma (ping): nada a fazer.',
   refund_requested: 'Pedido de reembolso do comprador: o acesso não muda até o reembolso ser confirmado.',
+  unknown_status:
+    'Situação que o Portaria não conhece (veja o tipo do evento): registrada sem ação, para a plataforma não reenviar.',
 };
 
 /** Why a treatment exists (`treatments.reason`); every code of the contract (`tsc` checks it). */

@@ -31,7 +31,14 @@ export const OUTCOMES = [
   'request_timeout',
   'error',
 ] as const;
-export const SOURCES = ['hashtag', 'hotmart', 'kiwify', 'generic', 'eduzz', 'monetizze'] as const satisfies readonly Schemas['Source'][];
+export const SOURCES = [
+  'hashtag',
+  'hotmart',
+  'kiwify',
+  'generic',
+  'eduzz',
+  'monetizze',
+] as const satisfies readonly Schemas['Source'][];
 // …and every source of the contract is listed (a source added to openapi.yaml fails `tsc` here).
 const allSources: Exclude<Schemas['Source'], (typeof SOURCES)[number]> extends never ? true : never = true;
 void allSources;

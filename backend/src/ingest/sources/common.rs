@@ -138,6 +138,12 @@ pub fn shorten(value: &str) -> String {
     short
 }
 
+/// An authenticated delivery with a status (or event name) no rule handles: ignored under that name
+/// (shortened), never refused, because a 4xx makes the platform retry it forever.
+pub fn unknown_status(status: &str, dedup_key: Option<String>, email: Option<String>) -> Parsed {
+    ignored(&shorten(status), dedup_key, email, Note::UnknownStatus)
+}
+
 /// A recognised event that Portaria deliberately does not act on.
 pub fn ignored(event_type: &str, dedup_key: Option<String>, email: Option<String>, reason: Note) -> Parsed {
     Parsed::Ignored(IgnoredEvent { event_type: event_type.to_string(), dedup_key, email, reason })

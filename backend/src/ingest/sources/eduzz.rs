@@ -3,8 +3,8 @@
 
 use super::common::{
     at, at_any, constant_time_eq, datetime_value, hmac_sha256, ignored, installments, money_lenient,
-    normalize_document, normalize_name, optional_email, parse_json_object, require_email, require_text, shorten, text,
-    text_at, unprocessable,
+    normalize_document, normalize_name, optional_email, parse_json_object, require_email, require_text, text, text_at,
+    unknown_status, unprocessable,
 };
 use crate::ingest::event::{
     AuthError, CustomerInfo, EventKind, OrderInfo, ParseError, Parsed, PaymentDetails, PaymentEvent, ProductInfo,
@@ -78,7 +78,7 @@ pub fn parse(raw: &[u8]) -> Result<Parsed, ParseError> {
             Note::MembersAreaActivity,
         )),
         ("blinket", _) => Ok(env.ignored(None, Note::NotActedUpon)),
-        _ => Err(unprocessable(format!("unknown Eduzz event `{}`", shorten(&env.event)))),
+        _ => Ok(env.unknown(&env.event)),
     }
 }
 
@@ -112,6 +112,13 @@ impl Envelope<'_> {
         ignored(&self.event, key, email, reason)
     }
 
+    /// Ignored under `status` (the event name, or the contract's status) as no rule handles it.
+    fn unknown(&self, status: &str) -> Parsed {
+        let object_id = text(at_any(self.body, &[&["data", "id"], &["data", "contract", "id"]]));
+        let email = optional_email(at_any(self.body, &[&["data", "buyer", "email"], &["data", "customer", "email"]]));
+        unknown_status(status, self.dedup_key(object_id.as_deref()), email)
+    }
+
     fn sent_at(&self) -> Option<DateTime<Utc>> {
         datetime_value(at_any(self.body, &[&["sentDate"], &["createdAt"]]))
     }
@@ -128,7 +135,7 @@ fn invoice(env: &Envelope, action: &str) -> Result<Parsed, ParseError> {
         Some(kind) => kind,
         None => match status.as_deref().and_then(invoice_action) {
             Some(kind) => kind,
-            None => return Err(unprocessable(format!("unknown Eduzz event `{}`", shorten(&env.event)))),
+            None => return Ok(env.unknown(&env.event)),
         },
     };
     let kind = match kind {
@@ -298,12 +305,7 @@ fn contract(env: &Envelope) -> Result<Parsed, ParseError> {
             "uptodate" | "active" | "trial" | "ontrial" | "waitingpayment" | "created" | "finished" | "completed"
             | "ended",
         ) => return Ok(env.ignored(optional_email(email_value()), Note::NotActedUpon)),
-        Some(_) => {
-            return Err(unprocessable(format!(
-                "unknown Eduzz contract status `{}`",
-                shorten(status.as_deref().unwrap_or_default())
-            )))
-        }
+        Some(_) => return Ok(env.unknown(&format!("{}:{}", env.event, status.unwrap_or_default()))),
         None => return Err(unprocessable("missing required field `data.contract.status`")),
     }
     let contract_id = require_text(env.at(&["data", "contract", "id"]), "data.contract.id")?;
@@ -565,6 +567,29 @@ mod tests {
     }
 
     #[test]
+    fn unknown_events_and_statuses_are_ignored_under_their_name() {
+        let removed = edited(fixture!("invoice_paid"), "/event", Some("myeduzz.invoice_removed".into()));
+        let removed = edited(&removed, "/data/status", Some("removido".into()));
+        let cases = [
+            (removed.clone(), "myeduzz.invoice_removed"),
+            (
+                edited(fixture!("invoice_paid"), "/event", Some("checkout.order_created".into())),
+                "checkout.order_created",
+            ),
+            (
+                edited(fixture!("contract_canceled"), "/data/contract/status", Some("suspended".into())),
+                "subscriptions.contract_status_updated:suspended",
+            ),
+        ];
+        for (raw, name) in cases {
+            let e = ignored_event(&raw);
+            assert_eq!((e.event_type.as_str(), e.reason), (name, Note::UnknownStatus));
+            assert!(e.dedup_key.as_deref().is_some_and(|k| k.starts_with("evt_edz_")), "{name}");
+        }
+        assert_eq!(ignored_event(&removed).email.as_deref(), Some("ana.teste@example.com"));
+    }
+
+    #[test]
     fn rejections() {
         assert!(matches!(parse(b"id=1"), Err(ParseError::InvalidJson(_))));
         let no_event = edited(fixture!("invoice_paid"), "/event", None);
@@ -573,6 +598,8 @@ mod tests {
         assert!(unprocessable_message(&no_email).contains("data.buyer.email"));
         let no_invoice = edited(fixture!("invoice_paid"), "/data/id", Some("".into()));
         assert!(unprocessable_message(&no_invoice).contains("data.id"));
+        let no_status = edited(fixture!("contract_canceled"), "/data/contract/status", None);
+        assert!(unprocessable_message(&no_status).contains("data.contract.status"));
         let no_contract = edited(fixture!("contract_canceled"), "/data/contract/id", None);
         assert!(unprocessable_message(&no_contract).contains("data.contract.id"));
         let negative = edited(fixture!("invoice_paid"), "/data/price", Some(serde_json::json!({"value": -1})));

@@ -3,7 +3,8 @@
 
 use super::common::{
     at, bounded_amount, constant_time_eq, hmac_sha256, installments, lower_text, normalize_document, normalize_name,
-    normalize_phone, parse_json_object, require_email, require_text, shorten, text, unprocessable,
+    normalize_phone, optional_email, parse_json_object, require_email, require_text, text, text_at, unknown_status,
+    unprocessable,
 };
 use crate::ingest::event::{
     AuthError, CustomerInfo, EventKind, OrderInfo, ParseError, Parsed, PaymentDetails, PaymentEvent, ProductInfo,
@@ -107,7 +108,13 @@ fn v1_signatures(list: &str) -> impl Iterator<Item = Vec<u8>> + '_ {
 pub fn parse(raw: &[u8], parts: &RequestParts) -> Result<Parsed, ParseError> {
     let body = parse_json_object(raw)?;
     let event_type = require_text(at(&body, &["type"]), "type")?;
-    let kind = event_kind(&event_type)?;
+    let Some(kind) = event_kind(&event_type) else {
+        let dedup_key = match header(parts, ID_HEADER) {
+            Some(id) => Some(id.to_string()),
+            None => text_at(&body, &["order", "id"]).map(|order_id| format!("{event_type}:{order_id}")),
+        };
+        return Ok(unknown_status(&event_type, dedup_key, optional_email(at(&body, &["customer", "email"]))));
+    };
     let email = require_email(at(&body, &["customer", "email"]), "customer.email")?;
     let order = order(&body)?;
     let dedup_key = match header(parts, ID_HEADER) {
@@ -128,13 +135,9 @@ pub fn parse(raw: &[u8], parts: &RequestParts) -> Result<Parsed, ParseError> {
     })))
 }
 
-fn event_kind(event_type: &str) -> Result<EventKind, ParseError> {
-    EVENT_TYPES.iter().find(|(name, _)| *name == event_type).map(|(_, kind)| *kind).ok_or_else(|| {
-        unprocessable(format!(
-            "unknown `type` value `{}`: see docs/WEBHOOKS.md for the accepted types",
-            shorten(event_type)
-        ))
-    })
+/// The kind of a documented `type`; `None` for any other (ignored as an unknown status).
+fn event_kind(event_type: &str) -> Option<EventKind> {
+    EVENT_TYPES.iter().find(|(name, _)| *name == event_type).map(|(_, kind)| *kind)
 }
 
 fn customer(body: &Value, email: String) -> CustomerInfo {
@@ -458,7 +461,6 @@ mod tests {
         assert!(matches!(parse(b"[]", &RequestParts::default()), Err(ParseError::InvalidJson(_))));
         let approved = fixture!("approved");
         let cases = [
-            (edited(approved, "/type", Some("purchase.approved".into())), "purchase.approved"),
             (edited(approved, "/type", None), "`type`"),
             (edited(approved, "/customer/email", None), "customer.email"),
             (edited(approved, "/customer/email", Some("helena".into())), "customer.email"),
@@ -474,5 +476,16 @@ mod tests {
             let message = unprocessable_message(&raw);
             assert!(message.contains(needle), "{message} should mention {needle}");
         }
+    }
+
+    #[test]
+    fn an_unknown_type_is_ignored_under_its_name() {
+        let unknown = edited(fixture!("approved"), "/type", Some("purchase.approved".into()));
+        let e = expect_ignored(parse(unknown.as_bytes(), &RequestParts::default()));
+        assert_eq!((e.event_type.as_str(), e.reason), ("purchase.approved", crate::note::Note::UnknownStatus));
+        assert!(e.dedup_key.as_deref().is_some_and(|k| k.starts_with("purchase.approved:")));
+        let mut parts = RequestParts::default();
+        parts.headers.insert(ID_HEADER.into(), "msg_9".into());
+        assert_eq!(expect_ignored(parse(unknown.as_bytes(), &parts)).dedup_key.as_deref(), Some("msg_9"));
     }
 }

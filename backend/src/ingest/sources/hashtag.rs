@@ -2,8 +2,8 @@
 //! `{nome, email, status, valor, forma_pagamento, parcelas}`, authenticated by a shared token.
 
 use super::common::{
-    at, installments, lower_text, money_strict, normalize_name, parse_json_object, require_email, require_text,
-    secret_matches, sha256_hex, shorten, unprocessable,
+    at, installments, lower_text, money_strict, normalize_name, optional_email, parse_json_object, require_email,
+    require_text, secret_matches, sha256_hex, unknown_status,
 };
 use crate::ingest::event::{
     AuthError, CustomerInfo, EventKind, OrderInfo, ParseError, Parsed, PaymentDetails, PaymentEvent, RequestParts,
@@ -35,7 +35,9 @@ pub fn authenticate(secret: &str, parts: &RequestParts) -> Result<(), AuthError>
 pub fn parse(raw: &[u8]) -> Result<Parsed, ParseError> {
     let body = parse_json_object(raw)?;
     let status = require_text(at(&body, &["status"]), "status")?;
-    let kind = status_kind(&status)?;
+    let Some(kind) = status_kind(&status) else {
+        return Ok(unknown_status(&status, Some(sha256_hex(raw)), optional_email(at(&body, &["email"]))));
+    };
     let email = require_email(at(&body, &["email"]), "email")?;
     let order = order(&body, &email)?;
     Ok(Parsed::Event(Box::new(PaymentEvent {
@@ -52,15 +54,14 @@ pub fn parse(raw: &[u8]) -> Result<Parsed, ParseError> {
     })))
 }
 
-fn status_kind(status: &str) -> Result<EventKind, ParseError> {
+/// `aprovado`, `recusado`, `reembolsado`; any other status (the simulator also sends `removido`) is
+/// unknown.
+fn status_kind(status: &str) -> Option<EventKind> {
     match status.trim().to_lowercase().as_str() {
-        "aprovado" => Ok(EventKind::Approved),
-        "recusado" => Ok(EventKind::Refused),
-        "reembolsado" => Ok(EventKind::Refunded),
-        _ => Err(unprocessable(format!(
-            "unknown `status` value `{}`: expected aprovado, recusado or reembolsado",
-            shorten(status)
-        ))),
+        "aprovado" => Some(EventKind::Approved),
+        "recusado" => Some(EventKind::Refused),
+        "reembolsado" => Some(EventKind::Refunded),
+        _ => None,
     }
 }
 
@@ -219,12 +220,23 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_status_is_ignored_under_its_name() {
+        let raw = br#"{"nome":"Ana","email":"Ana@Example.com","status":"removido","valor":197}"#;
+        let e = expect_ignored(parse(raw));
+        assert_eq!((e.event_type.as_str(), e.reason), ("removido", crate::note::Note::UnknownStatus));
+        assert_eq!(e.dedup_key, Some(sha256_hex(raw)), "a redelivery is a duplicate");
+        assert_eq!(e.email.as_deref(), Some("ana@example.com"));
+        let long = format!(r#"{{"email":"sem-arroba","status":"{}"}}"#, "x".repeat(500));
+        let e = expect_ignored(parse(long.as_bytes()));
+        assert_eq!((e.event_type.chars().count(), e.email), (65, None), "shortened; no valid e-mail needed");
+    }
+
+    #[test]
     fn rejections() {
         assert!(matches!(parse(b"status=aprovado"), Err(ParseError::InvalidJson(_))));
         assert!(matches!(parse(br#"[{"status":"aprovado"}]"#), Err(ParseError::InvalidJson(_))));
         assert!(unprocessable_message(r#"{"status":"aprovado","valor":1}"#).contains("`email`"));
         assert!(unprocessable_message(r#"{"email":"a@example.com"}"#).contains("`status`"));
-        assert!(unprocessable_message(r#"{"email":"a@example.com","status":"pendente"}"#).contains("pendente"));
         assert!(unprocessable_message(r#"{"email":"sem-arroba","status":"aprovado"}"#).contains("`email`"));
         assert!(unprocessable_message(r#"{"email":"a@example.com","status":"aprovado","valor":"muito"}"#)
             .contains("`valor`"));

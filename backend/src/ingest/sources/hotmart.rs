@@ -3,8 +3,8 @@
 
 use super::common::{
     at, at_any, ignored, installments, lower_text, millis_or_text, money_lenient, normalize_document, normalize_name,
-    normalize_phone, optional_email, parse_json_object, require_email, require_text, secret_matches, shorten,
-    small_integer, text, text_at, unprocessable,
+    normalize_phone, optional_email, parse_json_object, require_email, require_text, secret_matches, small_integer,
+    text, text_at, unknown_status,
 };
 use crate::ingest::event::{
     AuthError, CustomerInfo, EventKind, OrderInfo, ParseError, Parsed, PaymentDetails, PaymentEvent, ProductInfo,
@@ -99,8 +99,17 @@ pub fn parse(raw: &[u8]) -> Result<Parsed, ParseError> {
         "UPDATE_SUBSCRIPTION_CHARGE_DATE" => Ok(charge_date_change(&env)),
         "CLUB_FIRST_ACCESS" | "CLUB_MODULE_COMPLETED" => Ok(club(&env)),
         "ORDER_FULFILLMENT" => Ok(fulfillment(&env)),
-        _ => Err(unprocessable(format!("unknown Hotmart event `{}`", shorten(&env.event)))),
+        _ => Ok(unknown_event(&env)),
     }
+}
+
+/// An event Portaria does not know: ignored under its name, keyed by its purchase (or envelope id).
+fn unknown_event(env: &Envelope) -> Parsed {
+    let key = text_at(env.body, &["data", "purchase", "transaction"])
+        .map(|transaction| env.key(&[&transaction]))
+        .or_else(|| env.id_key());
+    let email = optional_email(at_any(env.body, &[&["data", "buyer", "email"], &["data", "subscriber", "email"]]));
+    unknown_status(&env.event, key, email)
 }
 
 /// `creation_date`, or `creationDate` as one captured test payload spells it.
@@ -619,7 +628,13 @@ mod tests {
         assert!(matches!(parse(b"hottok=abc&event=PURCHASE_APPROVED"), Err(ParseError::InvalidJson(_))));
         assert!(matches!(parse(b"[]"), Err(ParseError::InvalidJson(_))));
         assert!(unprocessable_message(r#"{"data":{}}"#).contains("`event`"));
-        assert!(unprocessable_message(r#"{"event":"PURCHASE_COMPLETED","data":{}}"#).contains("PURCHASE_COMPLETED"));
+        let unknown = expect_ignored(parse(br#"{"id":"e1","event":"PURCHASE_COMPLETED","data":{}}"#));
+        assert_eq!((unknown.event_type.as_str(), unknown.reason), ("PURCHASE_COMPLETED", Note::UnknownStatus));
+        assert_eq!(unknown.dedup_key.as_deref(), Some("PURCHASE_COMPLETED:id:e1"));
+        let renamed = edited(fixture!("purchase_approved"), "/event", Some("PURCHASE_REMOVED".into()));
+        let unknown = ignored_event(&renamed);
+        assert_eq!(unknown.dedup_key.as_deref(), Some("PURCHASE_REMOVED:HP1760000000001"));
+        assert_eq!(unknown.email.as_deref(), Some("maria.teste@example.com"));
         let no_email = edited(fixture!("purchase_approved"), "/data/buyer/email", None);
         assert!(unprocessable_message(&no_email).contains("data.buyer.email"));
         let bad_email = edited(fixture!("purchase_approved"), "/data/buyer/email", Some("maria".into()));

@@ -7,7 +7,7 @@
 use super::common::{
     at, at_any, constant_time_eq, datetime_value, hmac_sha1, ignored, installments, integer_cents, lower_text, missing,
     normalize_document, normalize_name, normalize_phone, optional_email, parse_json_object, require_email,
-    require_text, shorten, text, unprocessable,
+    require_text, text, unknown_status,
 };
 use crate::ingest::event::{
     AuthError, CustomerInfo, EventKind, OrderInfo, ParseError, Parsed, PaymentDetails, PaymentEvent, ProductInfo,
@@ -114,7 +114,7 @@ fn sales_event(body: &Value, event: &str) -> Result<Parsed, ParseError> {
         "subscription_renewed" => EventKind::Renewed,
         "subscription_canceled" => EventKind::SubscriptionCanceled,
         "subscription_late" => return Ok(subscription_late(body, event, &name)),
-        _ => return Err(unprocessable(format!("unknown Kiwify webhook_event_type `{}`", shorten(event)))),
+        _ => return Ok(unknown_event(body, event, &name)),
     };
     let order_id = require_text(at(body, &["order_id"]), "order_id")?;
     let email = customer_email(body)?;
@@ -214,6 +214,12 @@ fn access_until(body: &Value, kind: EventKind) -> Option<DateTime<Utc>> {
     let subscription = section(body, "Subscription")?;
     datetime_value(at(subscription, &["customer_access", "access_until"]))
         .or_else(|| datetime_value(at(subscription, &["next_payment"])))
+}
+
+/// A `webhook_event_type` Portaria does not know: ignored under its name, keyed like the others.
+fn unknown_event(body: &Value, event: &str, name: &str) -> Parsed {
+    let dedup_key = text(at(body, &["order_id"])).map(|order_id| format!("{order_id}:{name}"));
+    unknown_status(event, dedup_key, optional_email(field(body, "Customer", "email")))
 }
 
 fn subscription_late(body: &Value, event: &str, name: &str) -> Parsed {
@@ -431,7 +437,9 @@ mod tests {
         let no_type = edited(fixture!("order_approved"), "/webhook_event_type", None);
         assert!(unprocessable_message(&no_type).contains("webhook_event_type"));
         let unknown = edited(fixture!("order_approved"), "/webhook_event_type", Some("order_paid".into()));
-        assert!(unprocessable_message(&unknown).contains("order_paid"));
+        let unknown = ignored_event(&unknown);
+        assert_eq!((unknown.event_type.as_str(), unknown.reason), ("order_paid", Note::UnknownStatus));
+        assert_eq!(unknown.dedup_key.as_deref(), Some("3f1e9a52-0c6b-4d2e-8f17-5a9b0c1d2e3f:order_paid"));
         let no_email = edited(fixture!("order_approved"), "/Customer/email", None);
         let no_email = edited(&no_email, "/Customer/CPF", None);
         assert!(unprocessable_message(&no_email).contains("Customer.email"));

@@ -6,7 +6,7 @@
 use super::common::{
     at, at_any, datetime_value, ignored, installments, money_lenient, normalize_document, normalize_name,
     normalize_phone, optional_email, parse_json_object, require_email, require_text, secret_matches, shorten, text,
-    text_at, unprocessable,
+    text_at, unknown_status, unprocessable,
 };
 use crate::ingest::event::{
     AuthError, CustomerInfo, EventKind, OrderInfo, ParseError, Parsed, PaymentDetails, PaymentEvent, ProductInfo,
@@ -98,12 +98,15 @@ const CARD_METHODS: [&str; 2] = ["credit_card", "debit_card"];
 
 pub fn parse(raw: &[u8], _parts: &RequestParts) -> Result<Parsed, ParseError> {
     let body = decode(raw)?;
-    let code = event_code(&body)?;
-    let event_type = format!("{code}");
-    let verbatim = text_at(&body, &["tipoEvento", "descricao"])
-        .map(|description| format!("{code} {}", shorten(&description)))
-        .unwrap_or(event_type);
-    let sale = Sale { body: &body, code, event_type: verbatim };
+    let code_text = event_code(&body)?;
+    let event_type = match text_at(&body, &["tipoEvento", "descricao"]) {
+        Some(description) => format!("{} {}", shorten(&code_text), shorten(&description)),
+        None => shorten(&code_text),
+    };
+    let Ok(code) = code_text.parse::<u32>() else {
+        return Ok(unknown_status(&event_type, None, optional_email(at(&body, &["comprador", "email"]))));
+    };
+    let sale = Sale { body: &body, code, event_type };
     let kind = match code {
         1 | 104 => EventKind::WaitingPayment,
         2 if sale.installment().is_some_and(|n| n > 1) => EventKind::Renewed,
@@ -118,22 +121,17 @@ pub fn parse(raw: &[u8], _parts: &RequestParts) -> Result<Parsed, ParseError> {
         7 => return Ok(sale.cart_abandonment()),
         102 => return Ok(sale.ignored(Note::PaymentLate)),
         8 | 98 | 99 | 101 | 105 | 106 => return Ok(sale.ignored(Note::NotActedUpon)),
-        _ => return Err(unprocessable(format!("unknown Monetizze `tipoEvento.codigo` {code}"))),
+        _ => return Ok(sale.unknown()),
     };
     sale.event(kind)
 }
 
 /// `tipoEvento.codigo`, else `venda.codigo_status` (the sale's status 1–6 has the same meaning as the
 /// event codes 1–6).
-fn event_code(body: &Value) -> Result<u32, ParseError> {
-    let (value, field) = match text_at(body, &["tipoEvento", "codigo"]) {
-        Some(code) => (code, "tipoEvento.codigo"),
-        None => match text_at(body, &["venda", "codigo_status"]) {
-            Some(code) => (code, "venda.codigo_status"),
-            None => return Err(unprocessable("missing required field `tipoEvento.codigo`")),
-        },
-    };
-    value.parse().map_err(|_| unprocessable(format!("field `{field}` is not an event code: `{}`", shorten(&value))))
+fn event_code(body: &Value) -> Result<String, ParseError> {
+    text_at(body, &["tipoEvento", "codigo"])
+        .or_else(|| text_at(body, &["venda", "codigo_status"]))
+        .ok_or_else(|| unprocessable("missing required field `tipoEvento.codigo`"))
 }
 
 struct Sale<'a> {
@@ -171,6 +169,12 @@ impl Sale<'_> {
             None => format!("{}:{}", self.code, self.email().unwrap_or_default()),
         };
         ignored(&self.event_type, Some(key), self.email(), reason)
+    }
+
+    /// A code no rule handles: ignored under the code and its description.
+    fn unknown(&self) -> Parsed {
+        let key = text(self.at(&["venda", "codigo"])).map(|sale_id| self.dedup_key(&sale_id));
+        unknown_status(&self.event_type, key, self.email())
     }
 
     /// A checkout abandoned: no sale code; the buyer, the product and the time stand in.
@@ -477,13 +481,24 @@ mod tests {
     }
 
     #[test]
+    fn unknown_codes_are_ignored_under_their_name() {
+        let removed = serde_json::json!({"codigo": 9, "descricao": "Removido"});
+        let e = ignored_event(&edited(fixture!("approved"), "/tipoEvento", Some(removed)));
+        assert_eq!((e.event_type.as_str(), e.reason), ("9 Removido", Note::UnknownStatus));
+        assert_eq!(
+            (e.dedup_key.as_deref(), e.email.as_deref()),
+            (Some("70000001:9"), Some("carlos.teste@example.com"))
+        );
+        let word = edited(fixture!("approved"), "/tipoEvento", Some(serde_json::json!({"codigo": "removido"})));
+        assert_eq!(ignored_event(&word).event_type, "removido");
+    }
+
+    #[test]
     fn rejections() {
         let no_email = edited(fixture!("approved"), "/comprador/email", None);
         assert!(unprocessable_message(&no_email).contains("comprador.email"));
         let no_sale = edited(fixture!("approved"), "/venda/codigo", None);
         assert!(unprocessable_message(&no_sale).contains("venda.codigo"));
-        let odd_code = edited(fixture!("approved"), "/tipoEvento/codigo", Some("dois".into()));
-        assert!(unprocessable_message(&odd_code).contains("dois"));
         let bad_json_field = "chave_unica=k&json=%7Bnope";
         assert!(
             matches!(parse(bad_json_field.as_bytes(), &parts()), Err(ParseError::InvalidJson(m)) if m.contains("`json`"))
