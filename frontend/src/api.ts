@@ -17,6 +17,7 @@ import {
 } from './catalog-types';
 import { decode, isRecord, type Decoder } from './json';
 import { settingsDecoder, testResultDecoder, type Settings, type TestChannel, type TestResult } from './settings';
+import { catalogDecoder, runDecoder, type RunRequest, type SimulatorCatalog, type SimulatorRun } from './simulator';
 import {
   auditEntry,
   accessAnswer,
@@ -269,6 +270,16 @@ export class ApiClient {
   /** Sends a test through a channel now; a failed send is an answer (`ok: false`), not an error. */
   testChannel(channel: TestChannel): Promise<TestResult> {
     return this.request(path`/api/settings/test/${channel}`, { method: 'POST', decoder: testResultDecoder });
+  }
+
+  /** Simulador: the sources (enabled or not) and the scenarios each can play. */
+  simulatorCatalog(): Promise<SimulatorCatalog> {
+    return this.request('/api/simulator', { decoder: catalogDecoder });
+  }
+
+  /** Simulador: plays a scenario against this server; answers every delivery and the customers. */
+  runSimulator(run: RunRequest): Promise<SimulatorRun> {
+    return this.request('/api/simulator/runs', { method: 'POST', body: run, decoder: runDecoder });
   }
 
   audit(filters: AuditFilters): Promise<Page<AuditEntry>> {

@@ -62,6 +62,8 @@ test('the team, the audit and the password screens; only the first two are for a
   assert.ok(isAdminRoute('team') && isAdminRoute('audit'));
   assert.equal(matchRoute('/configuracoes').name, 'settings');
   assert.ok(isAdminRoute('settings'));
+  assert.equal(matchRoute('/simulador').name, 'simulator');
+  assert.ok(isAdminRoute('simulator'));
   for (const name of ['dashboard', 'customers', 'customer', 'events', 'treatments', 'password', 'login'] as const)
     assert.ok(!isAdminRoute(name), name);
 });

@@ -17,6 +17,7 @@ export type RouteName =
   | 'import'
   | 'catalog'
   | 'settings'
+  | 'simulator'
   | 'notFound';
 
 export interface Route {
@@ -46,6 +47,7 @@ const ROUTES: RouteDef[] = [
   { name: 'import', pattern: '/importar' },
   { name: 'catalog', pattern: '/catalogo' },
   { name: 'settings', pattern: '/configuracoes' },
+  { name: 'simulator', pattern: '/simulador' },
 ];
 
 const PUBLIC_ROUTES: ReadonlySet<RouteName> = new Set(['login', 'signup']);
@@ -54,8 +56,8 @@ export function isPublicRoute(name: RouteName): boolean {
   return PUBLIC_ROUTES.has(name);
 }
 
-/** The screens of administrators (team, import, audit, settings); support sees "apenas administradores". */
-const ADMIN_ROUTES: ReadonlySet<RouteName> = new Set(['import', 'team', 'audit', 'settings']);
+/** The screens of administrators (team, import, audit, settings, simulator); support sees "apenas administradores". */
+const ADMIN_ROUTES: ReadonlySet<RouteName> = new Set(['import', 'team', 'audit', 'settings', 'simulator']);
 
 export function isAdminRoute(name: RouteName): boolean {
   return ADMIN_ROUTES.has(name);
