@@ -50,7 +50,6 @@ pub async fn catalog(state: web::Data<AppState>, _admin: AdminUser) -> ApiResult
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an administrator (`forbidden`)", body = ErrorBody),
         (status = 404, description = "The Simulador is turned off here (`simulator_off`)", body = ErrorBody),
-        (status = 408, description = "The body did not arrive in time (`request_timeout`)", body = ErrorBody),
         (status = 409, description = "The source is not enabled here (`source_off`)", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ErrorBody),
         (status = 415, description = "Not sent as JSON (`unsupported_media_type`)", body = ErrorBody),
