@@ -56,7 +56,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(settings::handlers::test_channel)
         .service(crate::channels::preview::list_templates)
         .service(crate::channels::preview::preview_template)
-        .service(crate::channels::preview::preview_frame);
+        .service(crate::channels::preview::preview_frame)
+        .service(crate::simulator::handlers::catalog)
+        .service(crate::simulator::handlers::run);
 }
 
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {

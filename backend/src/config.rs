@@ -117,6 +117,9 @@ pub struct Config {
     pub pix_expiry: Duration,
     /// `BOLETO_EXPIRY_HOURS`: a boleto still pending after this long gets the payment-expired message.
     pub boleto_expiry: Duration,
+    /// `SIMULATOR_ENABLED` (default true): the Simulador (`/api/simulator`) signs and posts test
+    /// deliveries to this server; `false` in production turns it off (its routes answer 404).
+    pub simulator_enabled: bool,
 }
 
 /// Alerts to a Slack/Discord/Teams-style incoming webhook (docs/OPERATIONS.md).
@@ -327,6 +330,7 @@ impl Config {
             access_reminder_days: parse(&get, "ACCESS_REMINDER_DAYS", 7u32, 0..=365)?,
             pix_expiry: Duration::from_secs(60 * parse(&get, "PIX_EXPIRY_MINUTES", 30u64, 1..=60 * 24 * 30)?),
             boleto_expiry: Duration::from_secs(3600 * parse(&get, "BOLETO_EXPIRY_HOURS", 72u64, 1..=24 * 90)?),
+            simulator_enabled: flag(&get, "SIMULATOR_ENABLED", true)?,
         })
     }
 
@@ -437,6 +441,18 @@ fn duration(get: &impl Fn(&str) -> Option<String>, key: &str, default: Duration)
     }
 }
 
+/// A yes/no variable: `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`), `default` when unset.
+fn flag(get: &impl Fn(&str) -> Option<String>, key: &str, default: bool) -> Result<bool, ConfigError> {
+    match get(key).map(|raw| raw.to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(raw) => match raw.as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(ConfigError(format!("{key} is invalid ({raw:?}): set it to true or false"))),
+        },
+    }
+}
+
 fn parse<T>(
     get: &impl Fn(&str) -> Option<String>,
     key: &str,
@@ -466,6 +482,18 @@ mod tests {
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn the_simulator_is_on_unless_turned_off() {
+        let base = [("DATABASE_URL", "postgres://localhost/p"), ("PORTARIA_ENV", "dev")];
+        assert!(load(&base).unwrap().simulator_enabled);
+        for (raw, on) in [("false", false), ("0", false), ("OFF", false), ("true", true), ("yes", true)] {
+            let config = load(&[base[0], base[1], ("SIMULATOR_ENABLED", raw)]).unwrap();
+            assert_eq!(config.simulator_enabled, on, "{raw}");
+        }
+        let err = load(&[base[0], base[1], ("SIMULATOR_ENABLED", "maybe")]).unwrap_err();
+        assert!(err.0.starts_with("SIMULATOR_ENABLED is invalid"), "{err}");
     }
 
     #[test]

@@ -54,6 +54,10 @@ crate::vocabulary! {
         MappingExists = "mapping_exists",
         CourseNotFound = "course_not_found",
         ChannelOff = "channel_off",
+        SimulatorOff = "simulator_off",
+        SourceOff = "source_off",
+        UnknownScenario = "unknown_scenario",
+        ScenarioUnsupported = "scenario_unsupported",
     }
 }
 

@@ -28,6 +28,7 @@ pub mod server;
 pub mod settings;
 pub mod shutdown;
 pub mod simulate;
+pub mod simulator;
 pub mod staff;
 pub mod state;
 pub mod telemetry;

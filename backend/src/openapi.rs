@@ -32,6 +32,7 @@ use utoipa_actix_web::AppExt;
         (name = "catalog", description = "Courses and product mappings: which product (and offer) grants which courses, for how long"),
         (name = "settings", description = "Configurações: what is on and how (secrets masked), and a test send per channel (administrators only)"),
         (name = "mail", description = "The customer e-mails: their templates, previewed with sample data (administrators only)"),
+        (name = "simulator", description = "Simulador: plays a scenario's signed deliveries against this same server (administrators only; off with SIMULATOR_ENABLED=false)"),
     )
 )]
 pub struct ApiDoc;

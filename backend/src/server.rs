@@ -85,8 +85,11 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     .disable_signals()
     .shutdown_timeout(SHUTDOWN_GRACE_SECS)
     .bind(&bind)
-    .map_err(|source| ServeError::Bind { bind: bind.clone(), source })?
-    .run();
+    .map_err(|source| ServeError::Bind { bind: bind.clone(), source })?;
+    if let Some(addr) = server.addrs().first() {
+        let _ = state.listening.set(*addr);
+    }
+    let server = server.run();
     println!("Portaria listening on http://{bind} (staff app at http://{bind}/, API docs at http://{bind}/api/docs/)");
     if state.config.dev {
         println!("Webhook URLs (dev secrets; set HASHTAG_WEBHOOK_TOKEN etc. to change them):");

@@ -6,7 +6,8 @@ use crate::db::Pool;
 use crate::ingest::rate_limit::WebhookRateLimit;
 use crate::notify::Bus;
 use crate::shutdown::Shutdown;
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -18,6 +19,8 @@ pub struct AppState {
     /// Triggered on SIGTERM / SIGINT: live streams end, workers hand back their claims.
     pub shutdown: Shutdown,
     pub rate_limit: Arc<WebhookRateLimit>,
+    /// The address the HTTP server listens on, once bound (the Simulador posts to it over loopback).
+    pub listening: Arc<OnceLock<SocketAddr>>,
 }
 
 impl AppState {
@@ -31,6 +34,7 @@ impl AppState {
             bus: Bus::new(),
             shutdown: Shutdown::default(),
             rate_limit,
+            listening: Arc::default(),
         }
     }
 }

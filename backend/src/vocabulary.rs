@@ -144,6 +144,7 @@ mod tests {
         include_str!("../migrations/2026-12-02-000030_sources_eduzz_monetizze/up.sql"),
         include_str!("../migrations/2026-12-02-000031_notes_eduzz_monetizze/up.sql"),
         include_str!("../migrations/2026-12-02-000032_note_unknown_status/up.sql"),
+        include_str!("../migrations/2026-12-02-000080_simulator_audit/up.sql"),
     );
 
     /// The values of one vocabulary: stored text, serde name, `parse` and `Display` agree, and the
@@ -186,7 +187,7 @@ mod tests {
         agree::<AuditTarget>(&["audit_log.target_type"]);
         agree::<ErrorCode>(&[]);
         agree::<CustomerAccess>(&[]);
-        assert_eq!(CHECKS.matches("ADD CONSTRAINT").count(), 20, "a constrained column no test covers");
+        assert_eq!(CHECKS.matches("ADD CONSTRAINT").count(), 21, "a constrained column no test covers");
     }
 
     #[test]

@@ -34,6 +34,8 @@ async fn every_documented_status_is_reachable() {
     // nothing listens on port 9: the test send answers 200 with `ok: false`
     config.alerts.webhook_url = Some("http://127.0.0.1:9/alertas".into());
     let state = db.state_with(config);
+    // the Simulador posts to the address the server listens on: nothing listens on port 9 (no answer)
+    state.listening.set("127.0.0.1:9".parse().unwrap()).unwrap();
     let app = app!(state.clone());
     let token = staff_token(&app).await;
     let support = staff_token(&app).await;
@@ -569,6 +571,48 @@ async fn every_documented_status_is_reachable() {
         ("DELETE", "/api/products/{id}", 401, TestRequest::delete().uri("/api/products/1")),
         ("DELETE", "/api/products/{id}", 403, authed("DELETE", &wide_uri, &support)),
         ("DELETE", "/api/products/{id}", 404, authed("DELETE", &doomed_uri, &token)),
+        // Simulador
+        ("GET", "/api/simulator", 200, get("/api/simulator", &token)),
+        ("GET", "/api/simulator", 401, unauth("GET", "/api/simulator")),
+        ("GET", "/api/simulator", 403, get("/api/simulator", &support)),
+        (
+            "POST",
+            "/api/simulator/runs",
+            200,
+            post("/api/simulator/runs", &token)
+                .set_json(json!({"source": "kiwify", "scenario": "lifecycle", "email": "sim@example.com"})),
+        ),
+        (
+            "POST",
+            "/api/simulator/runs",
+            400,
+            raw("/api/simulator/runs", json_type, "{".into()).insert_header(("Authorization", token.clone())),
+        ),
+        ("POST", "/api/simulator/runs", 401, unauth("POST", "/api/simulator/runs")),
+        (
+            "POST",
+            "/api/simulator/runs",
+            403,
+            post("/api/simulator/runs", &support).set_json(json!({"source": "kiwify", "scenario": "lifecycle"})),
+        ),
+        (
+            "POST",
+            "/api/simulator/runs",
+            413,
+            raw("/api/simulator/runs", json_type, huge()).insert_header(("Authorization", token.clone())),
+        ),
+        (
+            "POST",
+            "/api/simulator/runs",
+            415,
+            raw("/api/simulator/runs", None, "{}".into()).insert_header(("Authorization", token.clone())),
+        ),
+        (
+            "POST",
+            "/api/simulator/runs",
+            422,
+            post("/api/simulator/runs", &token).set_json(json!({"source": "kiwify", "scenario": "lottery"})),
+        ),
     ];
 
     let mut witnessed = BTreeSet::new();
@@ -576,6 +620,27 @@ async fn every_documented_status_is_reachable() {
         let res = test::call_service(&app, req.to_request()).await;
         assert_eq!(res.status().as_u16(), status, "{method} {path}");
         witnessed.insert((method.to_string(), path.to_string(), status));
+    }
+    // The Simulador turned off (404), and a source without its secret (409): their own apps.
+    {
+        let mut off = db.config();
+        off.simulator_enabled = false;
+        let off = app!(db.state_with(off));
+        let mut no_kiwify = db.config();
+        no_kiwify.sources.kiwify = None;
+        let no_kiwify = app!(db.state_with(no_kiwify));
+        let run = || post("/api/simulator/runs", &token).set_json(json!({"source": "kiwify", "scenario": "lifecycle"}));
+        for (path, req) in [("/api/simulator", get("/api/simulator", &token)), ("/api/simulator/runs", run())] {
+            let method = if path == "/api/simulator" { "GET" } else { "POST" };
+            let res = test::call_service(&off, req.to_request()).await;
+            assert_eq!(res.status().as_u16(), 404, "{method} {path} turned off");
+            assert_eq!(json(res).await["error"]["code"], "simulator_off");
+            witnessed.insert((method.to_string(), path.to_string(), 404));
+        }
+        let res = test::call_service(&no_kiwify, run().to_request()).await;
+        assert_eq!(res.status().as_u16(), 409);
+        assert_eq!(json(res).await["error"]["code"], "source_off");
+        witnessed.insert(("POST".into(), "/api/simulator/runs".into(), 409));
     }
     // the ones that need a broken database are witnessed by the tests below
     witnessed.insert(("GET".into(), "/readyz".into(), 503));
@@ -655,6 +720,8 @@ fn database_routes() -> Vec<(&'static str, &'static str, &'static str)> {
         ("DELETE", "/api/products/{id}", "/api/products/1"),
         ("GET", "/api/settings", "/api/settings"),
         ("POST", "/api/settings/test/{channel}", "/api/settings/test/alert"),
+        ("GET", "/api/simulator", "/api/simulator"),
+        ("POST", "/api/simulator/runs", "/api/simulator/runs"),
     ]
 }
 
@@ -694,6 +761,9 @@ async fn every_database_route_is_503_when_the_database_is_down() {
                 post(uri, &token).set_json(json!({"action": "revoke", "reason": "x"}))
             }
             ("POST", "/api/courses") => post(uri, &token).set_json(json!({"name": "Curso"})),
+            ("POST", "/api/simulator/runs") => {
+                post(uri, &token).set_json(json!({"source": "kiwify", "scenario": "lifecycle"}))
+            }
             ("POST", "/api/products") => {
                 post(uri, &token).set_json(json!({"source": "kiwify", "external_product_id": "p", "course_ids": [1]}))
             }

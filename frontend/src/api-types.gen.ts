@@ -527,6 +527,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/simulator": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the Simulador can play here: every source (whether enabled) and its scenarios. */
+        get: operations["simulator_catalog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/simulator/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Plays a scenario: signs its deliveries with this server's secrets and posts them, in order, to
+         *     this server's webhook endpoint over loopback (the real path: authentication, rate limit, ingest);
+         *     answers each delivery's status and outcome and the customers to open. Audited (`run_simulator`).
+         */
+        post: operations["run_simulator"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/stats": {
         parameters: {
             query?: never;
@@ -799,7 +837,7 @@ export interface components {
          * @description A staff action recorded in the audit log (`audit_log.action`).
          * @enum {string}
          */
-        AuditAction: "replay_event" | "retry_treatment" | "grant_access" | "extend_access" | "revoke_access" | "resend_welcome" | "import_access" | "bulk_extend" | "bulk_revoke" | "create_course" | "update_course" | "create_product_mapping" | "update_product_mapping" | "delete_product_mapping" | "update_user" | "change_password";
+        AuditAction: "replay_event" | "retry_treatment" | "grant_access" | "extend_access" | "revoke_access" | "resend_welcome" | "import_access" | "bulk_extend" | "bulk_revoke" | "create_course" | "update_course" | "create_product_mapping" | "update_product_mapping" | "delete_product_mapping" | "update_user" | "change_password" | "run_simulator";
         /** @description The staff user who acted. */
         AuditActor: {
             email: string;
@@ -882,6 +920,13 @@ export interface components {
              * @example 2027-01-31
              */
             until?: string | null;
+        };
+        /** @description What the Simulador can play here. */
+        Catalog: {
+            /** @description The most customers one run may play. */
+            max_count: number;
+            /** @description Every source, whether it is enabled here (has its secret) and the scenarios it can play. */
+            sources: components["schemas"]["SourceChoice"][];
         };
         /** @description A new course. */
         CourseCreate: {
@@ -1027,6 +1072,29 @@ export interface components {
             /** Format: int64 */
             treatments: number;
         };
+        DeliveryAnswer: {
+            /** @description Whether the answer is the one a customer new to the server gets. */
+            as_expected: boolean;
+            /** @description The customer's e-mail (none for a body no adapter can read). */
+            customer?: string | null;
+            expected_outcome: components["schemas"]["Outcome"];
+            /** Format: int32 */
+            expected_status: number;
+            /**
+             * @description `processed`, `duplicate` or `ignored` for a 200; the error code otherwise; `no_answer` when
+             *     the server could not be reached.
+             */
+            outcome: string;
+            /** @description Which customer of the run (0-based). */
+            sequence: number;
+            /**
+             * Format: int32
+             * @description The HTTP status answered; none when the server could not be reached.
+             */
+            status?: number | null;
+            /** @description The step sent, in English (`approved`, `refunded`, `pix generated`, `approved (redelivered)`, ...). */
+            step: string;
+        };
         /** @description The e-mail channel (SMTP). */
         EmailSetting: {
             enabled: boolean;
@@ -1068,7 +1136,7 @@ export interface components {
          *     its serde names; it is never stored.
          * @enum {string}
          */
-        ErrorCode: "access_already_active" | "access_lifetime" | "access_not_active" | "account_deactivated" | "import_has_errors" | "database_unavailable" | "forbidden" | "session_revoked" | "email_taken" | "invalid_body" | "invalid_credentials" | "invalid_cursor" | "invalid_invite_token" | "invalid_json" | "invalid_query" | "invalid_token" | "migrations_pending" | "missing_token" | "not_found" | "not_replayable" | "not_retryable" | "payload_too_large" | "replay_rejected" | "request_timeout" | "token_expired" | "too_many_requests" | "unauthorized" | "unknown_source" | "unprocessable" | "validation_failed" | "internal_error" | "unsupported_media_type" | "method_not_allowed" | "last_admin" | "cannot_change_self" | "mapping_exists" | "course_not_found" | "channel_off";
+        ErrorCode: "access_already_active" | "access_lifetime" | "access_not_active" | "account_deactivated" | "import_has_errors" | "database_unavailable" | "forbidden" | "session_revoked" | "email_taken" | "invalid_body" | "invalid_credentials" | "invalid_cursor" | "invalid_invite_token" | "invalid_json" | "invalid_query" | "invalid_token" | "migrations_pending" | "missing_token" | "not_found" | "not_replayable" | "not_retryable" | "payload_too_large" | "replay_rejected" | "request_timeout" | "token_expired" | "too_many_requests" | "unauthorized" | "unknown_source" | "unprocessable" | "validation_failed" | "internal_error" | "unsupported_media_type" | "method_not_allowed" | "last_admin" | "cannot_change_self" | "mapping_exists" | "course_not_found" | "channel_off" | "simulator_off" | "source_off" | "unknown_scenario" | "scenario_unsupported";
         ErrorDetail: {
             /** @description Stable machine-readable code, e.g. `invalid_credentials`. */
             code: components["schemas"]["ErrorCode"];
@@ -1260,7 +1328,7 @@ export interface components {
             updated_at: string;
         };
         /** @enum {string} */
-        Note: "approval_after_reversal" | "order_already_approved" | "access_already_active" | "access_renewed" | "renewal_after_reversal" | "no_active_access_to_end" | "not_acted_upon" | "order_already_reversed" | "refund_before_approval" | "access_not_active" | "no_access_to_revoke" | "order_already_paid" | "order_already_in_state" | "already_received" | "purchase_complete" | "dispute_opened" | "payment_late" | "cart_abandoned" | "subscription_changed" | "members_area_activity" | "shipping_event" | "connection_test" | "refund_requested";
+        Note: "approval_after_reversal" | "order_already_approved" | "access_already_active" | "access_renewed" | "renewal_after_reversal" | "no_active_access_to_end" | "not_acted_upon" | "order_already_reversed" | "refund_before_approval" | "access_not_active" | "no_access_to_revoke" | "order_already_paid" | "order_already_in_state" | "already_received" | "purchase_complete" | "dispute_opened" | "payment_late" | "cart_abandoned" | "subscription_changed" | "members_area_activity" | "shipping_event" | "connection_test" | "refund_requested" | "unknown_status";
         /**
          * @description The state of one order (a provider's purchase / transaction).
          * @enum {string}
@@ -1489,6 +1557,53 @@ export interface components {
          * @enum {string}
          */
         Role: "admin" | "suporte";
+        /** @description What a run sent and what the server answered. */
+        RunAnswer: {
+            count: number;
+            /**
+             * @description The customers the deliveries are about, in order of first appearance, with their id once the
+             *     server has them (open `/customers/{id}` for the timeline).
+             */
+            customers: components["schemas"]["SimulatedCustomer"][];
+            /** @description Every delivery, in sending order. */
+            deliveries: components["schemas"]["DeliveryAnswer"][];
+            scenario: components["schemas"]["Scenario"];
+            /**
+             * Format: int64
+             * @description The seed played (send it again for the same people and orders).
+             */
+            seed: number;
+            source: components["schemas"]["Source"];
+            /** @description Deliveries whose answer differs from what a new customer gets. */
+            unexpected: number;
+        };
+        /** @description A run to play. */
+        RunBody: {
+            /**
+             * Format: int32
+             * @description How many customers play the scenario (1 to 50, default 1).
+             */
+            count?: number | null;
+            /** @description The customer every delivery is about; empty or absent: a generated person per customer. */
+            email?: string | null;
+            /**
+             * @description `random`, `lifecycle`, `out-of-order`, `duplicates`, `pix-expiry`, `boleto`, `chargeback`,
+             *     `subscription` or `hostile` (one the source can play).
+             */
+            scenario: string;
+            /**
+             * Format: int64
+             * @description The generator's seed (the same seed gives the same people and orders); absent: a random one.
+             */
+            seed?: number | null;
+            /** @description `hashtag`, `hotmart`, `kiwify` or `generic` (one enabled here). */
+            source: string;
+        };
+        /**
+         * @description What a run plays, per customer.
+         * @enum {string}
+         */
+        Scenario: "random" | "lifecycle" | "out-of-order" | "duplicates" | "pix-expiry" | "boleto" | "chargeback" | "subscription" | "hostile";
         /** @description Everything the Configurações screen shows. */
         Settings: {
             alerts: components["schemas"]["AlertSetting"];
@@ -1514,11 +1629,22 @@ export interface components {
             /** @description At least 8 characters. */
             password: string;
         };
+        SimulatedCustomer: {
+            email: string;
+            /** Format: int64 */
+            id?: number | null;
+        };
         /**
          * @description The webhook sources Portaria accepts (`POST /webhooks/{source}`).
          * @enum {string}
          */
         Source: "hashtag" | "hotmart" | "kiwify" | "generic" | "eduzz" | "monetizze";
+        SourceChoice: {
+            /** @description Whether the source has its secret here (a run needs it). */
+            enabled: boolean;
+            scenarios: components["schemas"]["Scenario"][];
+            source: components["schemas"]["Source"];
+        };
         SourceSetting: {
             /** @description Whether the source's secret is set (the source is enabled); never the secret. */
             secret_set: boolean;
@@ -1771,7 +1897,7 @@ export interface operations {
                 /** @description The staff user who acted (their id). */
                 actor?: number;
                 /** @description The action. */
-                action?: "replay_event" | "retry_treatment" | "grant_access" | "extend_access" | "revoke_access" | "resend_welcome" | "import_access" | "bulk_extend" | "bulk_revoke" | "create_course" | "update_course" | "create_product_mapping" | "update_product_mapping" | "delete_product_mapping" | "update_user" | "change_password";
+                action?: "replay_event" | "retry_treatment" | "grant_access" | "extend_access" | "revoke_access" | "resend_welcome" | "import_access" | "bulk_extend" | "bulk_revoke" | "create_course" | "update_course" | "create_product_mapping" | "update_product_mapping" | "delete_product_mapping" | "update_user" | "change_password" | "run_simulator";
                 /** @description What the action was done to. */
                 target_type?: "webhook_event" | "treatment" | "customer" | "course" | "product_mapping" | "user" | "import";
                 /** @description The id of the target (with `target_type`, one customer, course, user, ...). */
@@ -3958,6 +4084,167 @@ export interface operations {
             };
             /** @description The channel is not configured here (`channel_off`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    simulator_catalog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sources and the scenarios each can play */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Catalog"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an administrator (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The Simulador is turned off here (`simulator_off`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    run_simulator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunBody"];
+            };
+        };
+        responses: {
+            /** @description Sent: every delivery's answer and the customers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunAnswer"];
+                };
+            };
+            /** @description The body is not JSON (`invalid_json`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an administrator (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The Simulador is turned off here (`simulator_off`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The source is not enabled here (`source_off`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not sent as JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such source (`unknown_source`) or scenario (`unknown_scenario`), a scenario the source cannot play (`scenario_unsupported`), a bad `email` or `count` (`validation_failed`, `details.fields`) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

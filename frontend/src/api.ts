@@ -18,6 +18,7 @@ import {
 import { decode, isRecord, type Decoder } from './json';
 import { mailPreviewDecoder, mailTemplateListDecoder, type MailPreview, type MailTemplateList } from './mail';
 import { settingsDecoder, testResultDecoder, type Settings, type TestChannel, type TestResult } from './settings';
+import { catalogDecoder, runDecoder, type RunRequest, type SimulatorCatalog, type SimulatorRun } from './simulator';
 import {
   auditEntry,
   accessAnswer,
@@ -280,6 +281,16 @@ export class ApiClient {
   /** One kind rendered with sample data, with the address of its sandboxed frame. */
   mailPreview(kind: string): Promise<MailPreview> {
     return this.request(path`/api/mail/templates/${kind}/preview`, { decoder: mailPreviewDecoder });
+  }
+
+  /** Simulador: the sources (enabled or not) and the scenarios each can play. */
+  simulatorCatalog(): Promise<SimulatorCatalog> {
+    return this.request('/api/simulator', { decoder: catalogDecoder });
+  }
+
+  /** Simulador: plays a scenario against this server; answers every delivery and the customers. */
+  runSimulator(run: RunRequest): Promise<SimulatorRun> {
+    return this.request('/api/simulator/runs', { method: 'POST', body: run, decoder: runDecoder });
   }
 
   audit(filters: AuditFilters): Promise<Page<AuditEntry>> {

@@ -31,6 +31,10 @@ const BY_CODE: Record<components['schemas']['ErrorCode'], string> & Record<strin
   method_not_allowed: 'Operação não permitida.',
   course_not_found: 'Um dos cursos escolhidos não existe mais. Recarregue a página e escolha de novo.',
   channel_off: 'Este canal não está configurado neste servidor (veja as variáveis de ambiente na documentação).',
+  simulator_off: 'O Simulador está desligado neste servidor (SIMULATOR_ENABLED=false).',
+  source_off: 'Esta plataforma não está habilitada neste servidor (falta o segredo dela nas variáveis de ambiente).',
+  unknown_scenario: 'Cenário desconhecido. Recarregue a página e escolha de novo.',
+  scenario_unsupported: 'Esta plataforma não envia os eventos deste cenário. Escolha outro cenário.',
   mapping_exists:
     'Já existe um mapeamento para este produto e esta oferta na mesma plataforma. Edite o mapeamento existente.',
   invalid_cursor: 'A lista mudou desde a última página. Recarregue e tente de novo.',

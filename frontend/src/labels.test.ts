@@ -208,6 +208,7 @@ const API_AUDIT_ACTIONS = [
   'delete_product_mapping',
   'update_user',
   'change_password',
+  'run_simulator',
 ];
 const API_AUDIT_TARGETS = ['webhook_event', 'treatment', 'customer', 'course', 'product_mapping', 'user', 'import'];
 

@@ -138,6 +138,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<AuditActionCode, string>> = {
   delete_product_mapping: 'Removeu um mapeamento de produto',
   update_user: 'Alterou uma pessoa da equipe',
   change_password: 'Alterou a própria senha',
+  run_simulator: 'Rodou o Simulador',
 };
 
 /** What an audited action was done to (`AuditEntryView.target.type`). */

@@ -18,6 +18,7 @@ import type { AppContext, Screen, ScreenFactory } from './screens/screen';
 import { signupScreen } from './screens/signup';
 import { settingsScreen } from './screens/settings';
 import { mailScreen } from './screens/mail';
+import { simulatorScreen } from './screens/simulator';
 import { teamScreen } from './screens/team';
 import { importScreen } from './screens/import';
 import { treatmentsScreen } from './screens/treatments';
@@ -37,6 +38,7 @@ const SCREENS: Record<RouteName, ScreenFactory> = {
   audit: auditScreen,
   settings: settingsScreen,
   mail: mailScreen,
+  simulator: simulatorScreen,
   password: passwordScreen,
   import: importScreen,
   catalog: catalogScreen,

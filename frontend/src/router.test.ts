@@ -64,6 +64,8 @@ test('the team, the audit and the password screens; only the first two are for a
   assert.ok(isAdminRoute('settings'));
   assert.equal(matchRoute('/modelos-de-email?modelo=refund_message').name, 'mail');
   assert.ok(isAdminRoute('mail'));
+  assert.equal(matchRoute('/simulador').name, 'simulator');
+  assert.ok(isAdminRoute('simulator'));
   for (const name of ['dashboard', 'customers', 'customer', 'events', 'treatments', 'password', 'login'] as const)
     assert.ok(!isAdminRoute(name), name);
 });

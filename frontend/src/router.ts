@@ -18,6 +18,7 @@ export type RouteName =
   | 'catalog'
   | 'settings'
   | 'mail'
+  | 'simulator'
   | 'notFound';
 
 export interface Route {
@@ -48,6 +49,7 @@ const ROUTES: RouteDef[] = [
   { name: 'catalog', pattern: '/catalogo' },
   { name: 'settings', pattern: '/configuracoes' },
   { name: 'mail', pattern: '/modelos-de-email' },
+  { name: 'simulator', pattern: '/simulador' },
 ];
 
 const PUBLIC_ROUTES: ReadonlySet<RouteName> = new Set(['login', 'signup']);
@@ -56,8 +58,8 @@ export function isPublicRoute(name: RouteName): boolean {
   return PUBLIC_ROUTES.has(name);
 }
 
-/** The screens of administrators (team, import, audit, settings, mail templates); support sees "apenas administradores". */
-const ADMIN_ROUTES: ReadonlySet<RouteName> = new Set(['import', 'team', 'audit', 'settings', 'mail']);
+/** The screens of administrators (team, import, audit, settings, mail templates, simulator); support sees "apenas administradores". */
+const ADMIN_ROUTES: ReadonlySet<RouteName> = new Set(['import', 'team', 'audit', 'settings', 'mail', 'simulator']);
 
 export function isAdminRoute(name: RouteName): boolean {
   return ADMIN_ROUTES.has(name);

@@ -23,6 +23,7 @@ crate::vocabulary! {
         DeleteProductMapping = "delete_product_mapping",
         UpdateUser = "update_user",
         ChangePassword = "change_password",
+        RunSimulator = "run_simulator",
     }
 }
 

@@ -21,6 +21,7 @@ const ADMIN_NAV: [Exclude<RouteName, 'notFound'>, string][] = [
   ['audit', 'Auditoria'],
   ['settings', 'Configurações'],
   ['mail', 'Modelos de e-mail'],
+  ['simulator', 'Simulador'],
 ];
 
 /** Which nav item a route belongs to (the customer page is under Clientes). */
