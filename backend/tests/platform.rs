@@ -313,3 +313,46 @@ body = '{{"course": {{{{ course.external_id|tojson }}}}, "expires_at": {{{{ expi
     let enrolled: Value = serde_json::from_slice(&calls[2].body).unwrap();
     assert_eq!(enrolled, json!({"course": "confeitaria", "expires_at": "2027-01-31"}));
 }
+
+#[test]
+fn a_revocation_never_overtakes_a_grant_waiting_for_its_retry() {
+    let platform = Arc::new(Platform::default());
+    let base = serve(platform.clone());
+    platform.answer("/hooks", 500, vec![], "upstream down");
+    let s = setup(None);
+    let w = s.worker(webhooks(Some(format!("{base}/hooks"))));
+    let grant = s.treatment(TreatmentKind::GrantAccess, TreatmentReason::PaymentApproved);
+    w.drain().unwrap();
+    assert_eq!(s.load(grant).status, "pending", "the grant failed and waits for its retry");
+
+    // The refund arrives meanwhile: its revocation waits behind the grant, and a message does not.
+    let revoke = s.treatment(TreatmentKind::RevokeAccess, TreatmentReason::PaymentRefunded);
+    let message = s.treatment(TreatmentKind::RefundMessage, TreatmentReason::PaymentRefunded);
+    w.drain().unwrap();
+    assert_eq!(s.load(revoke).status, "pending");
+    assert_eq!(s.load(revoke).attempts, 0, "never claimed while the grant is under way");
+    assert_eq!(s.load(message).status, "done", "other kinds are not held back");
+    assert_eq!(platform.calls().len(), 1);
+
+    s.due_now(grant);
+    w.drain().unwrap();
+    assert_eq!((s.load(grant).status.as_str(), s.load(revoke).status.as_str()), ("done", "done"));
+    let kinds: Vec<String> = platform.calls().iter().map(|c| verify(c)["type"].as_str().unwrap().to_string()).collect();
+    assert_eq!(kinds, ["access.granted", "access.granted", "access.revoked"], "the platform sees them in order");
+}
+
+#[test]
+fn a_revocation_scheduled_for_later_does_not_hold_back_a_new_grant() {
+    let platform = Arc::new(Platform::default());
+    let base = serve(platform.clone());
+    let s = setup(None);
+    let w = s.worker(webhooks(Some(format!("{base}/hooks"))));
+    let scheduled = s.treatment(TreatmentKind::RevokeAccess, TreatmentReason::SubscriptionCanceled);
+    diesel::update(treatments::table.find(scheduled))
+        .set(treatments::run_at.eq(Utc::now() + Duration::days(20)))
+        .execute(&mut s.db.conn())
+        .unwrap();
+    let grant = s.treatment(TreatmentKind::GrantAccess, TreatmentReason::PaymentApproved);
+    w.drain().unwrap();
+    assert_eq!((s.load(scheduled).status.as_str(), s.load(grant).status.as_str()), ("pending", "done"));
+}

@@ -88,6 +88,7 @@ pub fn claim(conn: &mut PgConnection, limit: i64, lease: Duration, now: DateTime
                 (t::status.eq(TreatmentStatus::Pending).and(t::run_at.le(now)))
                     .or(t::status.eq(TreatmentStatus::Running).and(t::lease_until.lt(now))),
             )
+            .filter(not_behind_an_earlier_access_change(now))
             .order(t::run_at.asc())
             .limit(limit)
             .for_update()
@@ -106,6 +107,33 @@ pub fn claim(conn: &mut PgConnection, limit: i64, lease: Duration, now: DateTime
             .returning(Treatment::as_returning())
             .get_results(conn)
     })
+}
+
+/// Access changes of one customer on one course reach the course platform in the order they were
+/// decided: a grant, extension or revocation is not claimed while an earlier one of the same customer
+/// and course is still under way — running, due, or waiting for a retry after a failed attempt. So a
+/// grant that failed and waits for its retry can never reach the platform after the revocation that
+/// followed it (the student would keep access after a refund). An earlier one that is merely
+/// scheduled for later (never attempted, `run_at` ahead, e.g. a revocation at the end of a paid
+/// period) does not hold the others back; one that ended `dead` or `canceled` no longer does either.
+///
+/// A correlated `NOT EXISTS` on the same table, which diesel's typed DSL cannot express; `now` is
+/// bound. Served by the index on `treatments (customer_id)`.
+fn not_behind_an_earlier_access_change(
+    now: DateTime<Utc>,
+) -> diesel::expression::SqlLiteral<diesel::sql_types::Bool, impl diesel::query_builder::QueryFragment<diesel::pg::Pg>>
+{
+    diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "(treatments.kind NOT IN ('grant_access', 'extend_access', 'revoke_access') OR NOT EXISTS (\
+         SELECT 1 FROM treatments AS earlier \
+         WHERE earlier.customer_id = treatments.customer_id \
+         AND earlier.course_id = treatments.course_id \
+         AND earlier.id < treatments.id \
+         AND earlier.kind IN ('grant_access', 'extend_access', 'revoke_access') \
+         AND (earlier.status = 'running' OR (earlier.status = 'pending' AND (earlier.attempts > 0 OR earlier.run_at <= ",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .sql(")))))")
 }
 
 /// The claim of `id` as this worker holds it: still running, at the attempt it claimed. A worker whose
