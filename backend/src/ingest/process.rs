@@ -103,16 +103,33 @@ pub fn ingest(
     started: Instant,
 ) -> QueryResult<WebhookAnswer> {
     conn.transaction(|conn| {
-        let answer = match parsed {
-            Parsed::Ignored(ignored) => ingest_ignored(conn, received, ignored, replay_of, started)?,
-            Parsed::Event(event) => ingest_event(conn, received, event, defaults, replay_of, started)?,
-        };
-        let signals: Vec<Signal> = std::iter::once(Signal::Event(answer.event_id))
-            .chain(answer.treatments.iter().map(|t| Signal::Queued(t.id)))
-            .collect();
-        notify::send_all(conn, &signals)?;
+        let answer = apply(conn, received, parsed, defaults, replay_of, started)?;
+        notify::send_all(conn, &signals(&answer))?;
         Ok(answer)
     })
+}
+
+/// The writes of one webhook, inside the caller's transaction, without its notification: the
+/// one-by-one path (`ingest`) and the group-commit writer (`batch`, one savepoint per event) share it.
+pub fn apply(
+    conn: &mut PgConnection,
+    received: &Received,
+    parsed: &Parsed,
+    defaults: &CourseDefaults,
+    replay_of: Option<i64>,
+    started: Instant,
+) -> QueryResult<WebhookAnswer> {
+    match parsed {
+        Parsed::Ignored(ignored) => ingest_ignored(conn, received, ignored, replay_of, started),
+        Parsed::Event(event) => ingest_event(conn, received, event, defaults, replay_of, started),
+    }
+}
+
+/// What an accepted webhook announces once committed: its event and its queued treatments.
+pub fn signals(answer: &WebhookAnswer) -> Vec<Signal> {
+    std::iter::once(Signal::Event(answer.event_id))
+        .chain(answer.treatments.iter().map(|t| Signal::Queued(t.id)))
+        .collect()
 }
 
 pub fn elapsed_ms(started: Instant) -> i32 {
