@@ -71,11 +71,31 @@ pub struct GroupCommit {
     defaults: CourseDefaults,
     settings: Settings,
     queue: OnceLock<mpsc::Sender<Item>>,
+    counters: Arc<Counters>,
+}
+
+/// What the writers did so far (for tests and diagnostics).
+#[derive(Default)]
+struct Counters {
+    /// Webhooks queued and not yet taken into a batch.
+    queued: AtomicUsize,
+    /// Batches taken by a writer.
+    batches: AtomicUsize,
 }
 
 impl GroupCommit {
     pub fn new(pool: Pool, defaults: CourseDefaults, settings: Settings) -> GroupCommit {
-        GroupCommit { pool, defaults, settings, queue: OnceLock::new() }
+        GroupCommit { pool, defaults, settings, queue: OnceLock::new(), counters: Arc::default() }
+    }
+
+    /// Webhooks waiting in the queue, not yet taken by a writer.
+    pub fn queued(&self) -> usize {
+        self.counters.queued.load(Ordering::SeqCst)
+    }
+
+    /// Batches the writers have taken so far.
+    pub fn batches(&self) -> usize {
+        self.counters.batches.load(Ordering::SeqCst)
     }
 
     pub fn enabled(&self) -> bool {
@@ -87,6 +107,7 @@ impl GroupCommit {
         let (reply, answer) = oneshot::channel();
         let item = Item { request, span: tracing::Span::current(), reply };
         let queue = self.queue.get_or_init(|| self.spawn());
+        self.counters.queued.fetch_add(1, Ordering::SeqCst);
         if queue.send(item).is_err() {
             return Err(ApiError::internal("the ingest writers have stopped"));
         }
@@ -103,6 +124,7 @@ impl GroupCommit {
                 defaults: self.defaults.clone(),
                 settings: self.settings,
                 last_batch: last_batch.clone(),
+                counters: self.counters.clone(),
             };
             let rx = rx.clone();
             std::thread::Builder::new()
@@ -120,6 +142,7 @@ struct Writer {
     settings: Settings,
     /// The size of the last batch any writer took: 1 means no concurrency, so nothing lingers.
     last_batch: Arc<AtomicUsize>,
+    counters: Arc<Counters>,
 }
 
 impl Writer {
@@ -131,6 +154,8 @@ impl Writer {
                 Err(_) => return,
             };
             let Some(batch) = batch else { return };
+            self.counters.queued.fetch_sub(batch.len(), Ordering::SeqCst);
+            self.counters.batches.fetch_add(1, Ordering::SeqCst);
             self.last_batch.store(batch.len(), Ordering::Relaxed);
             crate::metrics::ingest_batch(batch.len());
             self.write(batch);

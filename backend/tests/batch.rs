@@ -1,0 +1,318 @@
+//! Group commit (issue 13): webhooks queued together are written in one transaction, one savepoint
+//! each, in arrival order, and answered only after COMMIT. The tests make a batch deterministic by
+//! holding up the writer: a "blocker" webhook whose customer row this test keeps locked (an open
+//! transaction inserted the same e-mail), so the writer waits inside its transaction while the
+//! webhooks under test queue up behind it; releasing the lock lets the writer take them all at once.
+
+mod common;
+
+use actix_web::http::StatusCode;
+use actix_web::test;
+use common::payloads::{order_event, Step};
+use common::*;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_query;
+use diesel::sql_types::{BigInt, Text};
+use portaria::state::AppState;
+use std::time::Duration;
+
+/// One writer, no lingering: a batch is exactly what is queued when the writer looks.
+fn state(db: &TestDb) -> AppState {
+    let mut config = db.config();
+    config.ingest_writers = 1;
+    config.ingest_batch_wait = Duration::ZERO;
+    db.state_with(config)
+}
+
+/// Locks the customer row of `email` in an open transaction (the writer's upsert of that customer
+/// waits for it) until `release`.
+struct Blocker {
+    conn: PgConnection,
+}
+
+impl Blocker {
+    fn hold(db: &TestDb, email: &str) -> Blocker {
+        let mut conn = db.conn();
+        conn.batch_execute("BEGIN").unwrap();
+        sql_query("INSERT INTO customers (email) VALUES ($1)").bind::<Text, _>(email).execute(&mut conn).unwrap();
+        Blocker { conn }
+    }
+    fn release(mut self) {
+        self.conn.batch_execute("COMMIT").unwrap();
+    }
+}
+
+/// Polls until `n` webhooks wait in the queue (the writer is busy with the blocker). Bounded.
+async fn queued(state: &AppState, n: usize) {
+    for _ in 0..2000 {
+        if state.ingest.queued() >= n {
+            return;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("{n} webhooks never queued up (queued: {})", state.ingest.queued());
+}
+
+/// Polls until a backend of this database waits for a lock (the writer, blocked). Bounded.
+async fn writer_waits_for_lock(db: &TestDb) -> i32 {
+    #[derive(QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    for _ in 0..2000 {
+        let waiting: Vec<Pid> = sql_query(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+        )
+        .bind::<Text, _>(db.name())
+        .load(&mut db.admin())
+        .unwrap();
+        if let Some(p) = waiting.first() {
+            return p.pid;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the writer never waited for the blocker's lock");
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn count(conn: &mut PgConnection, sql: &str, bind: &str) -> i64 {
+    sql_query(sql).bind::<Text, _>(bind).get_result::<Count>(conn).unwrap().n
+}
+
+#[actix_web::test]
+async fn a_failing_webhook_does_not_fail_its_batch() {
+    let db = TestDb::new();
+    // A real failure inside PostgreSQL for one customer: a trigger raising on its e-mail.
+    db.conn()
+        .batch_execute(
+            "CREATE FUNCTION explode() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+               IF NEW.email LIKE 'explode%' THEN RAISE EXCEPTION 'refused by a test trigger'; END IF; RETURN NEW; \
+             END $$; \
+             CREATE TRIGGER explode BEFORE INSERT OR UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION explode();",
+        )
+        .unwrap();
+    let state = state(&db);
+    let app = app!(state.clone());
+    let blocker = Blocker::hold(&db, "blocker@example.com");
+    let emails = ["good1@example.com", "explode@example.com", "good2@example.com", "good3@example.com"];
+    let first = test::call_service(
+        &app,
+        webhook("hashtag", &simulator("B", "blocker@example.com", "aprovado", 1.0)).to_request(),
+    );
+    // Sent once the writer is stuck on the blocker, so that they queue behind it.
+    let rest =
+        async {
+            writer_waits_for_lock(&db).await;
+            futures_util::future::join_all(emails.iter().map(|e| {
+                test::call_service(&app, webhook("hashtag", &simulator("C", e, "aprovado", 9.9)).to_request())
+            }))
+            .await
+        };
+    let release = async {
+        queued(&state, emails.len()).await;
+        blocker.release();
+    };
+    let (first, rest, ()) = futures_util::join!(first, rest, release);
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(state.ingest.batches(), 2, "the blocker alone, then the four queued webhooks in one batch");
+    for (email, res) in emails.iter().zip(rest) {
+        if email.starts_with("explode") {
+            assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR, "{email}");
+        } else {
+            assert_eq!(res.status(), StatusCode::OK, "{email}");
+            let body = json(res).await;
+            assert_eq!(body["outcome"], "processed", "{email}: {body}");
+            assert_eq!(body["treatments"].as_array().unwrap().len(), 2, "{email}: {body}");
+        }
+    }
+    let mut conn = db.conn();
+    for email in ["good1@example.com", "good2@example.com", "good3@example.com"] {
+        let treatments =
+            "SELECT count(*) AS n FROM treatments t JOIN customers c ON c.id = t.customer_id WHERE c.email = $1";
+        assert_eq!(count(&mut conn, treatments, email), 2, "{email}: its treatments were committed");
+    }
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM customers WHERE email = $1", "explode@example.com"), 0);
+    let failed = "SELECT count(*) AS n FROM webhook_events WHERE outcome = $1 AND raw_body LIKE '%explode@%'";
+    assert_eq!(count(&mut conn, failed, "error"), 1, "the failed webhook is on record with the outcome error");
+    let processed = "SELECT count(*) AS n FROM webhook_events WHERE outcome = $1";
+    assert_eq!(count(&mut conn, processed, "processed"), 4);
+}
+
+#[actix_web::test]
+async fn events_of_one_order_in_one_batch_apply_in_arrival_order() {
+    let db = TestDb::new();
+    let state = state(&db);
+    let app = app!(state.clone());
+    let blocker = Blocker::hold(&db, "blocker@example.com");
+    let email = "ordem@example.com";
+    let approved = order_event("hotmart", Step::Approved, "HP-ORDER-1", email).unwrap();
+    let refunded = order_event("hotmart", Step::Refunded, "HP-ORDER-1", email).unwrap();
+    let first = test::call_service(
+        &app,
+        webhook("hashtag", &simulator("B", "blocker@example.com", "aprovado", 1.0)).to_request(),
+    );
+    // Queued one after the other: approved, then refunded.
+    let approve = async {
+        writer_waits_for_lock(&db).await;
+        test::call_service(&app, webhook("hotmart", &approved).to_request()).await
+    };
+    let refund = async {
+        queued(&state, 1).await;
+        test::call_service(&app, webhook("hotmart", &refunded).to_request()).await
+    };
+    let release = async {
+        queued(&state, 2).await;
+        blocker.release();
+    };
+    let (first, approve, refund, ()) = futures_util::join!(first, approve, refund, release);
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(state.ingest.batches(), 2, "both events of the order were written in one batch");
+    let approve = json(approve).await;
+    let refund = json(refund).await;
+    assert_eq!(approve["outcome"], "processed");
+    assert_eq!(refund["outcome"], "processed");
+    let kinds = |body: &serde_json::Value| -> Vec<String> {
+        body["treatments"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap().to_string()).collect()
+    };
+    assert!(kinds(&approve).contains(&"grant_access".to_string()), "{approve}");
+    assert!(kinds(&refund).contains(&"revoke_access".to_string()), "the refund saw the approval: {refund}");
+    let mut conn = db.conn();
+    let status = "SELECT count(*) AS n FROM orders WHERE external_id = $1 AND status = 'refunded'";
+    assert_eq!(count(&mut conn, status, "HP-ORDER-1"), 1, "the refund applied last");
+    let revoked = "SELECT count(*) AS n FROM enrollments e JOIN customers c ON c.id = e.customer_id \
+                   WHERE c.email = $1 AND e.status = 'revoked'";
+    assert_eq!(count(&mut conn, revoked, email), 1);
+    assert!(approve["event_id"].as_i64() < refund["event_id"].as_i64(), "events recorded in arrival order");
+}
+
+#[actix_web::test]
+async fn copies_of_one_event_give_exactly_one_processed() {
+    let db = TestDb::new();
+    let mut config = db.config();
+    config.ingest_writers = 2;
+    let state = db.state_with(config);
+    let app = app!(state.clone());
+    let body = simulator("Dup", "dup@example.com", "aprovado", 50.0);
+    let answers = futures_util::future::join_all(
+        (0..40).map(|_| test::call_service(&app, webhook("hashtag", &body).to_request())),
+    )
+    .await;
+    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+    for res in answers {
+        assert_eq!(res.status(), StatusCode::OK);
+        *outcomes.entry(json(res).await["outcome"].as_str().unwrap().to_string()).or_default() += 1;
+    }
+    assert_eq!(outcomes.get("processed"), Some(&1), "{outcomes:?}");
+    assert_eq!(outcomes.get("duplicate"), Some(&39), "{outcomes:?}");
+    let mut conn = db.conn();
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM webhook_events WHERE outcome = $1", "processed"), 1);
+    let treatments =
+        "SELECT count(*) AS n FROM treatments t JOIN customers c ON c.id = t.customer_id WHERE c.email = $1";
+    assert_eq!(count(&mut conn, treatments, "dup@example.com"), 2);
+}
+
+fn allow_connections(db: &TestDb, allow: bool) {
+    sql_query(format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {allow}", db.name())).execute(&mut db.admin()).unwrap();
+}
+
+fn terminate_backends(db: &TestDb) {
+    sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+        db.name()
+    ))
+    .execute(&mut db.admin())
+    .unwrap();
+}
+
+#[actix_web::test]
+async fn a_connection_killed_before_commit_answers_nothing_until_the_batch_commits() {
+    let db = TestDb::new();
+    let state = state(&db);
+    let app = app!(state.clone());
+    let blocker = Blocker::hold(&db, "blocker@example.com");
+    let emails: Vec<String> = (0..5).map(|i| format!("vivo{i}@example.com")).collect();
+    let first = test::call_service(
+        &app,
+        webhook("hashtag", &simulator("B", "blocker@example.com", "aprovado", 1.0)).to_request(),
+    );
+    let rest =
+        async {
+            writer_waits_for_lock(&db).await;
+            futures_util::future::join_all(emails.iter().map(|e| {
+                test::call_service(&app, webhook("hashtag", &simulator("V", e, "aprovado", 9.9)).to_request())
+            }))
+            .await
+        };
+    let chaos = async {
+        // The writer is inside its transaction (waiting for the lock), nothing committed: kill it.
+        let pid = writer_waits_for_lock(&db).await;
+        queued(&state, emails.len()).await;
+        sql_query("SELECT pg_terminate_backend($1)")
+            .bind::<diesel::sql_types::Integer, _>(pid)
+            .execute(&mut db.admin())
+            .unwrap();
+        // The writer writes the batch again on a fresh connection, and waits for the lock again.
+        writer_waits_for_lock(&db).await;
+        blocker.release();
+    };
+    let (first, rest, ()) = futures_util::join!(first, rest, chaos);
+    assert_eq!(first.status(), StatusCode::OK, "the batch was written again on a fresh connection");
+    for res in rest {
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let mut conn = db.conn();
+    let events = "SELECT count(*) AS n FROM webhook_events WHERE outcome = $1";
+    assert_eq!(count(&mut conn, events, "processed"), 6, "each answered webhook is on record once");
+}
+
+#[actix_web::test]
+async fn an_outage_answers_503_to_every_waiting_webhook_and_keeps_none() {
+    let db = TestDb::new();
+    let state = state(&db);
+    let app = app!(state.clone());
+    let blocker = Blocker::hold(&db, "blocker@example.com");
+    let emails: Vec<String> = (0..5).map(|i| format!("fora{i}@example.com")).collect();
+    let first = test::call_service(
+        &app,
+        webhook("hashtag", &simulator("B", "blocker@example.com", "aprovado", 1.0)).to_request(),
+    );
+    let rest =
+        async {
+            writer_waits_for_lock(&db).await;
+            futures_util::future::join_all(emails.iter().map(|e| {
+                test::call_service(&app, webhook("hashtag", &simulator("F", e, "aprovado", 9.9)).to_request())
+            }))
+            .await
+        };
+    let outage = async {
+        writer_waits_for_lock(&db).await;
+        queued(&state, emails.len()).await;
+        allow_connections(&db, false);
+        terminate_backends(&db);
+    };
+    let (first, rest, ()) = futures_util::join!(first, rest, outage);
+    drop(blocker);
+    for res in std::iter::once(first).chain(rest) {
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers().get("retry-after").unwrap(), "5");
+        assert_eq!(json(res).await["error"]["code"], "database_unavailable");
+    }
+    allow_connections(&db, true);
+    let mut conn = db.conn();
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM webhook_events WHERE outcome <> $1", "x"),
+        0,
+        "nothing was kept"
+    );
+    // Back: the retried deliveries are processed.
+    let res =
+        test::call_service(&app, webhook("hashtag", &simulator("F", &emails[0], "aprovado", 9.9)).to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
