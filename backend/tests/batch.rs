@@ -316,3 +316,68 @@ async fn an_outage_answers_503_to_every_waiting_webhook_and_keeps_none() {
         test::call_service(&app, webhook("hashtag", &simulator("F", &emails[0], "aprovado", 9.9)).to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+#[actix_web::test]
+async fn independent_webhooks_of_a_batch_are_written_set_based_with_the_same_decisions() {
+    let db = TestDb::new();
+    let state = state(&db);
+    let app = app!(state.clone());
+    // Before the batch: an approved Hotmart order (its refund comes in the batch).
+    let approved = order_event("hotmart", Step::Approved, "HP-SET-1", "antes@example.com").unwrap();
+    let res = test::call_service(&app, webhook("hotmart", &approved).to_request()).await;
+    assert_eq!(json(res).await["outcome"], "processed");
+    let blocker = Blocker::hold(&db, "blocker@example.com");
+    let refunded = order_event("hotmart", Step::Refunded, "HP-SET-1", "antes@example.com").unwrap();
+    let first = test::call_service(
+        &app,
+        webhook("hashtag", &simulator("B", "blocker@example.com", "aprovado", 1.0)).to_request(),
+    );
+    let rest = async {
+        writer_waits_for_lock(&db).await;
+        futures_util::join!(
+            test::call_service(&app, webhook("hotmart", &refunded).to_request()),
+            test::call_service(
+                &app,
+                webhook("hashtag", &simulator("Nova", "nova@example.com", "aprovado", 97.0)).to_request()
+            ),
+            test::call_service(
+                &app,
+                webhook("hashtag", &simulator("Recusa", "recusa@example.com", "recusado", 97.0)).to_request()
+            ),
+        )
+    };
+    let release = async {
+        queued(&state, 3).await;
+        blocker.release();
+    };
+    let (first, (refund, new, refused), ()) = futures_util::join!(first, rest, release);
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(state.ingest.batches(), 3, "the first webhook, the blocker, then the three in one batch");
+    let kinds = |body: &serde_json::Value| -> Vec<String> {
+        let mut k: Vec<String> =
+            body["treatments"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap().to_string()).collect();
+        k.sort();
+        k
+    };
+    let refund = json(refund).await;
+    let new = json(new).await;
+    let refused = json(refused).await;
+    assert_eq!(kinds(&refund), ["refund_message", "revoke_access"], "{refund}");
+    assert_eq!(kinds(&new), ["grant_access", "welcome_message"], "{new}");
+    assert_eq!(kinds(&refused), ["refused_message"], "{refused}");
+    let mut conn = db.conn();
+    let refunded_order = "SELECT count(*) AS n FROM orders WHERE external_id = $1 AND status = 'refunded'";
+    assert_eq!(count(&mut conn, refunded_order, "HP-SET-1"), 1);
+    let enrollment = |status: &str| {
+        format!(
+            "SELECT count(*) AS n FROM enrollments e JOIN customers c ON c.id = e.customer_id \
+             WHERE c.email = $1 AND e.status = '{status}'"
+        )
+    };
+    assert_eq!(count(&mut conn, &enrollment("revoked"), "antes@example.com"), 1);
+    assert_eq!(count(&mut conn, &enrollment("active"), "nova@example.com"), 1);
+    assert_eq!(count(&mut conn, &enrollment("active"), "recusa@example.com"), 0);
+    let linked = "SELECT count(*) AS n FROM webhook_events WHERE outcome = $1 AND customer_id IS NOT NULL \
+                  AND order_id IS NOT NULL AND latency_ms IS NOT NULL";
+    assert_eq!(count(&mut conn, linked, "processed"), 5, "every event points at its customer and order");
+}

@@ -19,6 +19,7 @@
 //! - shutdown: the writers run until the last request that queued a webhook has been answered (the
 //!   server finishes its in-flight requests before the process ends).
 
+use super::bulk;
 use super::event::Parsed;
 use super::process::{self, CourseDefaults, Outcome, WebhookAnswer};
 use super::record::{self, Received};
@@ -227,8 +228,9 @@ impl Writer {
     }
 }
 
-/// Writes the batch in one transaction: first optimistically, every webhook straight after the other
-/// (no savepoint: two statements fewer per webhook); when one of them fails, that transaction is rolled
+/// Writes the batch in one transaction: first optimistically, without savepoints — set-based
+/// (`bulk`: one statement per table) for the webhooks that share nothing with another one of the
+/// batch, the others one by one in arrival order; when one of them fails, that transaction is rolled
 /// back whole and the batch written again with a savepoint per webhook (`write_isolated`).
 fn write_batch(
     conn: &mut PgConnection,
@@ -236,11 +238,27 @@ fn write_batch(
     batch: &[Item],
 ) -> ApiResult<Vec<ApiResult<WebhookAnswer>>> {
     let optimistic = conn.transaction::<_, DieselError, _>(|conn| {
+        let webhooks: Vec<bulk::Webhook<'_>> = batch
+            .iter()
+            .map(|i| bulk::Webhook {
+                received: &i.request.received,
+                parsed: &i.request.parsed,
+                started: i.request.started,
+            })
+            .collect();
+        // Set-based for the independent webhooks; the others one by one, in arrival order.
+        let written = bulk::write(conn, defaults, &webhooks)?;
         let mut answers = Vec::with_capacity(batch.len());
-        for item in batch {
-            let _ingest = item.span.enter();
-            let r = &item.request;
-            answers.push(process::apply(conn, &r.received, &r.parsed, defaults, None, r.started)?);
+        for (item, answer) in batch.iter().zip(written) {
+            let answer = match answer {
+                Some(answer) => answer,
+                None => {
+                    let _ingest = item.span.enter();
+                    let r = &item.request;
+                    process::apply(conn, &r.received, &r.parsed, defaults, None, r.started)?
+                }
+            };
+            answers.push(answer);
         }
         notify::send_all(conn, &answers.iter().flat_map(process::signals).collect::<Vec<_>>())?;
         Ok(answers)

@@ -2,6 +2,7 @@
 //! consequences written in one transaction.
 
 pub mod batch;
+pub mod bulk;
 pub mod event;
 pub mod handler;
 pub mod process;

@@ -376,7 +376,7 @@ const DEFAULT_COURSE_SLUG: &str = "default";
 /// The courses of a product, by id: those of its mapping (catalog: the offer's own, else the
 /// product-wide one), else its automatic course (created the first time the product is seen, and the
 /// product recorded as seen). No product (the simulator): the default course.
-fn resolve_courses(
+pub(crate) fn resolve_courses(
     conn: &mut PgConnection,
     source: Source,
     product: Option<&ProductInfo>,
@@ -578,7 +578,7 @@ fn apply_enrollment(
 }
 
 /// What the executors need to know, frozen at decision time.
-fn treatment_payload(
+pub(crate) fn treatment_payload(
     event: &PaymentEvent,
     customer: &Customer,
     course: &Course,
