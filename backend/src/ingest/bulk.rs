@@ -25,6 +25,11 @@ use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz};
 use std::collections::HashMap;
 use std::time::Instant;
 
+/// An enrollment to create: customer, course, order, access end.
+type NewEnrollment = (i64, i64, Option<i64>, Option<DateTime<Utc>>);
+/// A webhook written here: its index in the batch, event, customer, order, note.
+type Decided = (usize, i64, i64, Option<i64>, Option<Note>);
+
 /// One webhook of the batch, as `bulk` sees it.
 pub struct Webhook<'a> {
     pub received: &'a Received,
@@ -129,10 +134,10 @@ pub fn write(
 
     // 5. The rules, per event, in memory.
     let mut order_updates: Vec<(i64, OrderStatus)> = vec![];
-    let mut new_enrollments: Vec<(i64, i64, Option<i64>, Option<DateTime<Utc>>)> = vec![];
+    let mut new_enrollments: Vec<NewEnrollment> = vec![];
     let mut changed_enrollments: Vec<Enrollment> = vec![];
     let mut planned: Vec<NewTreatment> = vec![];
-    let mut decided: Vec<(usize, i64, i64, Option<i64>, Option<Note>)> = vec![];
+    let mut decided: Vec<Decided> = vec![];
     for (i, event, course, event_id) in &candidates {
         let customer = &customers[&event.customer.email];
         let order_key = (
@@ -393,11 +398,7 @@ fn update_orders(conn: &mut PgConnection, updates: &[(i64, OrderStatus)], now: D
     .map(|_| ())
 }
 
-fn insert_enrollments(
-    conn: &mut PgConnection,
-    rows: &[(i64, i64, Option<i64>, Option<DateTime<Utc>>)],
-    now: DateTime<Utc>,
-) -> QueryResult<()> {
+fn insert_enrollments(conn: &mut PgConnection, rows: &[NewEnrollment], now: DateTime<Utc>) -> QueryResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -440,11 +441,7 @@ fn update_enrollments(conn: &mut PgConnection, rows: &[Enrollment], now: DateTim
 }
 
 /// The events' customer, order, note and final latency.
-fn update_events(
-    conn: &mut PgConnection,
-    batch: &[Webhook<'_>],
-    decided: &[(usize, i64, i64, Option<i64>, Option<Note>)],
-) -> QueryResult<()> {
+fn update_events(conn: &mut PgConnection, batch: &[Webhook<'_>], decided: &[Decided]) -> QueryResult<()> {
     diesel::sql_query(
         "UPDATE webhook_events w SET customer_id = v.customer_id, order_id = v.order_id, note = v.note, \
            latency_ms = v.latency_ms \
