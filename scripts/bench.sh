@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (`make bench`): customer search on BENCH_CUSTOMERS customers, webhook ingestion over HTTP,
-# the outbox worker. Runs backend/examples/bench/ (main.rs and a module per phase) against a dedicated database `portaria_bench` on the
+# the outbox worker, the CSV export of BENCH_CSV_TREATMENTS treatments (default 1000000) with the server's
+# peak RSS. Runs backend/examples/bench/ (main.rs and a module per phase) against a dedicated database `portaria_bench` on the
 # server scripts/db.sh finds (created when missing; the seeded customers are kept for the next run), and
 # writes its markdown between `<!-- bench:start -->` and `<!-- bench:end -->` in docs/PERFORMANCE.md.
 #

@@ -55,7 +55,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(settings::handlers::get_settings)
         .service(settings::handlers::test_channel)
         .service(crate::channels::preview::list_templates)
-        .service(crate::channels::preview::preview_template);
+        .service(crate::channels::preview::preview_template)
+        .service(crate::channels::preview::preview_frame);
 }
 
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {

@@ -24,6 +24,8 @@ pub struct SourceSecrets {
     pub hotmart: Option<String>,
     pub kiwify: Option<String>,
     pub generic: Option<String>,
+    pub eduzz: Option<String>,
+    pub monetizze: Option<String>,
 }
 
 impl std::fmt::Debug for SourceSecrets {
@@ -34,6 +36,8 @@ impl std::fmt::Debug for SourceSecrets {
             .field("hotmart", &self.hotmart.is_some())
             .field("kiwify", &self.kiwify.is_some())
             .field("generic", &self.generic.is_some())
+            .field("eduzz", &self.eduzz.is_some())
+            .field("monetizze", &self.monetizze.is_some())
             .finish()
     }
 }
@@ -99,8 +103,11 @@ pub struct Config {
 /// Alerts to a Slack/Discord/Teams-style incoming webhook (docs/OPERATIONS.md).
 #[derive(Clone)]
 pub struct AlertConfig {
-    /// `ALERT_WEBHOOK_URL`; `None`: alerts are off. It is a secret (the URL is the credential).
+    /// `ALERT_WEBHOOK_URL`; `None`: no incoming webhook. It is a secret (the URL is the credential).
     pub webhook_url: Option<String>,
+    /// `ALERT_HTTP_CONFIG`: the templated calls that deliver an alert (a WhatsApp gateway, ...), checked at
+    /// start. Alerts are on when this or `webhook_url` is set; with both, each alert goes to both.
+    pub http: Option<crate::alerts::templated::AlertPlan>,
     /// `ALERT_OUTBOX_AGE`: a due treatment waiting longer than this alerts.
     pub outbox_age: Duration,
     /// `ALERT_REJECTIONS`: this many 401s for one source within [`AlertConfig::REJECTIONS_SPAN`] alert.
@@ -118,6 +125,7 @@ impl std::fmt::Debug for AlertConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AlertConfig")
             .field("webhook_url", &self.webhook_url.is_some())
+            .field("http", &self.http)
             .field("outbox_age", &self.outbox_age)
             .field("rejections", &self.rejections)
             .field("window", &self.window)
@@ -242,6 +250,8 @@ impl Config {
             hotmart: dev_default("HOTMART_HOTTOK", "dev-hotmart-hottok"),
             kiwify: dev_default("KIWIFY_WEBHOOK_TOKEN", "dev-kiwify-token"),
             generic: dev_default("GENERIC_WEBHOOK_SECRET", "whsec_ZGV2LWdlbmVyaWMtc2VjcmV0LWZvci1sb2NhbC11c2U="),
+            eduzz: dev_default("EDUZZ_WEBHOOK_SECRET", "dev-eduzz-secret"),
+            monetizze: dev_default("MONETIZZE_POSTBACK_KEY", "dev-monetizze-key"),
         };
 
         Ok(Config {
@@ -286,6 +296,13 @@ impl Config {
                     }
                     url => url,
                 },
+                http: match get("ALERT_HTTP_CONFIG") {
+                    Some(path) => Some(
+                        crate::alerts::templated::AlertPlan::load(std::path::Path::new(&path), &get)
+                            .map_err(|e| ConfigError(format!("ALERT_HTTP_CONFIG: {e}")))?,
+                    ),
+                    None => None,
+                },
                 outbox_age: duration(&get, "ALERT_OUTBOX_AGE", Duration::from_secs(15 * 60))?,
                 rejections: parse(&get, "ALERT_REJECTIONS", 20u32, 1..=1_000_000)?,
                 window: duration(&get, "ALERT_WINDOW", Duration::from_secs(30 * 60))?,
@@ -319,6 +336,8 @@ impl Config {
             ("HOTMART_HOTTOK", "test-hotmart-hottok"),
             ("KIWIFY_WEBHOOK_TOKEN", "test-kiwify-token"),
             ("GENERIC_WEBHOOK_SECRET", "whsec_ZmFrZS1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMzJieXQ="),
+            ("EDUZZ_WEBHOOK_SECRET", "test-eduzz-secret"),
+            ("MONETIZZE_POSTBACK_KEY", "test-monetizze-key"),
             ("WORKER_CONCURRENCY", "0"),
             ("WEBHOOK_RATE_LIMIT", "0"),
         ]);
@@ -543,6 +562,27 @@ mod tests {
         assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
         assert_eq!(parse_duration("1s"), None);
         assert_eq!(parse_duration("5d"), None);
+    }
+
+    #[test]
+    fn alert_http_config_is_read_and_checked_at_start() {
+        let path = std::env::temp_dir().join(format!("portaria-alert-http-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "[[alert]]\nname = 'zap'\nurl = 'https://zap.example.com/message/sendText/x'\nheaders = { apikey = '{{ env.ZAP_KEY }}' }\nbody = '{\"text\": {{ alert.text|tojson }}}'\n",
+        )
+        .unwrap();
+        let file = path.to_str().unwrap();
+        let base = [("DATABASE_URL", "postgres://u@h/db"), ("PORTARIA_ENV", "dev"), ("ALERT_HTTP_CONFIG", file)];
+        let err = load(&base).unwrap_err();
+        assert!(err.0.starts_with("ALERT_HTTP_CONFIG: ") && err.0.contains("set ZAP_KEY"), "{err}");
+        let c = load(&[base[0], base[1], base[2], ("ZAP_KEY", "chave-zap")]).unwrap();
+        assert!(c.alerts.webhook_url.is_none());
+        assert_eq!(c.alerts.http.as_ref().unwrap().targets(), ["zap: POST zap.example.com"]);
+        assert!(!format!("{c:?}").contains("chave-zap"));
+        std::fs::remove_file(&path).unwrap();
+        let err = load(&[base[0], base[1], ("ALERT_HTTP_CONFIG", "/nonexistent/alertas.toml")]).unwrap_err();
+        assert!(err.0.starts_with("ALERT_HTTP_CONFIG: cannot read"), "{err}");
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub fn spawn(
     config: Arc<Config>,
     shutdown: Shutdown,
 ) {
-    if config.alerts.webhook_url.is_some() {
+    if config.alerts.webhook_url.is_some() || config.alerts.http.is_some() {
         let pool = pool.clone();
         let shutdown = shutdown.clone();
         actix_web::rt::spawn(async move {

@@ -45,6 +45,10 @@ crate::vocabulary! {
         MembersAreaActivity = "members_area_activity",
         /// Physical-product shipping is not acted upon.
         ShippingEvent = "shipping_event",
+        /// A platform's connection test (Eduzz's `ping` on activation): nothing to do.
+        ConnectionTest = "connection_test",
+        /// The buyer asked for a refund: access unchanged until the refund is confirmed.
+        RefundRequested = "refund_requested",
     }
 }
 

@@ -87,6 +87,10 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         payment_timeout_at -> Nullable<Timestamptz>,
+        approved_at -> Nullable<Timestamptz>,
+        coupon -> Nullable<Text>,
+        offer_code -> Nullable<Text>,
+        access_until -> Nullable<Timestamptz>,
     }
 }
 

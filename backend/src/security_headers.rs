@@ -24,12 +24,20 @@ pub const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; \
      connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'";
 
+/// The e-mail preview frame (`GET /api/mail/templates/{kind}/frame`, see `channels::preview`): the templates'
+/// inline styles and data: or https: images, nothing else; no script (`sandbox` without `allow-scripts`, and
+/// `default-src 'none'`); framed by the app's own pages only.
+pub const PREVIEW_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; \
+     base-uri 'none'; form-action 'none'; sandbox; frame-ancestors 'self'";
+
 pub const REFERRER_POLICY: &str = "no-referrer";
 
 /// The policy for a request path.
 pub fn policy_for(path: &str) -> &'static str {
     if path == "/api/docs" || path.starts_with("/api/docs/") {
         DOCS_CSP
+    } else if path.starts_with("/api/mail/templates/") && path.ends_with("/frame") {
+        PREVIEW_CSP
     } else {
         APP_CSP
     }
@@ -69,5 +77,15 @@ mod tests {
         assert_eq!(policy_for("/api/docsx"), APP_CSP);
         assert_eq!(policy_for("/api/customers"), APP_CSP);
         assert_eq!(policy_for("/"), APP_CSP);
+    }
+
+    #[test]
+    fn the_preview_frame_allows_inline_styles_only_and_the_app_as_its_parent() {
+        assert_eq!(policy_for("/api/mail/templates/welcome_message/frame"), PREVIEW_CSP);
+        assert_eq!(policy_for("/api/mail/templates/welcome_message/preview"), APP_CSP);
+        let directives: Vec<&str> = PREVIEW_CSP.split(';').map(str::trim).collect();
+        assert!(directives.contains(&"default-src 'none'") && directives.contains(&"sandbox"));
+        assert!(directives.contains(&"frame-ancestors 'self'"));
+        assert!(!PREVIEW_CSP.contains("script") && !PREVIEW_CSP.contains("allow-"));
     }
 }

@@ -157,6 +157,13 @@ fn webhook_urls(config: &Config) -> Vec<String> {
                     s.generic.as_ref()?;
                     format!("generic: {base}/generic  (Standard Webhooks signature with GENERIC_WEBHOOK_SECRET)")
                 }
+                Source::Eduzz => {
+                    s.eduzz.as_ref()?;
+                    format!("eduzz:   {base}/eduzz  (header x-signature: HMAC-SHA256 hex of the body, keyed by EDUZZ_WEBHOOK_SECRET)")
+                }
+                Source::Monetizze => {
+                    format!("monetizze: {base}/monetizze  (body field chave_unica={})", s.monetizze.as_ref()?)
+                }
             };
             Some(line)
         })

@@ -141,6 +141,8 @@ mod tests {
         include_str!("../migrations/2026-12-02-000003_catalog_access_staff/up.sql"),
         include_str!("../migrations/2026-12-02-000013_treatment_reason_check/up.sql"),
         include_str!("../migrations/2026-12-02-000020_mail_reminders/up.sql"),
+        include_str!("../migrations/2026-12-02-000030_sources_eduzz_monetizze/up.sql"),
+        include_str!("../migrations/2026-12-02-000031_notes_eduzz_monetizze/up.sql"),
     );
 
     /// The values of one vocabulary: stored text, serde name, `parse` and `Display` agree, and the
@@ -183,7 +185,7 @@ mod tests {
         agree::<AuditTarget>(&["audit_log.target_type"]);
         agree::<ErrorCode>(&[]);
         agree::<CustomerAccess>(&[]);
-        assert_eq!(CHECKS.matches("ADD CONSTRAINT").count(), 15, "a constrained column no test covers");
+        assert_eq!(CHECKS.matches("ADD CONSTRAINT").count(), 19, "a constrained column no test covers");
     }
 
     #[test]

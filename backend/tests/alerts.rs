@@ -278,3 +278,193 @@ async fn settings_show_what_is_on_and_never_a_secret() {
     let res = test::call_service(&app, get("/api/settings", &support).to_request()).await;
     assert_eq!(res.status().as_u16(), 403);
 }
+
+// ---- ALERT_HTTP_CONFIG: alerts through templated calls (a WhatsApp gateway) ----------------------------
+
+const GATEWAY_KEY: &str = "chave-do-gateway-whatsapp";
+
+/// One call the gateway received: the instance in its path, its `apikey` header and its JSON body.
+#[derive(Debug, Clone)]
+struct GatewayCall {
+    instance: String,
+    apikey: Option<String>,
+    body: Value,
+}
+
+/// A WhatsApp-gateway-style endpoint (`POST /message/sendText/{instance}`, `apikey` header, `{number, text}`)
+/// on a free loopback port: records each call and answers `status`.
+struct Gateway {
+    port: u16,
+    calls: Arc<Mutex<Vec<GatewayCall>>>,
+    status: Arc<AtomicU16>,
+}
+
+impl Gateway {
+    fn start() -> Gateway {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let calls = Arc::new(Mutex::new(vec![]));
+        let status = Arc::new(AtomicU16::new(201));
+        let (c, s) = (calls.clone(), status.clone());
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                HttpServer::new(move || {
+                    let (c, s) = (c.clone(), s.clone());
+                    App::new().route(
+                        "/message/sendText/{instance}",
+                        web::post().to(
+                            move |req: actix_web::HttpRequest, instance: web::Path<String>, body: web::Json<Value>| {
+                                let (c, s) = (c.clone(), s.clone());
+                                async move {
+                                    let apikey =
+                                        req.headers().get("apikey").and_then(|v| v.to_str().ok()).map(str::to_string);
+                                    c.lock().unwrap().push(GatewayCall {
+                                        instance: instance.into_inner(),
+                                        apikey,
+                                        body: body.into_inner(),
+                                    });
+                                    let status = s.load(Ordering::SeqCst);
+                                    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+                                        .json(serde_json::json!({"key": {"id": "3EB0C0FFEE"}, "status": "PENDING"}))
+                                }
+                            },
+                        ),
+                    )
+                })
+                .workers(1)
+                .listen(listener)
+                .unwrap()
+                .run()
+                .await
+            })
+        });
+        Gateway { port, calls, status }
+    }
+
+    /// The file of docs/CHANNELS.md's worked example, pointed at this gateway.
+    fn plan(&self) -> portaria::alerts::templated::AlertPlan {
+        let file = format!(
+            r#"
+[[alert]]
+name = "whatsapp"
+method = "POST"
+url = "http://127.0.0.1:{}/message/sendText/{{{{ env.ZAP_INSTANCE }}}}"
+headers = {{ apikey = "{{{{ env.ZAP_API_KEY }}}}" }}
+body = '{{"number": {{{{ env.ALERT_WHATSAPP_NUMBER|tojson }}}}, "text": {{{{ alert.text|tojson }}}}}}'
+"#,
+            self.port
+        );
+        let env = |name: &str| match name {
+            "ZAP_INSTANCE" => Some("portaria".to_string()),
+            "ZAP_API_KEY" => Some(GATEWAY_KEY.to_string()),
+            "ALERT_WHATSAPP_NUMBER" => Some("5511999990000".to_string()),
+            _ => None,
+        };
+        portaria::alerts::templated::AlertPlan::parse(&file, false, &env).unwrap()
+    }
+
+    fn texts(&self) -> Vec<String> {
+        self.calls.lock().unwrap().iter().map(|c| c.body["text"].as_str().unwrap_or_default().to_string()).collect()
+    }
+}
+
+async fn kill_first_treatment(db: &TestDb, customer: i64) -> i64 {
+    use portaria::schema::treatments::dsl as t;
+    let mut conn = db.conn();
+    let id = t::treatments.select(t::id).filter(t::customer_id.eq(customer)).first(&mut conn).unwrap();
+    diesel::update(t::treatments.find(id))
+        .set((t::status.eq("dead"), t::attempts.eq(8), t::updated_at.eq(Utc::now())))
+        .execute(&mut conn)
+        .unwrap();
+    id
+}
+
+#[actix_web::test]
+async fn alerts_reach_a_whatsapp_gateway_through_templated_calls_once_per_window() {
+    let db = TestDb::new();
+    let gateway = Gateway::start();
+    let mut config = db.config();
+    config.alerts.http = Some(gateway.plan());
+    config.public_url = "https://portaria.exemplo.com".into();
+    let state = db.state_with(config);
+    let customer = purchase(&state, "cida@example.com").await;
+    let dead = kill_first_treatment(&db, customer).await;
+
+    // the gateway refuses first (a 500): not sent, retried at the next check
+    gateway.status.store(500, Ordering::SeqCst);
+    let now = Utc::now() + Duration::seconds(10);
+    let sent = check(&state, now);
+    assert_eq!(sent, [portaria::alerts::Sent { key: format!("dead:{dead}@http"), ok: false }]);
+    gateway.status.store(201, Ordering::SeqCst);
+    let sent = check(&state, now + Duration::seconds(60));
+    assert_eq!(sent, [portaria::alerts::Sent { key: format!("dead:{dead}@http"), ok: true }]);
+    assert!(check(&state, now + Duration::seconds(120)).is_empty(), "once per window");
+    let calls = gateway.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2, "the failed try and the delivery: {calls:?}");
+    let call = &calls[1];
+    assert_eq!(call.instance, "portaria");
+    assert_eq!(call.apikey.as_deref(), Some(GATEWAY_KEY));
+    assert_eq!(call.body["number"], "5511999990000");
+    let text = call.body["text"].as_str().unwrap();
+    assert!(text.contains(&format!("#{dead}")) && text.contains("cida@example.com"), "{text}");
+    assert!(text.contains(&format!("https://portaria.exemplo.com/clientes/{customer}")), "{text}");
+}
+
+#[actix_web::test]
+async fn with_both_destinations_a_failed_one_is_retried_alone() {
+    let db = TestDb::new();
+    let hook = Hook::start();
+    let gateway = Gateway::start();
+    let mut config = config_with(&db, &hook);
+    config.alerts.http = Some(gateway.plan());
+    let state = db.state_with(config);
+    let customer = purchase(&state, "duda@example.com").await;
+    let dead = kill_first_treatment(&db, customer).await;
+    hook.status.store(503, Ordering::SeqCst);
+    let now = Utc::now() + Duration::seconds(10);
+    let mut sent = check(&state, now);
+    sent.sort_by(|a, b| a.key.cmp(&b.key));
+    let key = format!("dead:{dead}");
+    assert_eq!(
+        sent,
+        [
+            portaria::alerts::Sent { key: key.clone(), ok: false },
+            portaria::alerts::Sent { key: format!("{key}@http"), ok: true }
+        ]
+    );
+    hook.status.store(200, Ordering::SeqCst);
+    let sent = check(&state, now + Duration::seconds(60));
+    assert_eq!(sent, [portaria::alerts::Sent { key, ok: true }], "only the webhook again");
+    assert_eq!(gateway.texts().iter().filter(|t| t.contains("falhou de vez")).count(), 1, "no repeat on WhatsApp");
+    assert_eq!(hook.matching("falhou de vez").len(), 2, "the failed try and the delivery");
+}
+
+#[actix_web::test]
+async fn configuracoes_shows_the_templated_calls_masked_and_tests_them() {
+    let db = TestDb::new();
+    let gateway = Gateway::start();
+    let mut config = db.config();
+    config.alerts.http = Some(gateway.plan());
+    let state = db.state_with(config);
+    let app = app!(state.clone());
+    let admin = staff_token(&app).await;
+    let b = json(test::call_service(&app, get("/api/settings", &admin).to_request()).await).await;
+    assert_eq!(b["alerts"]["enabled"], true, "{b}");
+    assert!(b["alerts"]["host"].is_null(), "{b}");
+    assert_eq!(b["alerts"]["http_calls"], serde_json::json!([format!("whatsapp: POST 127.0.0.1:{}", gateway.port)]));
+    let shown = b.to_string();
+    for secret in [GATEWAY_KEY, "5511999990000", "sendText"] {
+        assert!(!shown.contains(secret), "{secret} shown in {shown}");
+    }
+
+    let b = json(test::call_service(&app, post("/api/settings/test/alert", &admin).to_request()).await).await;
+    assert_eq!((b["ok"].as_bool(), b["status"].is_null()), (Some(true), true), "{b}");
+    assert_eq!(b["detail"], "whatsapp HTTP 201", "{b}");
+    assert_eq!(gateway.texts().iter().filter(|t| t.contains("alerta de teste")).count(), 1);
+    // the gateway refuses the key: ok false, its answer (never the key or the URL)
+    gateway.status.store(401, Ordering::SeqCst);
+    let b = json(test::call_service(&app, post("/api/settings/test/alert", &admin).to_request()).await).await;
+    assert_eq!(b["ok"], false, "{b}");
+    assert!(b["detail"].as_str().unwrap().contains("401"), "{b}");
+    assert!(!b.to_string().contains(GATEWAY_KEY) && !b.to_string().contains("sendText"), "{b}");
+}

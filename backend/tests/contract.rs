@@ -70,6 +70,11 @@ async fn every_documented_status_is_reachable() {
         id
     };
 
+    let frame_ticket = portaria::channels::preview::issue_ticket(
+        &state.config.jwt_secret,
+        portaria::treatments::rules::TreatmentKind::WelcomeMessage,
+        chrono::Utc::now().timestamp(),
+    );
     let signup = |email: &str, password: &str, invite: &str| {
         TestRequest::post()
             .uri("/api/auth/signup")
@@ -297,6 +302,24 @@ async fn every_documented_status_is_reachable() {
             get("/api/mail/templates/welcome_message/preview", &support),
         ),
         ("GET", "/api/mail/templates/{kind}/preview", 404, get("/api/mail/templates/grant_access/preview", &token)),
+        (
+            "GET",
+            "/api/mail/templates/{kind}/frame",
+            200,
+            TestRequest::get().uri(&format!("/api/mail/templates/welcome_message/frame?ticket={frame_ticket}")),
+        ),
+        (
+            "GET",
+            "/api/mail/templates/{kind}/frame",
+            401,
+            TestRequest::get().uri("/api/mail/templates/welcome_message/frame"),
+        ),
+        (
+            "GET",
+            "/api/mail/templates/{kind}/frame",
+            404,
+            TestRequest::get().uri("/api/mail/templates/grant_access/frame?ticket=1.00"),
+        ),
         ("PATCH", "/api/users/{id}", 200, patch(helper, &token, r#"{"role": "suporte"}"#, json_type)),
         ("PATCH", "/api/users/{id}", 400, patch(helper, &token, "{", json_type)),
         ("PATCH", "/api/users/{id}", 401, patch(helper, "Bearer x", "{}", json_type)),

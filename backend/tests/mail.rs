@@ -435,3 +435,144 @@ async fn configuracoes_sends_a_test_e_mail_to_the_signed_in_admin() {
     let settings = json(call_service(&app, common::get("/api/settings", &admin).to_request()).await).await;
     assert_eq!(settings["email"]["enabled"], true, "{settings}");
 }
+
+#[actix_web::test]
+async fn the_preview_frame_opens_with_its_ticket_under_its_own_policy_and_nothing_else_opens_it() {
+    use actix_web::test::{call_service, read_body, TestRequest};
+    let db = TestDb::new();
+    let state = db.state();
+    let app = app!(state.clone());
+    let admin = staff_token(&app).await;
+    let preview =
+        json(call_service(&app, common::get("/api/mail/templates/welcome_message/preview", &admin).to_request()).await)
+            .await;
+    let frame_url = preview["frame_url"].as_str().unwrap().to_string();
+    assert!(frame_url.starts_with("/api/mail/templates/welcome_message/frame?ticket="), "{frame_url}");
+
+    // the frame: no Bearer header, the ticket only; the HTML part with its inline styles, under the narrow policy
+    let res = call_service(&app, TestRequest::get().uri(&frame_url).to_request()).await;
+    assert_eq!(res.status(), 200);
+    let csp = res.headers().get("content-security-policy").unwrap().to_str().unwrap().to_string();
+    assert_eq!(csp, portaria::security_headers::PREVIEW_CSP);
+    assert_eq!(res.headers().get("cache-control").unwrap(), "no-store");
+    assert!(res.headers().get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
+    let html = String::from_utf8(read_body(res).await.to_vec()).unwrap();
+    assert_eq!(html, preview["html"].as_str().unwrap());
+    assert!(html.contains("Maria") && html.contains("Confeitaria Profissional") && html.contains("R$ 1.234,56"));
+    assert!(html.contains("style=\""), "the inline styles are kept");
+
+    // the same ticket for another kind, a tampered one, none: 401 (with the narrow policy, so the frame shows it)
+    let ticket = frame_url.split_once("ticket=").unwrap().1;
+    let (expires, mac) = ticket.split_once('.').unwrap();
+    let later = expires.parse::<i64>().unwrap() + 3600;
+    for uri in [
+        format!("/api/mail/templates/refund_message/frame?ticket={ticket}"),
+        format!("/api/mail/templates/welcome_message/frame?ticket={later}.{mac}"),
+        "/api/mail/templates/welcome_message/frame".to_string(),
+    ] {
+        let res = call_service(&app, TestRequest::get().uri(&uri).to_request()).await;
+        assert_eq!(res.status(), 401, "{uri}");
+        assert_eq!(res.headers().get("content-security-policy").unwrap(), portaria::security_headers::PREVIEW_CSP);
+        assert_eq!(json(res).await["error"]["code"], "invalid_token", "{uri}");
+    }
+    // an expired ticket (issued long ago with the server's secret)
+    let old = portaria::channels::preview::issue_ticket(
+        &state.config.jwt_secret,
+        TreatmentKind::WelcomeMessage,
+        chrono::Utc::now().timestamp() - 3600,
+    );
+    let res = call_service(
+        &app,
+        TestRequest::get().uri(&format!("/api/mail/templates/welcome_message/frame?ticket={old}")).to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    // the JSON preview itself stays under the app's policy
+    let res = call_service(&app, common::get("/api/mail/templates/welcome_message/preview", &admin).to_request()).await;
+    assert_eq!(res.headers().get("content-security-policy").unwrap(), portaria::security_headers::APP_CSP);
+}
+
+/// Exactly one payment-expired message per order, whichever comes first: the sweep's boleto timeout or the
+/// platform's `expired` (real webhooks through the app, the real sweep, one database).
+#[actix_web::test]
+async fn the_payment_expired_message_goes_out_once_per_order_whoever_comes_first() {
+    use actix_web::test::call_service;
+    use chrono::{Duration as D, Utc};
+    use diesel::prelude::*;
+    use portaria::schema::{orders, treatments};
+    use portaria::treatments::sweep::{self, Settings};
+    let db = TestDb::new();
+    let app = app!(db.state());
+    let mut conn = db.conn();
+    let settings = Settings::default();
+    let hotmart = |fixture_name: &str, transaction: &str| {
+        let mut body: serde_json::Value = serde_json::from_str(&fixture(fixture_name)).unwrap();
+        body["data"]["purchase"]["transaction"] = transaction.into();
+        body.to_string()
+    };
+    let order_of = |conn: &mut PgConnection, transaction: &str| -> i64 {
+        orders::table.filter(orders::external_id.eq(transaction)).select(orders::id).first(conn).unwrap()
+    };
+    let expiry_messages = |conn: &mut PgConnection, order: i64| -> i64 {
+        treatments::table
+            .filter(treatments::order_id.eq(order))
+            .filter(treatments::kind.eq("payment_expired_message"))
+            .count()
+            .get_result(conn)
+            .unwrap()
+    };
+    let age = |conn: &mut PgConnection, order: i64| {
+        diesel::update(orders::table.find(order))
+            .set(orders::updated_at.eq(Utc::now() - D::hours(73)))
+            .execute(conn)
+            .unwrap();
+    };
+
+    // 1. The timeout first: the boleto stays pending past BOLETO_EXPIRY_HOURS, the sweep sends the message;
+    //    the platform's `expired` then records the status and sends nothing more.
+    let res =
+        call_service(&app, webhook("hotmart", &hotmart("hotmart/billet_printed.json", "HP-T1")).to_request()).await;
+    assert_eq!(json(res).await["treatments"][0]["kind"], "payment_pending_message");
+    let first = order_of(&mut conn, "HP-T1");
+    age(&mut conn, first);
+    assert_eq!(sweep::queue_payment_timeouts(&mut conn, Utc::now(), &settings).unwrap(), [first]);
+    assert_eq!(expiry_messages(&mut conn, first), 1);
+    let res =
+        call_service(&app, webhook("hotmart", &hotmart("hotmart/purchase_expired.json", "HP-T1")).to_request()).await;
+    assert_eq!(res.status(), 200);
+    let answer = json(res).await;
+    assert_eq!(answer["outcome"], "processed", "{answer}");
+    assert_eq!(answer["treatments"], serde_json::json!([]), "no second message: {answer}");
+    assert_eq!(answer["note"], "order_already_in_state", "{answer}");
+    let status: String = orders::table.find(first).select(orders::status).get_result(&mut conn).unwrap();
+    assert_eq!(status, "expired", "the platform's word is recorded");
+    assert_eq!(expiry_messages(&mut conn, first), 1);
+
+    // 2. The platform first: its `expired` sends the message and marks the order, so the sweep never sends it,
+    //    even when the order is waiting again (a new boleto for the same order) and old enough.
+    call_service(&app, webhook("hotmart", &hotmart("hotmart/billet_printed.json", "HP-T2")).to_request()).await;
+    let res =
+        call_service(&app, webhook("hotmart", &hotmart("hotmart/purchase_expired.json", "HP-T2")).to_request()).await;
+    assert_eq!(json(res).await["treatments"][0]["kind"], "payment_expired_message");
+    let second = order_of(&mut conn, "HP-T2");
+    let marked: Option<chrono::DateTime<Utc>> =
+        orders::table.find(second).select(orders::payment_timeout_at).get_result(&mut conn).unwrap();
+    assert!(marked.is_some(), "the expiry marks the order");
+    diesel::update(orders::table.find(second)).set(orders::status.eq("waiting_payment")).execute(&mut conn).unwrap();
+    age(&mut conn, second);
+    assert!(sweep::queue_payment_timeouts(&mut conn, Utc::now(), &settings).unwrap().is_empty());
+    // an order whose message was planned before the mark existed: its treatment is enough
+    diesel::update(orders::table.find(second))
+        .set(orders::payment_timeout_at.eq(None::<chrono::DateTime<Utc>>))
+        .execute(&mut conn)
+        .unwrap();
+    assert!(sweep::queue_payment_timeouts(&mut conn, Utc::now(), &settings).unwrap().is_empty());
+    assert_eq!(expiry_messages(&mut conn, second), 1);
+
+    // 3. A later approval still grants as usual after the timeout message.
+    let res =
+        call_service(&app, webhook("hotmart", &hotmart("hotmart/purchase_approved.json", "HP-T1")).to_request()).await;
+    let kinds: Vec<String> =
+        json(res).await["treatments"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap().into()).collect();
+    assert_eq!(kinds, ["grant_access", "welcome_message"]);
+}

@@ -396,7 +396,9 @@ async function main() {
       ? readdirSync(dir)
           .filter((f) => f.endsWith('.mjs'))
           // E2E_SCENARIOS=60,70 runs only the modules whose names start with those prefixes (while working on one)
-          .filter((f) => !process.env.E2E_SCENARIOS || process.env.E2E_SCENARIOS.split(',').some((p) => f.startsWith(p)))
+          .filter(
+            (f) => !process.env.E2E_SCENARIOS || process.env.E2E_SCENARIOS.split(',').some((p) => f.startsWith(p)),
+          )
           .sort()
       : [];
     for (const file of modules) {

@@ -359,6 +359,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mail/templates/{kind}/frame": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One kind's HTML part as a document for a sandboxed frame, opened by the ticket of `frame_url` (no Bearer
+         *     header: a frame cannot send one). Served with its own CSP (inline styles, no script, `sandbox`, framed by
+         *     the app only) and `Cache-Control: no-store`. Reads no database.
+         */
+        get: operations["mail_template_frame"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mail/templates/{kind}/preview": {
         parameters: {
             query?: never;
@@ -751,6 +772,11 @@ export interface components {
             enabled: boolean;
             /** @description The host of `ALERT_WEBHOOK_URL` (the URL itself is a credential: never shown). */
             host?: string | null;
+            /**
+             * @description The calls of `ALERT_HTTP_CONFIG`, each as `name: METHOD host` (never a path, query or header);
+             *     empty when it is not set.
+             */
+            http_calls: string[];
             /**
              * Format: int64
              * @description `ALERT_OUTBOX_AGE`, in seconds.
@@ -1159,6 +1185,11 @@ export interface components {
             password: string;
         };
         MailPreview: {
+            /**
+             * @description The HTML part as a document for a sandboxed `<iframe src>` (with its own CSP): this path with a
+             *     ticket valid for a short while (`GET /api/mail/templates/{kind}/frame`).
+             */
+            frame_url: string;
             /** @description The HTML part, values escaped; show it in a sandboxed frame. */
             html: string;
             kind: components["schemas"]["TreatmentKind"];
@@ -1229,7 +1260,7 @@ export interface components {
             updated_at: string;
         };
         /** @enum {string} */
-        Note: "approval_after_reversal" | "order_already_approved" | "access_already_active" | "access_renewed" | "renewal_after_reversal" | "no_active_access_to_end" | "not_acted_upon" | "order_already_reversed" | "refund_before_approval" | "access_not_active" | "no_access_to_revoke" | "order_already_paid" | "order_already_in_state" | "already_received" | "purchase_complete" | "dispute_opened" | "payment_late" | "cart_abandoned" | "subscription_changed" | "members_area_activity" | "shipping_event";
+        Note: "approval_after_reversal" | "order_already_approved" | "access_already_active" | "access_renewed" | "renewal_after_reversal" | "no_active_access_to_end" | "not_acted_upon" | "order_already_reversed" | "refund_before_approval" | "access_not_active" | "no_access_to_revoke" | "order_already_paid" | "order_already_in_state" | "already_received" | "purchase_complete" | "dispute_opened" | "payment_late" | "cart_abandoned" | "subscription_changed" | "members_area_activity" | "shipping_event" | "connection_test" | "refund_requested";
         /**
          * @description The state of one order (a provider's purchase / transaction).
          * @enum {string}
@@ -1237,10 +1268,23 @@ export interface components {
         OrderStatus: "new" | "waiting_payment" | "approved" | "refused" | "refunded" | "chargeback" | "expired" | "canceled";
         OrderView: {
             /**
+             * Format: date-time
+             * @description The end of the paid period the platform last reported (a subscription's access end / next charge).
+             */
+            access_until?: string | null;
+            /**
              * Format: int64
              * @description Integer cents.
              */
             amount_cents?: number | null;
+            /**
+             * Format: date-time
+             * @description When the order was approved: the approving event's own time (the platform's), else when
+             *     Portaria received it. `null` while it was never approved.
+             */
+            approved_at?: string | null;
+            /** @description The coupon (discount code) used, when the platform said. */
+            coupon?: string | null;
             course_name?: string | null;
             /** Format: date-time */
             created_at: string;
@@ -1250,6 +1294,8 @@ export interface components {
             id: number;
             /** Format: int32 */
             installments?: number | null;
+            /** @description The offer or plan bought, when the platform said. */
+            offer_code?: string | null;
             payment_method?: string | null;
             source: components["schemas"]["Source"];
             status: components["schemas"]["OrderStatus"];
@@ -1472,7 +1518,7 @@ export interface components {
          * @description The webhook sources Portaria accepts (`POST /webhooks/{source}`).
          * @enum {string}
          */
-        Source: "hashtag" | "hotmart" | "kiwify" | "generic";
+        Source: "hashtag" | "hotmart" | "kiwify" | "generic" | "eduzz" | "monetizze";
         SourceSetting: {
             /** @description Whether the source's secret is set (the source is enabled); never the secret. */
             secret_set: boolean;
@@ -3213,6 +3259,50 @@ export interface operations {
             };
         };
     };
+    mail_template_frame: {
+        parameters: {
+            query?: {
+                /** @description The ticket of the `frame_url` given by the JSON preview. */
+                ticket?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description A treatment kind the e-mail channel sends */
+                kind: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The HTML part rendered with sample data */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The ticket is missing, wrong or expired (`invalid_token`): open the preview again */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a kind the e-mail channel sends (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     preview_mail_template: {
         parameters: {
             query?: never;
@@ -3666,7 +3756,7 @@ export interface operations {
                 /** @description Part of the customer's e-mail, or the order's external id. */
                 q?: string;
                 /** @description The source . */
-                source?: "hashtag" | "hotmart" | "kiwify" | "generic";
+                source?: "hashtag" | "hotmart" | "kiwify" | "generic" | "eduzz" | "monetizze";
                 /** @description The order's status . */
                 status?: "new" | "waiting_payment" | "approved" | "refused" | "refunded" | "chargeback" | "expired" | "canceled";
                 from?: string;
@@ -4323,7 +4413,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description The provider's payload: a JSON object, whatever the Content-Type; see docs/WEBHOOKS.md */
+        /** @description The provider's payload: a JSON object, whatever the Content-Type (Monetizze may also post a form-encoded postback); see docs/WEBHOOKS.md */
         requestBody: {
             content: {
                 "application/json": Record<string, never>;

@@ -16,6 +16,7 @@ import {
   type UnmappedProduct,
 } from './catalog-types';
 import { decode, isRecord, type Decoder } from './json';
+import { mailPreviewDecoder, mailTemplateListDecoder, type MailPreview, type MailTemplateList } from './mail';
 import { settingsDecoder, testResultDecoder, type Settings, type TestChannel, type TestResult } from './settings';
 import {
   auditEntry,
@@ -269,6 +270,16 @@ export class ApiClient {
   /** Sends a test through a channel now; a failed send is an answer (`ok: false`), not an error. */
   testChannel(channel: TestChannel): Promise<TestResult> {
     return this.request(path`/api/settings/test/${channel}`, { method: 'POST', decoder: testResultDecoder });
+  }
+
+  /** The e-mail kinds and whether e-mail is on (administrators). */
+  mailTemplates(): Promise<MailTemplateList> {
+    return this.request('/api/mail/templates', { decoder: mailTemplateListDecoder });
+  }
+
+  /** One kind rendered with sample data, with the address of its sandboxed frame. */
+  mailPreview(kind: string): Promise<MailPreview> {
+    return this.request(path`/api/mail/templates/${kind}/preview`, { decoder: mailPreviewDecoder });
   }
 
   audit(filters: AuditFilters): Promise<Page<AuditEntry>> {

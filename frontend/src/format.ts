@@ -163,6 +163,8 @@ const SOURCE: Record<string, Label> = {
   hotmart: { text: 'Hotmart', tone: 'info' },
   kiwify: { text: 'Kiwify', tone: 'info' },
   generic: { text: 'Genérico', tone: 'info' },
+  eduzz: { text: 'Eduzz', tone: 'info' },
+  monetizze: { text: 'Monetizze', tone: 'info' },
 };
 
 const TREATMENT_KIND: Record<string, Label> = {

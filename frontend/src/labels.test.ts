@@ -57,6 +57,8 @@ const API_IGNORED_REASONS = [
   'subscription_changed',
   'members_area_activity',
   'shipping_event',
+  'connection_test',
+  'refund_requested',
 ];
 const API_TREATMENT_REASONS = [
   'payment_approved',

@@ -35,6 +35,8 @@ export const IGNORED_REASONS: Readonly<Record<string, string>> = {
   subscription_changed: 'Troca de plano ou de dia de cobrança não afeta o acesso.',
   members_area_activity: 'Atividade na área de membros não gera ação.',
   shipping_event: 'Envio de produto físico não gera ação.',
+  connection_test: 'Teste de conexão da plataforma (ping): nada a fazer.',
+  refund_requested: 'Pedido de reembolso do comprador: o acesso não muda até o reembolso ser confirmado.',
 };
 
 /** Why a treatment exists (`treatments.reason`); every code of the contract (`tsc` checks it). */
@@ -267,4 +269,23 @@ export function importProblemText(code: string, value: string | null): string {
 /** The pt-BR text of an import line's result. */
 export function importResultText(code: string): string {
   return known(IMPORT_RESULTS, code) ?? 'Resultado sem tradução nesta versão.';
+}
+
+// --- Modelos de e-mail (issue 11) ---------------------------------------------------------------
+
+/** The name of each e-mail the channel sends (`GET /api/mail/templates`), in the seller's words. */
+export const MAIL_TEMPLATE_NAMES: Readonly<Record<string, string>> = {
+  welcome_message: 'Boas-vindas (acesso liberado)',
+  payment_pending_message: 'Pagamento pendente (boleto ou Pix)',
+  refused_message: 'Pagamento recusado',
+  payment_expired_message: 'Pagamento expirado',
+  refund_message: 'Reembolso confirmado',
+  canceled_message: 'Assinatura cancelada',
+  revoke_access: 'Acesso encerrado',
+  access_reminder_message: 'Lembrete de fim de acesso',
+} satisfies Partial<Record<components['schemas']['TreatmentKind'], string>>;
+
+/** The pt-BR name of an e-mail kind; a kind this version does not know gets a generic name, never the code. */
+export function mailTemplateName(kind: string): string {
+  return known(MAIL_TEMPLATE_NAMES, kind) ?? 'Modelo de e-mail sem tradução nesta versão';
 }

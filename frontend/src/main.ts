@@ -17,6 +17,7 @@ import { passwordScreen } from './screens/password';
 import type { AppContext, Screen, ScreenFactory } from './screens/screen';
 import { signupScreen } from './screens/signup';
 import { settingsScreen } from './screens/settings';
+import { mailScreen } from './screens/mail';
 import { teamScreen } from './screens/team';
 import { importScreen } from './screens/import';
 import { treatmentsScreen } from './screens/treatments';
@@ -35,6 +36,7 @@ const SCREENS: Record<RouteName, ScreenFactory> = {
   team: teamScreen,
   audit: auditScreen,
   settings: settingsScreen,
+  mail: mailScreen,
   password: passwordScreen,
   import: importScreen,
   catalog: catalogScreen,

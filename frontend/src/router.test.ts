@@ -62,6 +62,8 @@ test('the team, the audit and the password screens; only the first two are for a
   assert.ok(isAdminRoute('team') && isAdminRoute('audit'));
   assert.equal(matchRoute('/configuracoes').name, 'settings');
   assert.ok(isAdminRoute('settings'));
+  assert.equal(matchRoute('/modelos-de-email?modelo=refund_message').name, 'mail');
+  assert.ok(isAdminRoute('mail'));
   for (const name of ['dashboard', 'customers', 'customer', 'events', 'treatments', 'password', 'login'] as const)
     assert.ok(!isAdminRoute(name), name);
 });

@@ -17,6 +17,7 @@ export type RouteName =
   | 'import'
   | 'catalog'
   | 'settings'
+  | 'mail'
   | 'notFound';
 
 export interface Route {
@@ -46,6 +47,7 @@ const ROUTES: RouteDef[] = [
   { name: 'import', pattern: '/importar' },
   { name: 'catalog', pattern: '/catalogo' },
   { name: 'settings', pattern: '/configuracoes' },
+  { name: 'mail', pattern: '/modelos-de-email' },
 ];
 
 const PUBLIC_ROUTES: ReadonlySet<RouteName> = new Set(['login', 'signup']);
@@ -54,8 +56,8 @@ export function isPublicRoute(name: RouteName): boolean {
   return PUBLIC_ROUTES.has(name);
 }
 
-/** The screens of administrators (team, import, audit, settings); support sees "apenas administradores". */
-const ADMIN_ROUTES: ReadonlySet<RouteName> = new Set(['import', 'team', 'audit', 'settings']);
+/** The screens of administrators (team, import, audit, settings, mail templates); support sees "apenas administradores". */
+const ADMIN_ROUTES: ReadonlySet<RouteName> = new Set(['import', 'team', 'audit', 'settings', 'mail']);
 
 export function isAdminRoute(name: RouteName): boolean {
   return ADMIN_ROUTES.has(name);

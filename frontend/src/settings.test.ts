@@ -21,6 +21,7 @@ const raw = {
   alerts: {
     enabled: true,
     host: 'hooks.slack.com',
+    http_calls: [],
     outbox_age_seconds: 900,
     rejections: 20,
     rejections_span_seconds: 300,
@@ -61,6 +62,19 @@ test('settings become cards in pt-BR, secrets masked', () => {
   const retention = Object.fromEntries(cards[5]?.rows ?? []);
   assert.equal(retention['Corpo de webhooks aceitos'], 'para sempre');
   assert.equal(retention['Limite de webhooks'], 'sem limite');
+});
+
+test('alerts through templated calls (ALERT_HTTP_CONFIG) show each call by host, the rest masked', () => {
+  const withCalls = {
+    ...raw,
+    alerts: { ...raw.alerts, host: null, http_calls: ['whatsapp: POST zap.exemplo.com'] },
+  };
+  const card = settingsCards(decode(settingsDecoder, withCalls))[3];
+  assert.equal(card?.test, 'alert');
+  assert.deepEqual(card?.rows[0], ['Chamada configurada', `whatsapp: POST zap.exemplo.com (caminho e chaves ${MASK})`]);
+  assert.ok(!card?.rows.some(([label]) => label === 'Destino'), 'no webhook row without ALERT_WEBHOOK_URL');
+  const off = { ...raw, alerts: { ...raw.alerts, enabled: false, host: null } };
+  assert.match(settingsCards(decode(settingsDecoder, off))[3]?.hint ?? '', /ALERT_HTTP_CONFIG/);
 });
 
 test('spans and test results read naturally', () => {

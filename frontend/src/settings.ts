@@ -30,6 +30,7 @@ export const settingsDecoder: Decoder<Settings> = object<Settings>({
   alerts: object({
     enabled: bool,
     host: optStr,
+    http_calls: array(str),
     outbox_age_seconds: num,
     rejections: num,
     rejections_span_seconds: num,
@@ -134,7 +135,8 @@ export function settingsCards(s: Settings): Card[] {
       title: 'Alertas',
       on: a.enabled,
       rows: [
-        ...(a.enabled ? ([['Destino', `${orNotSet(a.host)} (endereço completo ${MASK})`]] as [string, string][]) : []),
+        ...(a.host ? ([['Destino', `${a.host} (endereço completo ${MASK})`]] as [string, string][]) : []),
+        ...a.http_calls.map((call): [string, string] => ['Chamada configurada', `${call} (caminho e chaves ${MASK})`]),
         ['Fila parada', `tratativa esperando há mais de ${spanText(a.outbox_age_seconds)}`],
         ['Recusas', `${a.rejections} respostas 401 de uma fonte em ${spanText(a.rejections_span_seconds)}`],
         ['Tratativa falhou de vez', 'sempre'],
@@ -142,7 +144,9 @@ export function settingsCards(s: Settings): Card[] {
         ['Link para', s.public_url],
       ],
       test: a.enabled ? 'alert' : null,
-      hint: a.enabled ? null : 'Defina ALERT_WEBHOOK_URL (Slack, Discord ou Teams) para receber os alertas.',
+      hint: a.enabled
+        ? null
+        : 'Defina ALERT_WEBHOOK_URL (Slack, Discord ou Teams) ou ALERT_HTTP_CONFIG (WhatsApp e outras APIs) para receber os alertas.',
     },
     {
       id: 'worker',

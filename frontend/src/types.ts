@@ -31,7 +31,7 @@ export const OUTCOMES = [
   'request_timeout',
   'error',
 ] as const;
-export const SOURCES = ['hashtag', 'hotmart', 'kiwify', 'generic'] as const satisfies readonly Schemas['Source'][];
+export const SOURCES = ['hashtag', 'hotmart', 'kiwify', 'generic', 'eduzz', 'monetizze'] as const satisfies readonly Schemas['Source'][];
 // …and every source of the contract is listed (a source added to openapi.yaml fails `tsc` here).
 const allSources: Exclude<Schemas['Source'], (typeof SOURCES)[number]> extends never ? true : never = true;
 void allSources;
@@ -204,6 +204,10 @@ const order = object<Order>({
   course_name: optStr,
   created_at: str,
   updated_at: str,
+  approved_at: optStr,
+  coupon: optStr,
+  offer_code: optStr,
+  access_until: optStr,
 });
 
 export const customerDetail = object<CustomerDetail>({

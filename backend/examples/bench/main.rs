@@ -6,18 +6,20 @@
 //! 2. Webhook ingestion end to end over HTTP: the real app (`app::configure`) served in this process on
 //!    127.0.0.1, fed by awc clients (one keep-alive connection per client thread); then a duplicate storm.
 //! 3. The outbox worker draining pending treatments from 1, 2 and 4 threads with a no-op executor.
+//! 4. CSV export of 100,000 and 1,000,000 treatments over HTTP, with the server's peak RSS (`csv.rs`).
 //!
 //! Run it with `make bench` (scripts/bench.sh creates the `portaria_bench` database and writes the output
 //! into docs/PERFORMANCE.md). Everything is sent to 127.0.0.1; every loop is bounded in count and in time.
 //! Environment: BENCH_DATABASE_URL (required), BENCH_CUSTOMERS (1000000), BENCH_WEBHOOKS (20000),
-//! BENCH_CONCURRENCY (16), BENCH_SEARCH_RUNS (40), BENCH_SEARCH_TERM_SECONDS (20), BENCH_TREATMENTS (20000),
-//! BENCH_PHASE_SECONDS (300), BENCH_PHASES (search,ingest,worker).
+//! BENCH_CONCURRENCY (16), BENCH_SEARCH_RUNS (200), BENCH_SEARCH_TERM_SECONDS (20), BENCH_TREATMENTS (20000),
+//! BENCH_PHASE_SECONDS (300), BENCH_PHASES (search,ingest,worker,csv).
 //!
 //! The database must be a dedicated one (its name must contain "bench"): customers are seeded into it
 //! once and kept; what earlier runs' ingest and worker phases left is truncated at the start of a run.
 
 mod ceiling;
 mod client;
+mod csv;
 mod ingest;
 mod machine;
 mod search;
@@ -47,7 +49,7 @@ pub(crate) struct Options {
     pub(crate) phase_seconds: u64,
 }
 
-fn num<T: std::str::FromStr>(key: &str, default: T) -> R<T> {
+pub(crate) fn num<T: std::str::FromStr>(key: &str, default: T) -> R<T> {
     match std::env::var(key) {
         Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| format!("{key} is not a number: {v:?}")),
         _ => Ok(default),
@@ -63,7 +65,7 @@ impl Options {
             customers: num("BENCH_CUSTOMERS", 1_000_000)?,
             webhooks: num("BENCH_WEBHOOKS", 20_000)?,
             concurrency: num("BENCH_CONCURRENCY", 16)?,
-            search_runs: num("BENCH_SEARCH_RUNS", 40)?,
+            search_runs: num("BENCH_SEARCH_RUNS", 200)?,
             search_term_seconds: num("BENCH_SEARCH_TERM_SECONDS", 20)?,
             treatments: num("BENCH_TREATMENTS", 20_000)?,
             phase_seconds: num("BENCH_PHASE_SECONDS", 300)?,
@@ -124,7 +126,7 @@ fn run() -> R<()> {
     let mut r = Report { out: String::new(), summary: vec![], failed: false };
     let machine = machine::machine(&mut conn, &o)?;
     clean_previous_runs(&mut conn)?;
-    let phases = std::env::var("BENCH_PHASES").unwrap_or_else(|_| "search,ingest,worker".into());
+    let phases = std::env::var("BENCH_PHASES").unwrap_or_else(|_| "search,ingest,worker,csv".into());
     if phases.contains("search") {
         search::search_bench(&mut conn, &o, &mut r)?;
     }
@@ -133,6 +135,9 @@ fn run() -> R<()> {
     }
     if phases.contains("worker") {
         worker::worker_bench(&mut conn, &o, &mut r)?;
+    }
+    if phases.contains("csv") {
+        csv::csv_bench(&mut conn, &o, &mut r)?;
     }
 
     let mut head = machine;

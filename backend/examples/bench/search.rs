@@ -9,7 +9,7 @@ use diesel::sql_query;
 use diesel::sql_types::{BigInt, Text};
 use portaria::schema::customers as c;
 use portaria::staff::pagination::like_escape;
-use portaria::staff::queries::customers::{search, term, Term};
+use portaria::staff::queries::customers::{names_one_customer, search, term, Term};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -64,13 +64,16 @@ diesel::define_sql_function! {
 
 /// Rows per page, as the API's default.
 const PAGE: i64 = 20;
-const SEARCH_TARGET_MS: f64 = 50.0;
+const SEARCH_TARGET_MS: f64 = 10.0;
+/// An exact e-mail or CPF is answered from the btree indexes alone.
+const EXACT_TARGET_MS: f64 = 2.0;
 
 pub(crate) fn term_kind(t: &Term) -> &'static str {
     match t {
         Term::All => "all",
         Term::EmailPrefix(_) => "e-mail prefix (btree)",
-        Term::Contains(_) => "contains (trigram)",
+        Term::Contains(q) if names_one_customer(q) => "whole e-mail / document",
+        Term::Contains(_) => "contains",
     }
 }
 
@@ -212,6 +215,7 @@ impl Plan {
             ("customers_search_trgm", "trigram GIN `customers_search_trgm`"),
             ("customers_email_prefix", "e-mail btree `customers_email_prefix`"),
             ("customers_email_key", "unique e-mail btree `customers_email_key`"),
+            ("customers_document", "document btree `customers_document`"),
             ("using customers_pkey", "primary key `customers_pkey`"),
             ("Index Only Scan Backward using customers_pkey", "primary key (index only)"),
             ("Seq Scan on customers", "**sequential scan**"),
@@ -245,16 +249,22 @@ pub(crate) fn explain_inlined(conn: &mut PgConnection, sql: &str, binds: &[Bind]
 
 /// A short name for one of the queries `search()` sends.
 pub(crate) fn query_role(sql: &str) -> &'static str {
-    if sql.contains("OFFSET") {
+    if sql.starts_with("SELECT EXISTS") {
+        "is the term someone's e-mail or document exactly?"
+    } else if sql.contains("OFFSET") {
         "window floor (id of the 5000th newest customer)"
-    } else if sql.contains("search_text") && sql.contains("+") {
-        "rank 2, older customers (trigram index, `ORDER BY id + 0`)"
-    } else if sql.contains("search_text") {
-        "rank 2, newest customers (window, id order)"
+    } else if sql.contains("strpos") {
+        "rank 2, a window walked in id order"
+    } else if sql.contains("\"search_text\" LIKE") && sql.contains(" > ") {
+        "rank 2, the second window (trigram index)"
+    } else if sql.contains("\"search_text\" LIKE") {
+        "rank 2, the rest (trigram index)"
     } else if sql.contains(" LIKE ") {
         "rank 1, e-mail prefix"
     } else if sql.contains("\"email\" = ") {
-        "rank 0, exact e-mail"
+        "rank 0, exact e-mail or document"
+    } else if sql.contains("ORDER BY \"customers\".\"id\" DESC LIMIT") && !sql.contains(" AND ") {
+        "newest id before the cursor"
     } else {
         "other"
     }
@@ -333,6 +343,8 @@ pub(crate) fn search_bench(conn: &mut PgConnection, o: &Options, r: &mut Report)
         ("partial e-mail", partial),
         ("exact e-mail", sample.email.clone()),
         ("CPF with punctuation", cpf),
+        ("CPF, digits only", d.clone()),
+        ("an e-mail nobody has", format!("x{}", sample.email)),
         ("2-letter prefix", "ma".into()),
         ("matches nothing", "zzqxj".into()),
         ("common 3-letter fragment", "ana".into()),
@@ -416,39 +428,53 @@ pub(crate) fn search_bench(conn: &mut PgConnection, o: &Options, r: &mut Report)
     .map_err(err)?;
     writeln!(
         out,
-        "| term | searched as | matching rows | rows returned | runs | p50 app | p95 app | max app | p50 plain | \
-         p95 plain | max plain |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| term | searched as | matching rows | rows returned | runs | p50 app | p95 app | p99 app | max app | \
+         p50 plain | p99 plain |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     .map_err(err)?;
     let mut worst: Option<(String, f64)> = None;
+    let mut worst_exact: Option<(String, f64)> = None;
     for (i, ((label, q), (t, _))) in terms.iter().zip(&parsed).enumerate() {
         let (a, b) = (&results[0][i], &results[1][i]);
         writeln!(
             out,
-            "| {label} `{q}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {label} `{q}` | {} | {} | {} | {} | {} | {} | **{}** | {} | {} | {} |",
             term_kind(t),
             counts[i],
             rows[i],
             a.n,
             ms(a.p50),
             ms(a.p95),
+            ms(a.p99),
             ms(a.max),
             ms(b.p50),
-            ms(b.p95),
-            ms(b.max)
+            ms(b.p99)
         )
         .map_err(err)?;
-        if q.chars().count() >= 3 && worst.as_ref().is_none_or(|(_, w)| ms_f(a.p95) > *w) {
-            worst = Some((format!("`{q}`"), ms_f(a.p95)));
+        let p99 = ms_f(a.p99);
+        if q.chars().count() >= 3 && worst.as_ref().is_none_or(|(_, w)| p99 > *w) {
+            worst = Some((format!("`{q}`"), p99));
+        }
+        let exact = matches!(t, Term::Contains(q) if names_one_customer(q)) && counts[i] > 0;
+        if exact && worst_exact.as_ref().is_none_or(|(_, w)| p99 > *w) {
+            worst_exact = Some((format!("`{q}`"), p99));
         }
     }
     writeln!(out).map_err(err)?;
-    if let Some((q, p95)) = worst {
+    if let Some((q, p99)) = worst {
         r.target(
-            "search p95, terms of 3+ characters",
-            &format!("< {SEARCH_TARGET_MS} ms on 1M customers"),
-            format!("worst {p95:.1} ms ({q})"),
-            p95 < SEARCH_TARGET_MS,
+            "search p99, every term of 3+ characters",
+            &format!("≤ {SEARCH_TARGET_MS} ms on 1M customers"),
+            format!("worst {p99:.1} ms ({q})"),
+            p99 <= SEARCH_TARGET_MS,
+        );
+    }
+    if let Some((q, p99)) = worst_exact {
+        r.target(
+            "search p99, an exact e-mail or CPF that exists",
+            &format!("≤ {EXACT_TARGET_MS} ms (btree indexes only)"),
+            format!("worst {p99:.2} ms ({q})"),
+            p99 <= EXACT_TARGET_MS,
         );
     }
 
@@ -462,8 +488,8 @@ pub(crate) fn search_bench(conn: &mut PgConnection, o: &Options, r: &mut Report)
     let out = &mut r.out;
     writeln!(
         out,
-        "#### EXPLAIN (ANALYZE, BUFFERS)\n\n`search()` sends one query per rank (and, for rank 2, a window \
-         query first). Each query below is the one it sent, captured with diesel's instrumentation, with the \
+        "#### EXPLAIN (ANALYZE, BUFFERS)\n\n`search()` sends one query per rank (and, for rank 2, the newest id and \
+         the floor of the first window first; for a whole e-mail or document, whether someone has it exactly). Each query below is the one it sent, captured with diesel's instrumentation, with the \
          bound values inlined as literals (a custom plan, as the app's connections plan them). The full plan \
          shown is the slowest query of the term.\n"
     )
@@ -473,6 +499,9 @@ pub(crate) fn search_bench(conn: &mut PgConnection, o: &Options, r: &mut Report)
         "accent-free full name",
         "two common names (0.5 % of customers)",
         "exact e-mail",
+        "CPF with punctuation",
+        "partial e-mail",
+        "matches nothing",
         "2-letter prefix",
         "3 letters in almost every e-mail",
     ];

@@ -108,41 +108,7 @@ impl HttpPlan {
             toml::from_str(text).map_err(|e| e.to_string())?
         };
         let extend = file.extend.unwrap_or_else(|| file.grant.clone());
-        let mut names = BTreeSet::new();
-        let env = environment();
-        for (action, steps) in [("grant", &file.grant), ("extend", &extend), ("revoke", &file.revoke)] {
-            for step in steps {
-                let at = format!("{action} step `{}`", step.name);
-                http::Method::from_bytes(step.method.to_ascii_uppercase().as_bytes())
-                    .map_err(|_| format!("{at}: unknown method `{}`", step.method))?;
-                let mut templates = vec![("url", step.url.as_str())];
-                templates.extend(step.headers.values().map(|v| ("header", v.as_str())));
-                templates.extend(step.body.as_deref().map(|b| ("body", b)));
-                for (what, source) in templates {
-                    let template = env.template_from_str(source).map_err(|e| format!("{at}: {what}: {e}"))?;
-                    names.extend(env_names(template.undeclared_variables(true)));
-                }
-                if let Some(when) = &step.when {
-                    let expr = env.compile_expression(when).map_err(|e| format!("{at}: when: {e}"))?;
-                    names.extend(env_names(expr.undeclared_variables(true)));
-                }
-                for (name, pointer) in &step.capture {
-                    if !(pointer.is_empty() || pointer.starts_with('/')) {
-                        return Err(format!("{at}: capture `{name}`: a JSON pointer starts with `/`"));
-                    }
-                }
-                if step.ok_status.iter().any(|s| !(100..=599).contains(s)) {
-                    return Err(format!("{at}: ok_status holds a number that is not an HTTP status"));
-                }
-            }
-        }
-        let mut values = BTreeMap::new();
-        for name in names {
-            let value = lookup(&name)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| format!("the templates use env.{name}, which is not set: set {name}"))?;
-            values.insert(name, value);
-        }
+        let values = check_steps(&[("grant", &file.grant), ("extend", &extend), ("revoke", &file.revoke)], lookup)?;
         Ok(HttpPlan { grant: file.grant, extend, revoke: file.revoke, env: values })
     }
 
@@ -163,34 +129,90 @@ impl HttpPlan {
     /// status. A failing step stops the sequence (a retry starts it again from the first step, so
     /// sequences should look before they create).
     pub fn run(&self, client: &Client, action: Action, context: &Value) -> Result<String, Failure> {
-        let env = environment();
-        let mut ctx = context.as_object().cloned().unwrap_or_default();
-        ctx.insert("env".into(), json!(self.env));
-        ctx.insert("vars".into(), Value::Object(Map::new()));
-        let mut notes = Vec::new();
-        for step in self.steps(action) {
-            let at = format!("step `{}`", step.name);
-            let broken = |e: minijinja::Error| Failure::Permanent { error: format!("{at}: template: {e}") };
+        run_steps(self.steps(action), &self.env, client, context)
+    }
+}
+
+/// Checks every step of the named sections (methods, templates, `when`, captures, `ok_status`) and reads
+/// the environment values their templates name as `env.NAME` through `lookup`: each must be set. Shared by
+/// the course platform's sequences and the alerts' (`crate::alerts::templated`).
+pub fn check_steps(
+    sections: &[(&str, &Vec<Step>)],
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut names = BTreeSet::new();
+    let env = environment();
+    for (action, steps) in sections {
+        for step in steps.iter() {
+            let at = format!("{action} step `{}`", step.name);
+            http::Method::from_bytes(step.method.to_ascii_uppercase().as_bytes())
+                .map_err(|_| format!("{at}: unknown method `{}`", step.method))?;
+            let mut templates = vec![("url", step.url.as_str())];
+            templates.extend(step.headers.values().map(|v| ("header", v.as_str())));
+            templates.extend(step.body.as_deref().map(|b| ("body", b)));
+            for (what, source) in templates {
+                let template = env.template_from_str(source).map_err(|e| format!("{at}: {what}: {e}"))?;
+                names.extend(env_names(template.undeclared_variables(true)));
+            }
             if let Some(when) = &step.when {
-                let go = env
-                    .compile_expression(when)
-                    .and_then(|x| x.eval(minijinja::Value::from(minijinja::value::Serde(&ctx))))
-                    .map_err(broken)?;
-                if !go.is_true() {
-                    notes.push(format!("{} pulado", step.name));
-                    continue;
+                let expr = env.compile_expression(when).map_err(|e| format!("{at}: when: {e}"))?;
+                names.extend(env_names(expr.undeclared_variables(true)));
+            }
+            for (name, pointer) in &step.capture {
+                if !(pointer.is_empty() || pointer.starts_with('/')) {
+                    return Err(format!("{at}: capture `{name}`: a JSON pointer starts with `/`"));
                 }
             }
-            let request = build(&env, step, &ctx).map_err(|e| Failure::Permanent { error: format!("{at}: {e}") })?;
-            let answer = client.send(request).map_err(|f| prefix(&at, f))?;
-            if !step.ok_status.contains(&answer.status) {
-                classify(&format!("{at} ({})", step.method.to_ascii_uppercase()), &answer, Utc::now())?;
+            if step.ok_status.iter().any(|s| !(100..=599).contains(s)) {
+                return Err(format!("{at}: ok_status holds a number that is not an HTTP status"));
             }
-            capture(step, &answer, &mut ctx);
-            notes.push(format!("{} HTTP {}", step.name, answer.status));
         }
-        Ok(notes.join(", "))
     }
+    let mut values = BTreeMap::new();
+    for name in names {
+        let value = lookup(&name)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("the templates use env.{name}, which is not set: set {name}"))?;
+        values.insert(name, value);
+    }
+    Ok(values)
+}
+
+/// Runs `steps` in order with `context` plus `env` (the checked environment values) and `vars` (the
+/// captures); the note lists each step's status. A failing step stops the sequence.
+pub fn run_steps(
+    steps: &[Step],
+    env_values: &BTreeMap<String, String>,
+    client: &Client,
+    context: &Value,
+) -> Result<String, Failure> {
+    let env = environment();
+    let mut ctx = context.as_object().cloned().unwrap_or_default();
+    ctx.insert("env".into(), json!(env_values));
+    ctx.insert("vars".into(), Value::Object(Map::new()));
+    let mut notes = Vec::new();
+    for step in steps {
+        let at = format!("step `{}`", step.name);
+        let broken = |e: minijinja::Error| Failure::Permanent { error: format!("{at}: template: {e}") };
+        if let Some(when) = &step.when {
+            let go = env
+                .compile_expression(when)
+                .and_then(|x| x.eval(minijinja::Value::from(minijinja::value::Serde(&ctx))))
+                .map_err(broken)?;
+            if !go.is_true() {
+                notes.push(format!("{} pulado", step.name));
+                continue;
+            }
+        }
+        let request = build(&env, step, &ctx).map_err(|e| Failure::Permanent { error: format!("{at}: {e}") })?;
+        let answer = client.send(request).map_err(|f| prefix(&at, f))?;
+        if !step.ok_status.contains(&answer.status) {
+            classify(&format!("{at} ({})", step.method.to_ascii_uppercase()), &answer, Utc::now())?;
+        }
+        capture(step, &answer, &mut ctx);
+        notes.push(format!("{} HTTP {}", step.name, answer.status));
+    }
+    Ok(notes.join(", "))
 }
 
 fn env_names(variables: std::collections::HashSet<String>) -> impl Iterator<Item = String> {

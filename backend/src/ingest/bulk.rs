@@ -9,14 +9,14 @@
 //! per column through `unnest`, and keep known values with `COALESCE(EXCLUDED.x, t.x)`; diesel's DSL
 //! has neither `unnest` nor `COALESCE`.
 
-use super::event::{Parsed, PaymentEvent};
+use super::event::{EventKind, Parsed, PaymentEvent};
 use super::process::{self, CourseDefaults, Outcome, TreatmentRef, WebhookAnswer};
 use super::record::{NewEvent, Received};
 use crate::models::{Course, Customer, Enrollment};
 use crate::note::Note;
 use crate::schema::{enrollments, webhook_events};
 use crate::treatments::rules::{
-    self, CourseFacts, EnrollmentChange, EnrollmentState, EnrollmentStatus, OrderStatus, Situation,
+    self, CourseFacts, EnrollmentChange, EnrollmentState, EnrollmentStatus, OrderStatus, Situation, TreatmentKind,
 };
 use crate::treatments::store::{self, NewTreatment};
 use chrono::{DateTime, Utc};
@@ -29,6 +29,17 @@ use std::time::Instant;
 type NewEnrollment = (i64, i64, Option<i64>, Option<DateTime<Utc>>);
 /// A webhook written here: its index in the batch, event, customer, order, note.
 type Decided = (usize, i64, i64, Option<i64>, Option<Note>);
+/// The order before this batch: id, status, `payment_timeout_at` (the payment-expired message was planned).
+type LockedOrder = (i64, OrderStatus, Option<DateTime<Utc>>);
+
+/// A change to an order, as `process` makes it: id, new status (with its approval time when it is the
+/// approval), and whether the payment-expired message was planned now (`payment_timeout_at` set).
+struct OrderUpdate {
+    id: i64,
+    status: Option<OrderStatus>,
+    approved_at: Option<DateTime<Utc>>,
+    announces_expiry: bool,
+}
 
 /// One webhook of the batch, as `bulk` sees it.
 pub struct Webhook<'a> {
@@ -133,7 +144,7 @@ pub fn write(
         current.into_iter().map(|e| ((e.customer_id, e.course_id), e)).collect();
 
     // 5. The rules, per event, in memory.
-    let mut order_updates: Vec<(i64, OrderStatus)> = vec![];
+    let mut order_updates: Vec<OrderUpdate> = vec![];
     let mut new_enrollments: Vec<NewEnrollment> = vec![];
     let mut changed_enrollments: Vec<Enrollment> = vec![];
     let mut planned: Vec<NewTreatment> = vec![];
@@ -146,14 +157,17 @@ pub fn write(
         );
         let order = &orders[&order_key];
         let enrollment = current.get(&(customer.id, course.id));
+        let prior = Some(order.1).filter(|s| *s != OrderStatus::New);
         let plan = rules::decide_for_courses(
             &Situation {
                 kind: event.kind,
-                order: Some(order.1).filter(|s| *s != OrderStatus::New),
+                order: prior,
                 enrollment: None,
                 access_days: None,
                 access_until: event.access_until,
                 has_order_ids: event.source.has_order_ids(),
+                // As in `process`: one payment-expired message per order (`payment_timeout_at`).
+                expiry_announced: event.kind == EventKind::Expired && order.2.is_some(),
                 now,
             },
             &[CourseFacts {
@@ -162,8 +176,15 @@ pub fn write(
             }],
         );
         let order_id = order.0;
-        if let Some(status) = plan.order_status {
-            order_updates.push((order_id, status));
+        let announces_expiry =
+            plan.courses.iter().flat_map(|d| &d.treatments).any(|t| t.kind == TreatmentKind::PaymentExpiredMessage);
+        if plan.order_status.is_some() || announces_expiry {
+            order_updates.push(OrderUpdate {
+                id: order_id,
+                status: plan.order_status,
+                approved_at: rules::approval_time(prior, plan.order_status, event.occurred_at, now),
+                announces_expiry,
+            });
         }
         let decision = &plan.courses[0];
         let expires_at = match (decision.enrollment, enrollment) {
@@ -339,29 +360,38 @@ struct OrderRow {
     external_id: String,
     #[diesel(sql_type = Text)]
     status: String,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    payment_timeout_at: Option<DateTime<Utc>>,
 }
 
-/// The orders by source and external id (unique in the batch): their id and status before this batch.
+/// The orders by source and external id (unique in the batch): their id, status and payment timeout mark
+/// before this batch. Inserted or refreshed as `process::lock_order` does: a field the event does not
+/// carry (amount, coupon, offer, paid-period end, ...) keeps its known value.
 fn upsert_orders(
     conn: &mut PgConnection,
     candidates: &[(usize, &PaymentEvent, Course, i64)],
     customers: &HashMap<String, Customer>,
     now: DateTime<Utc>,
-) -> QueryResult<HashMap<(String, String), (i64, OrderStatus)>> {
+) -> QueryResult<HashMap<(String, String), LockedOrder>> {
     let order = |x: &(usize, &PaymentEvent, Course, i64)| x.1.order.clone().expect("candidates have orders");
     let rows: Vec<OrderRow> = diesel::sql_query(
         "INSERT INTO orders (source, external_id, customer_id, course_id, status, amount_cents, currency, \
-           payment_method, installments) \
+           payment_method, installments, coupon, offer_code, access_until) \
          SELECT v.source, v.external_id, v.customer_id, v.course_id, 'new', v.amount_cents, v.currency, \
-           v.payment_method, v.installments \
-         FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::int4[]) \
-           AS v(source, external_id, customer_id, course_id, amount_cents, currency, payment_method, installments) \
+           v.payment_method, v.installments, v.coupon, v.offer_code, v.access_until \
+         FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::int4[], \
+           $10::text[], $11::text[], $12::timestamptz[]) \
+           AS v(source, external_id, customer_id, course_id, amount_cents, currency, payment_method, installments, \
+             coupon, offer_code, access_until) \
          ON CONFLICT (source, external_id) DO UPDATE SET \
            amount_cents = COALESCE(EXCLUDED.amount_cents, orders.amount_cents), \
            currency = COALESCE(EXCLUDED.currency, orders.currency), \
            payment_method = COALESCE(EXCLUDED.payment_method, orders.payment_method), \
-           installments = COALESCE(EXCLUDED.installments, orders.installments), updated_at = $9 \
-         RETURNING id, source, external_id, status",
+           installments = COALESCE(EXCLUDED.installments, orders.installments), \
+           coupon = COALESCE(EXCLUDED.coupon, orders.coupon), \
+           offer_code = COALESCE(EXCLUDED.offer_code, orders.offer_code), \
+           access_until = COALESCE(EXCLUDED.access_until, orders.access_until), updated_at = $9 \
+         RETURNING id, source, external_id, status, payment_timeout_at",
     )
     .bind::<Array<Text>, _>(candidates.iter().map(|x| x.1.source.as_str()).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(candidates.iter().map(|x| order(x).external_id).collect::<Vec<_>>())
@@ -372,27 +402,39 @@ fn upsert_orders(
     .bind::<Array<Nullable<Text>>, _>(candidates.iter().map(|x| order(x).payment_method).collect::<Vec<_>>())
     .bind::<Array<Nullable<Integer>>, _>(candidates.iter().map(|x| order(x).installments).collect::<Vec<_>>())
     .bind::<Timestamptz, _>(now)
+    .bind::<Array<Nullable<Text>>, _>(candidates.iter().map(|x| order(x).coupon).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(
+        candidates.iter().map(|x| x.1.product.as_ref().and_then(|p| p.offer_code.clone())).collect::<Vec<_>>(),
+    )
+    .bind::<Array<Nullable<Timestamptz>>, _>(candidates.iter().map(|x| x.1.access_until).collect::<Vec<_>>())
     .load(conn)?;
     rows.into_iter()
         .map(|r| {
             let status = OrderStatus::parse(&r.status).ok_or_else(|| {
                 diesel::result::Error::DeserializationError(format!("unknown order status {:?}", r.status).into())
             })?;
-            Ok(((r.source, r.external_id), (r.id, status)))
+            Ok(((r.source, r.external_id), (r.id, status, r.payment_timeout_at)))
         })
         .collect()
 }
 
-fn update_orders(conn: &mut PgConnection, updates: &[(i64, OrderStatus)], now: DateTime<Utc>) -> QueryResult<()> {
+/// The orders' new statuses (and approval times), and the payment-expired marks, as `process` sets them.
+fn update_orders(conn: &mut PgConnection, updates: &[OrderUpdate], now: DateTime<Utc>) -> QueryResult<()> {
     if updates.is_empty() {
         return Ok(());
     }
     diesel::sql_query(
-        "UPDATE orders o SET status = v.status, updated_at = $3 \
-         FROM unnest($1::int8[], $2::text[]) AS v(id, status) WHERE o.id = v.id",
+        "UPDATE orders o SET status = COALESCE(v.status, o.status), \
+           updated_at = CASE WHEN v.status IS NULL THEN o.updated_at ELSE $5 END, \
+           approved_at = COALESCE(v.approved_at, o.approved_at), \
+           payment_timeout_at = CASE WHEN v.announces_expiry THEN $5 ELSE o.payment_timeout_at END \
+         FROM unnest($1::int8[], $2::text[], $3::timestamptz[], $4::bool[]) \
+           AS v(id, status, approved_at, announces_expiry) WHERE o.id = v.id",
     )
-    .bind::<Array<BigInt>, _>(updates.iter().map(|u| u.0).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(updates.iter().map(|u| u.1.as_str()).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(updates.iter().map(|u| u.id).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(updates.iter().map(|u| u.status.map(OrderStatus::as_str)).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Timestamptz>>, _>(updates.iter().map(|u| u.approved_at).collect::<Vec<_>>())
+    .bind::<Array<diesel::sql_types::Bool>, _>(updates.iter().map(|u| u.announces_expiry).collect::<Vec<_>>())
     .bind::<Timestamptz, _>(now)
     .execute(conn)
     .map(|_| ())

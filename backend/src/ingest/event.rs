@@ -16,6 +16,10 @@ crate::vocabulary! {
         Kiwify = "kiwify",
         /// Portaria's own documented JSON, signed with Standard Webhooks.
         Generic = "generic",
+        /// Eduzz webhook v3 (`x-signature` HMAC-SHA256 of the raw body).
+        Eduzz = "eduzz",
+        /// Monetizze postback (`chave_unica` in the body).
+        Monetizze = "monetizze",
     }
 }
 
@@ -45,12 +49,21 @@ crate::vocabulary! {
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CustomerInfo {
-    /// Trimmed and lower-cased.
+    /// Trimmed and lower-cased. Empty when the source identified the customer by document only (a
+    /// Kiwify `Customer` with a CPF and no e-mail): the ingest service resolves it from `document`
+    /// before anything is written.
     pub email: String,
     pub name: Option<String>,
     /// CPF/CNPJ, digits only when it is one.
     pub document: Option<String>,
     pub phone: Option<String>,
+}
+
+impl CustomerInfo {
+    /// The source gave a document (digits) but no e-mail.
+    pub fn by_document_only(&self) -> bool {
+        self.email.is_empty() && self.document.as_deref().is_some_and(|d| !d.is_empty())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -64,6 +77,9 @@ pub struct OrderInfo {
     /// As the provider names it, lower-cased (e.g. "pix", "credit_card", "boleto").
     pub payment_method: Option<String>,
     pub installments: Option<i32>,
+    /// The coupon (discount code) used, when the source says.
+    #[serde(default)]
+    pub coupon: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -99,7 +115,8 @@ pub struct PaymentEvent {
     pub order: Option<OrderInfo>,
     pub product: Option<ProductInfo>,
     pub payment: PaymentDetails,
-    /// For `subscription_canceled`: the end of the paid period (access is kept until then).
+    /// The end of the paid period the platform reports (a subscription's `access_until` / next charge
+    /// date): a cancellation keeps access until then, a renewal extends access to it.
     pub access_until: Option<DateTime<Utc>>,
 }
 

@@ -65,7 +65,7 @@ fn request_parts(req: &HttpRequest) -> (RequestParts, Vec<(String, String)>) {
 #[utoipa::path(
     tag = "webhooks",
     params(("source" = Source, Path, description = "The sending platform (one enabled here; any other name is 404 `unknown_source`)")),
-    request_body(content = Object, description = "The provider's payload: a JSON object, whatever the Content-Type; see docs/WEBHOOKS.md", content_type = "application/json"),
+    request_body(content = Object, description = "The provider's payload: a JSON object, whatever the Content-Type (Monetizze may also post a form-encoded postback); see docs/WEBHOOKS.md", content_type = "application/json"),
     responses(
         (status = 200, description = "Accepted: processed, duplicate or ignored", body = WebhookAnswer),
         (status = 400, description = "The body is not JSON (`invalid_json`)", body = ErrorBody),

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod bulk;
 pub mod event;
 pub mod handler;
+pub mod identity;
 pub mod process;
 pub mod rate_limit;
 pub mod record;

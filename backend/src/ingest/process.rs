@@ -279,6 +279,14 @@ fn ingest_event(
             enrollment: enrollment.map(|e| EnrollmentState { status: e.status, expires_at: e.expires_at }),
         })
         .collect();
+    // The payment-expired message goes out once per order: `orders.payment_timeout_at` is set when it is
+    // planned, by the sweep's pix/boleto timeout or by an expiry here, whichever comes first.
+    let expiry_announced = match (&order, event.kind) {
+        (Some(o), EventKind::Expired) => {
+            orders::table.find(o.id).select(orders::payment_timeout_at).first::<Option<DateTime<Utc>>>(conn)?.is_some()
+        }
+        _ => false,
+    };
     let plan = rules::decide_for_courses(
         &Situation {
             kind: event.kind,
@@ -287,14 +295,26 @@ fn ingest_event(
             access_days: None,
             access_until: event.access_until,
             has_order_ids: event.source.has_order_ids(),
+            expiry_announced,
             now,
         },
         &facts,
     );
+    let announces_expiry =
+        plan.courses.iter().flat_map(|d| &d.treatments).any(|t| t.kind == TreatmentKind::PaymentExpiredMessage);
+    if let (Some(order), true) = (&order, announces_expiry) {
+        diesel::update(orders::table.find(order.id)).set(orders::payment_timeout_at.eq(now)).execute(conn)?;
+    }
 
     if let (Some(order), Some(status)) = (&order, plan.order_status) {
+        let prior = Some(order.status).filter(|s| *s != OrderStatus::New);
+        let approved_at = rules::approval_time(prior, Some(status), event.occurred_at, now);
         diesel::update(orders::table.find(order.id))
-            .set((orders::status.eq(status), orders::updated_at.eq(now)))
+            .set((
+                orders::status.eq(status),
+                orders::updated_at.eq(now),
+                approved_at.map(|t| orders::approved_at.eq(t)),
+            ))
             .execute(conn)?;
     }
     let order_id = order.as_ref().map(|o| o.id);
@@ -465,8 +485,12 @@ struct NewOrder<'a> {
     currency: Option<&'a str>,
     payment_method: Option<&'a str>,
     installments: Option<i32>,
+    coupon: Option<&'a str>,
+    offer_code: Option<&'a str>,
+    access_until: Option<DateTime<Utc>>,
 }
 
+/// What a later event of the order refreshes; a field it does not carry (`None`) is left as it was.
 #[derive(AsChangeset)]
 #[diesel(table_name = orders)]
 struct OrderRefresh<'a> {
@@ -474,6 +498,9 @@ struct OrderRefresh<'a> {
     currency: Option<&'a str>,
     payment_method: Option<&'a str>,
     installments: Option<i32>,
+    coupon: Option<&'a str>,
+    offer_code: Option<&'a str>,
+    access_until: Option<DateTime<Utc>>,
     updated_at: DateTime<Utc>,
 }
 
@@ -487,6 +514,7 @@ fn lock_order(
     now: DateTime<Utc>,
 ) -> QueryResult<Order> {
     let info = event.order.as_ref().expect("caller checked");
+    let offer_code = event.product.as_ref().and_then(|p| p.offer_code.as_deref());
     let row = NewOrder {
         source: event.source,
         external_id: &info.external_id,
@@ -497,12 +525,18 @@ fn lock_order(
         currency: info.currency.as_deref(),
         payment_method: info.payment_method.as_deref(),
         installments: info.installments,
+        coupon: info.coupon.as_deref(),
+        offer_code,
+        access_until: event.access_until,
     };
     let refresh = OrderRefresh {
         amount_cents: info.amount_cents,
         currency: info.currency.as_deref(),
         payment_method: info.payment_method.as_deref(),
         installments: info.installments,
+        coupon: info.coupon.as_deref(),
+        offer_code,
+        access_until: event.access_until,
         updated_at: now,
     };
     diesel::insert_into(orders::table)

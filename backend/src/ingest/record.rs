@@ -89,8 +89,26 @@ pub fn keep_headers<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>, query
     Value::Object(kept)
 }
 
-/// Masks the value of a top-level `"hottok"` field (Hotmart repeats its token in the body).
+/// Masks the secrets senders put in the body: a top-level `"hottok"` field (Hotmart repeats its token
+/// there) and Monetizze's `chave_unica` (in a JSON body, a form field, or the form's `json` field).
 pub fn mask_body_secrets(body: &str) -> String {
+    let mut masked = mask_hottok(body);
+    if !body.contains("chave_unica") {
+        return masked;
+    }
+    for key in crate::ingest::sources::monetizze::presented_keys(body.as_bytes()) {
+        // A value this short is no real key, and replacing it everywhere would garble the body.
+        if key.chars().count() >= MIN_MASKED_KEY_CHARS {
+            masked = masked.replace(&key, MASK).replace(&form_encoded(&key), MASK);
+        }
+    }
+    masked
+}
+
+/// Shortest `chave_unica` masked (Monetizze's are 32 hexadecimal digits).
+const MIN_MASKED_KEY_CHARS: usize = 6;
+
+fn mask_hottok(body: &str) -> String {
     let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body) else {
         return body.to_string();
     };
@@ -101,6 +119,18 @@ pub fn mask_body_secrets(body: &str) -> String {
         }
         _ => body.to_string(),
     }
+}
+
+/// `value` as a form encodes it (`application/x-www-form-urlencoded`).
+fn form_encoded(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => (b as char).to_string(),
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[derive(Insertable)]
@@ -219,5 +249,20 @@ mod tests {
         assert!(masked.contains(r#""hottok":"***""#));
         assert_eq!(mask_body_secrets("not json"), "not json");
         assert_eq!(mask_body_secrets(r#"{"a":1}"#), r#"{"a":1}"#);
+    }
+
+    #[test]
+    fn masks_the_monetizze_key_in_every_shape() {
+        let json = r#"{"chave_unica":"82e98fd17562ae451ba4f9e3b9c2eab6","venda":{"codigo":"1"}}"#;
+        assert_eq!(mask_body_secrets(json), r#"{"chave_unica":"***","venda":{"codigo":"1"}}"#);
+        let form =
+            "chave_unica=k%C3%A9y+s%26cret&venda%5Bcodigo%5D=1&json=%7B%22chave_unica%22%3A%22k%C3%A9y+s%26cret%22%7D";
+        assert_eq!(
+            mask_body_secrets(form),
+            "chave_unica=***&venda%5Bcodigo%5D=1&json=%7B%22chave_unica%22%3A%22***%22%7D"
+        );
+        // too short to be a key: left alone rather than every "ab" of the body replaced
+        let short = r#"{"chave_unica":"ab","produto":{"nome":"abc"}}"#;
+        assert_eq!(mask_body_secrets(short), short);
     }
 }

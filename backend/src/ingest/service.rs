@@ -5,6 +5,7 @@
 
 use super::batch;
 use super::event::{AuthError, ParseError, Parsed, RequestParts, Source};
+use super::identity;
 use super::process::{self, CourseDefaults, Outcome, WebhookAnswer};
 use super::record::{self, Received};
 use super::sources;
@@ -45,6 +46,8 @@ pub fn enabled_source(name: &str, secrets: &SourceSecrets) -> Result<(Source, St
         Some(Source::Hotmart) => secrets.hotmart.clone(),
         Some(Source::Kiwify) => secrets.kiwify.clone(),
         Some(Source::Generic) => secrets.generic.clone(),
+        Some(Source::Eduzz) => secrets.eduzz.clone(),
+        Some(Source::Monetizze) => secrets.monetizze.clone(),
         None => None,
     };
     match (source, secret) {
@@ -109,8 +112,10 @@ pub async fn ingest(
 ) -> ApiResult<Ingested> {
     let source = received.source.clone();
     let result = match screened {
-        // The hot path: through the group-commit writers (one transaction per batch).
-        Ok(parsed) if replay_of.is_none() && state.ingest.enabled() => {
+        // The hot path: through the group-commit writers (one transaction per batch). A customer given by
+        // document only (no e-mail) is not: it must first be identified (`identity::identify`, else 422),
+        // which `one_by_one` does before its transaction, as for every webhook there.
+        Ok(parsed) if replay_of.is_none() && state.ingest.enabled() && !by_document_only(&parsed) => {
             state.ingest.submit(batch::Request { received, parsed, started }).await.map(Ingested::Accepted)
         }
         // Rejections, staff replays, and everything when the group commit is off: one by one.
@@ -132,6 +137,11 @@ pub async fn ingest(
         Err(e) => log_line(&source, Outcome::Error.as_str(), None, e.status.as_u16(), latency, replay_of),
     }
     result
+}
+
+/// The payload's customer came with a document and no e-mail (see `identity`).
+fn by_document_only(parsed: &Parsed) -> bool {
+    matches!(parsed, Parsed::Event(event) if event.customer.by_document_only())
 }
 
 /// Records a rejection, or ingests a parsed webhook in a transaction of its own.
@@ -158,23 +168,38 @@ async fn one_by_one(
                 )?;
                 Ingested::Rejected { rejection: rejection.clone(), event_id }
             }
-            Ok(parsed) => match process::ingest(conn, &received, parsed, &defaults, replay_of, started) {
-                Ok(answer) => Ingested::Accepted(answer),
-                // A lost connection: nothing was committed; `db::run` retries on a good one, else 503.
-                Err(e) if db::is_connection_failure(&e) => return Err(e.into()),
-                Err(e) => {
-                    // Nothing of the transaction stayed; keep the request on record, then fail.
-                    let error = format!("internal error: {e}");
-                    let _ = record::record_rejection(
+            Ok(parsed) => match identity::identify(conn, parsed)? {
+                // No e-mail and no single customer with the document: turned away, like a bad payload.
+                Err(message) => {
+                    let rejection = parse_rejection(ParseError::Unprocessable(message));
+                    let event_id = record::record_rejection(
                         conn,
                         &received,
-                        Outcome::Error,
-                        &error,
+                        rejection.outcome,
+                        &rejection.error.message,
                         replay_of,
                         process::elapsed_ms(started),
-                    );
-                    return Err(ApiError::internal(format!("ingest of a {} webhook: {e}", received.source)));
+                    )?;
+                    Ingested::Rejected { rejection, event_id }
                 }
+                Ok(parsed) => match process::ingest(conn, &received, &parsed, &defaults, replay_of, started) {
+                    Ok(answer) => Ingested::Accepted(answer),
+                    // A lost connection: nothing was committed; `db::run` retries on a good one, else 503.
+                    Err(e) if db::is_connection_failure(&e) => return Err(e.into()),
+                    Err(e) => {
+                        // Nothing of the transaction stayed; keep the request on record, then fail.
+                        let error = format!("internal error: {e}");
+                        let _ = record::record_rejection(
+                            conn,
+                            &received,
+                            Outcome::Error,
+                            &error,
+                            replay_of,
+                            process::elapsed_ms(started),
+                        );
+                        return Err(ApiError::internal(format!("ingest of a {} webhook: {e}", received.source)));
+                    }
+                },
             },
         })
     })

@@ -65,6 +65,9 @@ pub struct AlertSetting {
     pub enabled: bool,
     /// The host of `ALERT_WEBHOOK_URL` (the URL itself is a credential: never shown).
     pub host: Option<String>,
+    /// The calls of `ALERT_HTTP_CONFIG`, each as `name: METHOD host` (never a path, query or header);
+    /// empty when it is not set.
+    pub http_calls: Vec<String>,
     /// `ALERT_OUTBOX_AGE`, in seconds.
     pub outbox_age_seconds: u64,
     /// `ALERT_REJECTIONS`: 401s of one source within `rejections_span_seconds` that alert.
@@ -162,8 +165,9 @@ pub fn platform_settings(config: &Config) -> Option<PlatformSetting> {
 
 pub fn alert_setting(alerts: &AlertConfig) -> AlertSetting {
     AlertSetting {
-        enabled: alerts.webhook_url.is_some(),
+        enabled: alerts.webhook_url.is_some() || alerts.http.is_some(),
         host: alerts.webhook_url.as_deref().map(send::host),
+        http_calls: alerts.http.as_ref().map(|plan| plan.targets()).unwrap_or_default(),
         outbox_age_seconds: alerts.outbox_age.as_secs(),
         rejections: alerts.rejections,
         rejections_span_seconds: AlertConfig::REJECTIONS_SPAN.as_secs(),
@@ -182,6 +186,8 @@ pub fn settings(config: &Config) -> Settings {
                 Source::Hotmart => &s.hotmart,
                 Source::Kiwify => &s.kiwify,
                 Source::Generic => &s.generic,
+                Source::Eduzz => &s.eduzz,
+                Source::Monetizze => &s.monetizze,
             };
             SourceSetting { source, secret_set: secret.is_some() }
         })
@@ -219,7 +225,12 @@ pub fn channel_lines(config: &Config) -> Vec<String> {
     });
     let platform =
         platform_settings(config).filter(|p| p.enabled).map(|p| p.host.or(p.mode).unwrap_or_else(|| "ligada".into()));
-    let alerts = config.alerts.webhook_url.as_deref().map(send::host);
+    let alerts = match (config.alerts.webhook_url.as_deref().map(send::host), &config.alerts.http) {
+        (Some(host), Some(_)) => Some(format!("{host} e chamadas configuradas")),
+        (Some(host), None) => Some(host),
+        (None, Some(_)) => Some("chamadas configuradas".into()),
+        (None, None) => None,
+    };
     vec![line("e-mail", email), line("plataforma do curso", platform), line("alertas", alerts)]
 }
 
@@ -232,19 +243,8 @@ pub fn test(config: &Config, channel: TestChannel, admin_email: &str) -> ApiResu
     match channel {
         TestChannel::Alert => {
             let alerter = alerts::Alerter::from_config(config).ok_or_else(|| off("alert"))?;
-            Ok(match alerter.test(admin_email) {
-                Ok(reply) => TestResult {
-                    channel,
-                    ok: reply.ok(),
-                    status: Some(reply.status),
-                    detail: if reply.body.trim().is_empty() {
-                        format!("HTTP {}", reply.status)
-                    } else {
-                        format!("HTTP {}: {}", reply.status, reply.body.trim())
-                    },
-                },
-                Err(e) => TestResult { channel, ok: false, status: None, detail: e },
-            })
+            let report = alerter.test(admin_email);
+            Ok(TestResult { channel, ok: report.ok, status: report.status, detail: report.detail })
         }
         // At merge: a test e-mail to `admin_email` through the e-mail `Channel` (`deliver` of a sample job).
         // The welcome message with sample data, to the signed-in administrator.

@@ -37,22 +37,31 @@ async fn batch(pool: Pool, fetch: Arc<Fetch>, cursor: Option<Vec<i64>>) -> ApiRe
 }
 
 /// The first batch is read before answering, so that a database failure is a proper error answer
-/// (503) rather than a 200 whose body breaks off; the rest streams batch by batch.
+/// (503) rather than a 200 whose body breaks off; the rest streams batch by batch. The body is pulled
+/// by the connection as it writes (actix asks for the next chunk only when the previous one is on its
+/// way), so the server holds one batch at a time whatever the size of the report; when the client
+/// goes away actix drops the body, and no further batch is read (`Download` logs it).
 async fn stream_csv(pool: Pool, filename: &str, header: &[&str], fetch: Arc<Fetch>) -> ApiResult<HttpResponse> {
     let (first, next) = batch(pool.clone(), fetch.clone(), None).await?;
     // A BOM so that spreadsheet programs read the file as UTF-8.
     let head = Bytes::from(format!("\u{feff}{}{first}", csv::record(header)));
+    let download = Download { file: filename.to_string(), batches: 1, finished: next.is_none() };
     // state: `Some(cursor)` while there is more to read
-    let rows = futures_util::stream::unfold(next, move |state| {
+    let rows = futures_util::stream::unfold((next, download), move |(state, mut download)| {
         let (pool, fetch) = (pool.clone(), fetch.clone());
         async move {
             let cursor = state?;
             match batch(pool, fetch, Some(cursor)).await {
-                Ok((text, next)) => Some((Ok::<Bytes, actix_web::Error>(Bytes::from(text)), next)),
+                Ok((text, next)) => {
+                    download.batches += 1;
+                    download.finished = next.is_none();
+                    Some((Ok::<Bytes, actix_web::Error>(Bytes::from(text)), (next, download)))
+                }
                 Err(e) => {
                     // The answer has begun: the download breaks off, the cause goes to the log.
                     e.log_unanswered("CSV report: a later batch");
-                    Some((Err(e.into()), None))
+                    download.finished = true;
+                    Some((Err(e.into()), (None, download)))
                 }
             }
         }
@@ -63,6 +72,25 @@ async fn stream_csv(pool: Pool, filename: &str, header: &[&str], fetch: Arc<Fetc
         .insert_header(("Content-Disposition", format!("attachment; filename=\"{filename}\"")))
         .insert_header(("Cache-Control", "no-store"))
         .streaming(body))
+}
+
+/// A report being streamed; dropped with the body, it says when the client left before the end.
+struct Download {
+    file: String,
+    batches: usize,
+    finished: bool,
+}
+
+impl Drop for Download {
+    fn drop(&mut self) {
+        if !self.finished {
+            tracing::info!(
+                file = self.file.as_str(),
+                batches = self.batches,
+                "CSV report: the client left before the end; no further batch is read"
+            );
+        }
+    }
 }
 
 trait ChainRows: futures_util::Stream + Sized {

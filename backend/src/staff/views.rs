@@ -99,6 +99,15 @@ pub struct OrderView {
     pub course_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the order was approved: the approving event's own time (the platform's), else when
+    /// Portaria received it. `null` while it was never approved.
+    pub approved_at: Option<DateTime<Utc>>,
+    /// The coupon (discount code) used, when the platform said.
+    pub coupon: Option<String>,
+    /// The offer or plan bought, when the platform said.
+    pub offer_code: Option<String>,
+    /// The end of the paid period the platform last reported (a subscription's access end / next charge).
+    pub access_until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

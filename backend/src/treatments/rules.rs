@@ -161,11 +161,15 @@ pub struct Situation {
     pub enrollment: Option<EnrollmentState>,
     /// The course's access duration (`None`: lifetime).
     pub access_days: Option<i32>,
-    /// For subscription cancellations: the end of the paid period.
+    /// The end of the paid period the platform reports: a cancellation keeps access until then, a
+    /// renewal (or a new approval while access is on) extends access to it.
     pub access_until: Option<DateTime<Utc>>,
     /// The source sends real order ids. Without them (the checkout simulator) a refund or chargeback
     /// cannot be tied to the approval it reverses, so it is about the customer's access to the course.
     pub has_order_ids: bool,
+    /// The payment-expired message was already sent for this order (the sweep's pix/boleto timeout, or an
+    /// earlier expiry): the customer hears it once per order, whichever comes first.
+    pub expiry_announced: bool,
     pub now: DateTime<Utc>,
 }
 
@@ -195,20 +199,25 @@ pub fn decide(s: &Situation) -> Decision {
             note: None,
         },
         EventKind::Renewed if reversed => Decision::nothing(Note::RenewalAfterReversal),
-        EventKind::Renewed if active => {
-            // The new period starts where the current one ends.
-            let base = s.enrollment.and_then(|e| e.expires_at).filter(|t| *t > s.now).unwrap_or(s.now);
-            Decision {
-                order_status: Some(OrderStatus::Approved),
-                enrollment: EnrollmentChange::Extend { expires_at: expiry_from(base, s.access_days) },
-                treatments: vec![now_plan(TreatmentKind::ExtendAccess, TreatmentReason::SubscriptionRenewed)],
-                cancel_scheduled_revokes: true,
-                note: None,
+        EventKind::Renewed if active => match paid_until(s) {
+            Some(paid) => extend_to_paid_period(s, paid, TreatmentReason::SubscriptionRenewed),
+            None => {
+                // The new period starts where the current one ends.
+                let base = s.enrollment.and_then(|e| e.expires_at).filter(|t| *t > s.now).unwrap_or(s.now);
+                Decision {
+                    order_status: Some(OrderStatus::Approved),
+                    enrollment: EnrollmentChange::Extend { expires_at: expiry_from(base, s.access_days) },
+                    treatments: vec![now_plan(TreatmentKind::ExtendAccess, TreatmentReason::SubscriptionRenewed)],
+                    cancel_scheduled_revokes: true,
+                    note: None,
+                }
             }
-        }
+        },
         EventKind::Renewed => Decision {
             order_status: Some(OrderStatus::Approved),
-            enrollment: EnrollmentChange::Activate { expires_at: expiry_from(s.now, s.access_days) },
+            enrollment: EnrollmentChange::Activate {
+                expires_at: paid_until(s).or_else(|| expiry_from(s.now, s.access_days)),
+            },
             treatments: vec![now_plan(TreatmentKind::GrantAccess, TreatmentReason::SubscriptionRenewed)],
             cancel_scheduled_revokes: true,
             note: None,
@@ -223,6 +232,7 @@ pub fn decide(s: &Situation) -> Decision {
             TreatmentKind::PaymentPendingMessage,
             TreatmentReason::AwaitingPayment,
         ),
+        EventKind::Expired if s.expiry_announced => expiry_already_announced(s),
         EventKind::Expired => before_payment(
             s,
             OrderStatus::Expired,
@@ -330,9 +340,51 @@ pub fn decide_for_courses(event: &Situation, courses: &[CourseFacts]) -> CourseP
     CoursePlan { order_status, courses: decisions, note }
 }
 
-/// A new approval while access is on (another order of the same course, or buying again after a
-/// cancellation scheduled the end): access is renewed per the course's duration, never shortened.
+/// The platform's paid-period end, when it reports one still in the future.
+fn paid_until(s: &Situation) -> Option<DateTime<Utc>> {
+    s.access_until.filter(|t| *t > s.now)
+}
+
+/// Access that is on, extended to the platform's paid-period end `paid`: never shortened (an end
+/// already later stays, lifetime access stays lifetime). Extending to where access already ends does
+/// nothing (a Kiwify renewal arrives as `order_approved` and as `subscription_renewed`).
+fn extend_to_paid_period(s: &Situation, paid: DateTime<Utc>, reason: TreatmentReason) -> Decision {
+    let current_end = s.enrollment.and_then(|e| e.expires_at);
+    let new_end = current_end.map(|current| current.max(paid));
+    let base = Decision {
+        order_status: Some(OrderStatus::Approved),
+        cancel_scheduled_revokes: true,
+        ..Decision::nothing(Note::AccessAlreadyActive)
+    };
+    if new_end == current_end {
+        return base;
+    }
+    Decision {
+        enrollment: EnrollmentChange::Extend { expires_at: new_end },
+        treatments: vec![now_plan(TreatmentKind::ExtendAccess, reason)],
+        note: (reason == TreatmentReason::Repurchase).then_some(Note::AccessRenewed),
+        ..base
+    }
+}
+
+/// When an order was approved, for the record: set by the event that approves it (not by a later
+/// one about an order already approved), at the event's own time when the platform gives one, else now.
+pub fn approval_time(
+    prior: Option<OrderStatus>,
+    new: Option<OrderStatus>,
+    occurred_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    (new == Some(OrderStatus::Approved) && prior != Some(OrderStatus::Approved)).then(|| occurred_at.unwrap_or(now))
+}
+
+/// A new approval while access is on (another order of the same course, a subscription's renewal
+/// charge, or buying again after a cancellation scheduled the end): access is renewed to the
+/// platform's paid-period end when it reports one, else per the course's duration; never shortened.
 fn repurchase(s: &Situation) -> Decision {
+    if let Some(paid) = paid_until(s) {
+        return extend_to_paid_period(s, paid, TreatmentReason::Repurchase);
+    }
     let current_end = s.enrollment.and_then(|e| e.expires_at);
     let renewed_end = match (current_end, expiry_from(s.now, s.access_days)) {
         (Some(current), Some(new)) => Some(current.max(new)),
@@ -389,6 +441,21 @@ fn reverse(s: &Situation, active: bool) -> Decision {
     }
 }
 
+/// The platform's expiry after the timeout already told the customer: the order records the platform's
+/// word, no second message (an order already paid stays as it is, as for any expiry).
+fn expiry_already_announced(s: &Situation) -> Decision {
+    match s.order {
+        Some(OrderStatus::Approved | OrderStatus::Refunded | OrderStatus::Chargeback) => {
+            Decision::nothing(Note::OrderAlreadyPaid)
+        }
+        prior => Decision {
+            order_status: Some(OrderStatus::Expired).filter(|status| prior != Some(*status)),
+            // The timeout treated the order as expired already; the platform now agrees.
+            ..Decision::nothing(Note::OrderAlreadyInState)
+        },
+    }
+}
+
 /// Events about a payment that has not happened (refused, pending, expired, canceled): a message,
 /// unless the order has already been paid (an out-of-order delivery).
 fn before_payment(s: &Situation, status: OrderStatus, kind: TreatmentKind, reason: TreatmentReason) -> Decision {
@@ -423,7 +490,16 @@ mod tests {
         Some(EnrollmentState { status: EnrollmentStatus::Revoked, expires_at: None })
     }
     fn sit(kind: EventKind, order: Option<OrderStatus>, enrollment: Option<EnrollmentState>) -> Situation {
-        Situation { kind, order, enrollment, access_days: None, access_until: None, has_order_ids: true, now: now() }
+        Situation {
+            kind,
+            order,
+            enrollment,
+            access_days: None,
+            access_until: None,
+            has_order_ids: true,
+            expiry_announced: false,
+            now: now(),
+        }
     }
     fn kinds(d: &Decision) -> Vec<TreatmentKind> {
         d.treatments.iter().map(|t| t.kind).collect()
@@ -582,6 +658,39 @@ mod tests {
     }
 
     #[test]
+    fn the_payment_expired_message_goes_out_once_per_order() {
+        let announced = |order| Situation { expiry_announced: true, ..sit(E::Expired, order, None) };
+        // the sweep's timeout told the customer: the platform's expiry records the status, no second message
+        let d = decide(&announced(Some(OrderStatus::WaitingPayment)));
+        assert!(d.treatments.is_empty());
+        assert_eq!(d.order_status, Some(OrderStatus::Expired));
+        assert_eq!(d.note, Some(Note::OrderAlreadyInState));
+        // a repeated expiry, or one for an order that went back to waiting (a new boleto) after the message
+        assert_eq!(decide(&announced(Some(OrderStatus::Expired))).order_status, None);
+        assert!(decide(&announced(Some(OrderStatus::Expired))).treatments.is_empty());
+        assert!(decide(&announced(None)).treatments.is_empty());
+        // an order already paid stays as it is, as for any late expiry
+        for prior in [OrderStatus::Approved, OrderStatus::Refunded, OrderStatus::Chargeback] {
+            let d = decide(&announced(Some(prior)));
+            assert!(d.treatments.is_empty() && d.order_status.is_none(), "{prior:?}");
+            assert_eq!(d.note, Some(Note::OrderAlreadyPaid));
+        }
+        // not announced yet: the message, as before
+        assert_eq!(
+            kinds(&decide(&sit(E::Expired, Some(OrderStatus::WaitingPayment), None))),
+            [T::PaymentExpiredMessage]
+        );
+        // the flag is about the expiry message only: an approval after the timeout still grants
+        let late = Situation { expiry_announced: true, ..sit(E::Approved, Some(OrderStatus::WaitingPayment), None) };
+        assert_eq!(kinds(&decide(&late)), [T::GrantAccess, T::WelcomeMessage]);
+        // several courses: still no message
+        let plan =
+            decide_for_courses(&announced(Some(OrderStatus::WaitingPayment)), &[facts(None, None), facts(None, None)]);
+        assert!(plan.courses.iter().all(|d| d.treatments.is_empty()));
+        assert_eq!(plan.order_status, Some(OrderStatus::Expired));
+    }
+
+    #[test]
     fn late_pre_payment_events_after_payment_are_ignored() {
         for k in [E::Refused, E::WaitingPayment, E::Expired, E::Canceled] {
             for prior in [OrderStatus::Approved, OrderStatus::Refunded, OrderStatus::Chargeback] {
@@ -609,6 +718,87 @@ mod tests {
         // never after a refund
         s.order = Some(OrderStatus::Refunded);
         assert!(decide(&s).treatments.is_empty());
+    }
+
+    #[test]
+    fn renewal_extends_to_the_platforms_paid_period_end() {
+        let end = now() + Duration::days(3);
+        let paid = now() + Duration::days(33);
+        let ending = Some(EnrollmentState { status: EnrollmentStatus::Active, expires_at: Some(end) });
+        let mut s = sit(E::Renewed, None, ending);
+        s.access_days = Some(365);
+        s.access_until = Some(paid);
+        let d = decide(&s);
+        assert_eq!(kinds(&d), [T::ExtendAccess]);
+        assert_eq!(d.treatments[0].reason, TreatmentReason::SubscriptionRenewed);
+        assert_eq!(
+            d.enrollment,
+            EnrollmentChange::Extend { expires_at: Some(paid) },
+            "the platform's date, not +365 days"
+        );
+        assert_eq!((d.order_status, d.note), (Some(OrderStatus::Approved), None));
+        assert!(d.cancel_scheduled_revokes);
+        // the same period again (Kiwify sends order_approved and subscription_renewed): nothing more
+        s.enrollment = Some(EnrollmentState { status: EnrollmentStatus::Active, expires_at: Some(paid) });
+        let d = decide(&s);
+        assert!(d.treatments.is_empty());
+        assert_eq!(d.enrollment, EnrollmentChange::Unchanged);
+        assert_eq!((d.order_status, d.note), (Some(OrderStatus::Approved), Some(Note::AccessAlreadyActive)));
+        // never shortened: a later end stays, and lifetime access stays lifetime
+        s.enrollment =
+            Some(EnrollmentState { status: EnrollmentStatus::Active, expires_at: Some(paid + Duration::days(1)) });
+        assert_eq!(decide(&s).enrollment, EnrollmentChange::Unchanged);
+        s.enrollment = active();
+        assert_eq!(decide(&s).enrollment, EnrollmentChange::Unchanged);
+        // lapsed: granted again until the paid period's end
+        s.enrollment = revoked();
+        let d = decide(&s);
+        assert_eq!(kinds(&d), [T::GrantAccess]);
+        assert_eq!(d.enrollment, EnrollmentChange::Activate { expires_at: Some(paid) });
+        // a paid-period end already past is no end at all: the course's duration applies
+        s.access_until = Some(now() - Duration::days(1));
+        assert_eq!(decide(&s).enrollment, EnrollmentChange::Activate { expires_at: Some(now() + Duration::days(365)) });
+        s.enrollment = ending;
+        assert_eq!(decide(&s).enrollment, EnrollmentChange::Extend { expires_at: Some(end + Duration::days(365)) });
+    }
+
+    #[test]
+    fn approval_while_access_is_on_extends_to_the_paid_period_end() {
+        // a subscription's renewal charge is a new order approved while access is on
+        let end = now() + Duration::hours(1);
+        let paid = now() + Duration::days(30);
+        let mut s =
+            sit(E::Approved, None, Some(EnrollmentState { status: EnrollmentStatus::Active, expires_at: Some(end) }));
+        s.access_days = Some(7);
+        s.access_until = Some(paid);
+        let d = decide(&s);
+        assert_eq!(kinds(&d), [T::ExtendAccess]);
+        assert_eq!(d.treatments[0].reason, TreatmentReason::Repurchase);
+        assert_eq!(d.enrollment, EnrollmentChange::Extend { expires_at: Some(paid) });
+        assert_eq!(d.note, Some(Note::AccessRenewed));
+        // lifetime access is never given an end
+        s.enrollment = active();
+        let d = decide(&s);
+        assert_eq!((d.enrollment, d.note), (EnrollmentChange::Unchanged, Some(Note::AccessAlreadyActive)));
+        // a first approval is per the course's duration, whatever the platform's period
+        s.enrollment = None;
+        assert_eq!(decide(&s).enrollment, EnrollmentChange::Activate { expires_at: Some(now() + Duration::days(7)) });
+    }
+
+    #[test]
+    fn approval_time_is_kept_once_from_the_approving_event() {
+        let at = now() - Duration::minutes(5);
+        let approved = Some(OrderStatus::Approved);
+        assert_eq!(approval_time(None, approved, Some(at), now()), Some(at), "the platform's time");
+        assert_eq!(approval_time(Some(OrderStatus::WaitingPayment), approved, None, now()), Some(now()));
+        assert_eq!(approval_time(approved, approved, Some(at), now()), None, "already approved: kept as it was");
+        assert_eq!(approval_time(None, Some(OrderStatus::Refunded), Some(at), now()), None);
+        assert_eq!(approval_time(None, None, Some(at), now()), None);
+        // through the rules: the approval and the renewal of a new order approve it
+        for kind in [E::Approved, E::Renewed] {
+            let d = decide(&sit(kind, None, None));
+            assert_eq!(approval_time(None, d.order_status, Some(at), now()), Some(at), "{kind:?}");
+        }
     }
 
     #[test]
@@ -730,9 +920,9 @@ mod tests {
                 .into_iter()
                 .flat_map(move |o| enrollments.into_iter().flat_map(move |e| [true, false].map(|ids| (k, o, e, ids))))
         }) {
-            {
-                {
-                    let s = Situation { has_order_ids, ..sit(k, o, e) };
+            for expiry_announced in [false, true] {
+                for access_until in [None, Some(now() + Duration::days(10)), Some(now() - Duration::days(1))] {
+                    let s = Situation { has_order_ids, access_until, expiry_announced, ..sit(k, o, e) };
                     let d = decide(&s);
                     let ks = kinds(&d);
                     let is_active = e.is_some_and(|e| e.is_active(now()));
@@ -743,8 +933,16 @@ mod tests {
                     if ks.contains(&T::RevokeAccess) {
                         assert!(is_active, "no revoke for an inactive enrollment: {s:?}");
                     }
+                    if let (EnrollmentChange::Extend { expires_at }, Some(current)) =
+                        (d.enrollment, e.and_then(|e| e.expires_at))
+                    {
+                        assert!(expires_at.is_none_or(|end| end >= current), "never shortened: {s:?}");
+                    }
                     if ks.contains(&T::WelcomeMessage) {
                         assert!(ks.contains(&T::GrantAccess), "welcome only with a grant: {s:?}");
+                    }
+                    if expiry_announced {
+                        assert!(!ks.contains(&T::PaymentExpiredMessage), "one expiry message per order: {s:?}");
                     }
                     if d.treatments.is_empty()
                         && d.enrollment == EnrollmentChange::Unchanged

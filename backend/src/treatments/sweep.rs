@@ -233,8 +233,11 @@ pub enum DelayedMethod {
 
 /// Queues `payment_expired_message` (reason `payment_expired`) for orders still `waiting_payment` by pix
 /// past `PIX_EXPIRY_MINUTES`, or by boleto past `BOLETO_EXPIRY_HOURS`, since their last event, with
-/// neither approval nor expiry from the platform. Once per order (`orders.payment_timeout_at`). The order
-/// stays `waiting_payment`: a later approval grants as usual. Returns the order ids.
+/// neither approval nor expiry from the platform. Once per order, whichever comes first: the timeout or
+/// the platform's `expired` (`orders.payment_timeout_at` is set by both; an order whose message was
+/// already planned before that, e.g. an expiry and then a new boleto, is skipped by its treatment). The
+/// order stays `waiting_payment`: a later approval grants as usual, a later `expired` records the status
+/// without a second message (the rules' `expiry_announced`). Returns the order ids.
 pub fn queue_payment_timeouts(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
@@ -248,6 +251,13 @@ pub fn queue_payment_timeouts(
             .filter(orders::payment_timeout_at.is_null())
             .filter(orders::payment_method.is_not_null())
             .filter(orders::updated_at.le(now - shortest))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                treatments::table
+                    .filter(treatments::customer_id.eq(orders::customer_id))
+                    .filter(treatments::order_id.eq(orders::id.nullable()))
+                    .filter(treatments::kind.eq(TreatmentKind::PaymentExpiredMessage))
+                    .filter(treatments::status.ne(store::TreatmentStatus::Canceled)),
+            )))
             .select(orders::id)
             .limit(500)
             .for_update()

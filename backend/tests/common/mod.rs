@@ -191,6 +191,8 @@ pub const HASHTAG_TOKEN: &str = "test-hashtag-token";
 pub const HOTTOK: &str = "test-hotmart-hottok";
 pub const KIWIFY_TOKEN: &str = "test-kiwify-token";
 pub const GENERIC_SECRET: &str = "whsec_ZmFrZS1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMzJieXQ=";
+pub const EDUZZ_SECRET: &str = "test-eduzz-secret";
+pub const MONETIZZE_KEY: &str = "test-monetizze-key";
 
 pub fn fixture(path: &str) -> String {
     let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path);
@@ -200,6 +202,14 @@ pub fn fixture(path: &str) -> String {
 pub fn kiwify_signature(body: &(impl AsRef<[u8]> + ?Sized)) -> String {
     use hmac::{Hmac, Mac};
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(KIWIFY_TOKEN.as_bytes()).unwrap();
+    mac.update(body.as_ref());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// What Eduzz sends as `x-signature`: HMAC-SHA256 of the body, hex.
+pub fn eduzz_signature(body: &(impl AsRef<[u8]> + ?Sized)) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(EDUZZ_SECRET.as_bytes()).unwrap();
     mac.update(body.as_ref());
     hex::encode(mac.finalize().into_bytes())
 }
@@ -239,6 +249,7 @@ pub fn webhook(source: &str, body: &(impl AsRef<[u8]> + ?Sized)) -> actix_web::t
                 .into_iter()
                 .fold(req.uri("/webhooks/generic"), |r, h| r.insert_header(h))
         }
+        "eduzz" => req.uri("/webhooks/eduzz").insert_header(("x-signature", eduzz_signature(body))),
         other => req.uri(&format!("/webhooks/{other}")),
     }
 }

@@ -29,6 +29,7 @@ import {
   treatmentStateLabel,
 } from '../format';
 import { noteText, rejectionText, treatmentErrorText } from '../labels';
+import { approvedAtText, orderDetails } from '../order-details';
 import { routeUrl } from '../router';
 import type { CustomerDetail, Enrollment, Order, TimelineItem, Treatment } from '../types';
 import {
@@ -68,8 +69,21 @@ const ORDER_COLUMNS: Column<Order>[] = [
   { label: 'Método', cell: (o) => paymentMethodLabel(o.payment_method) },
   { label: 'Parcelas', cell: (o) => installmentsLabel(o.installments) },
   { label: 'Status', cell: (o) => badge(orderStatusLabel(o.status)) },
+  { label: 'Aprovado em', cell: (o) => approvedAtText(o) },
+  { label: 'Condições', cell: orderDetailsCell },
   { label: 'Origem', cell: (o) => `${sourceLabel(o.source).text} · ${o.external_id}` },
 ];
+
+/** Coupon, offer/plan and paid-period end, one per line, when the platform told them. */
+function orderDetailsCell(o: Order): Child {
+  const details = orderDetails(o);
+  if (!details.length) return '—';
+  return h(
+    'ul',
+    { class: 'order-details' },
+    details.map(([label, value]) => h('li', null, `${label}: `, h('strong', null, value))),
+  );
+}
 
 function profile(d: CustomerDetail): HTMLElement {
   const c = d.customer;

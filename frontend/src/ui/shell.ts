@@ -20,6 +20,7 @@ const ADMIN_NAV: [Exclude<RouteName, 'notFound'>, string][] = [
   ['team', 'Equipe'],
   ['audit', 'Auditoria'],
   ['settings', 'Configurações'],
+  ['mail', 'Modelos de e-mail'],
 ];
 
 /** Which nav item a route belongs to (the customer page is under Clientes). */

@@ -153,6 +153,7 @@ fn order(body: &Value) -> Result<OrderInfo, ParseError> {
         currency: text(at(body, &["order", "currency"])).map(|c| c.to_ascii_uppercase()),
         payment_method: lower_text(at(body, &["order", "payment_method"])),
         installments: installments(at(body, &["order", "installments"]), "order.installments")?,
+        coupon: text(at(body, &["order", "coupon"])),
     })
 }
 
@@ -389,6 +390,7 @@ mod tests {
                 currency: Some("BRL".into()),
                 payment_method: Some("credit_card".into()),
                 installments: Some(3),
+                coupon: None,
             }
         );
         let product = e.product.unwrap();
@@ -396,6 +398,9 @@ mod tests {
         let with_offer = edited(fixture!("approved"), "/product/offer_code", Some("plano-anual".into()));
         let e = expect_event(parse(with_offer.as_bytes(), &RequestParts::default()));
         assert_eq!(e.product.unwrap().offer_code.as_deref(), Some("plano-anual"));
+        let with_coupon = edited(fixture!("approved"), "/order/coupon", Some("PRIMEIRA".into()));
+        let e = expect_event(parse(with_coupon.as_bytes(), &RequestParts::default()));
+        assert_eq!(e.order.unwrap().coupon.as_deref(), Some("PRIMEIRA"));
     }
 
     #[test]

@@ -74,6 +74,7 @@ fn order(body: &serde_json::Value, email: &str) -> Result<OrderInfo, ParseError>
         currency: Some("BRL".into()),
         payment_method,
         installments,
+        coupon: None,
     })
 }
 

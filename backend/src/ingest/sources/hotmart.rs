@@ -203,6 +203,7 @@ fn purchase_order(env: &Envelope, transaction: String) -> Result<OrderInfo, Pars
             env.at(&["data", "purchase", "payment", "installments_number"]),
             "data.purchase.payment.installments_number",
         )?,
+        coupon: text(env.at(&["data", "purchase", "offer", "coupon_code"])),
     })
 }
 
@@ -396,6 +397,9 @@ mod tests {
         assert_eq!(product.external_id, "0b6f3c4e-1111-4a2b-9c9d-123456789abc");
         assert_eq!(product.name.as_deref(), Some("Curso Exemplo de Confeitaria"));
         assert_eq!(product.offer_code.as_deref(), Some("abc123xy"), "data.purchase.offer.code");
+        assert_eq!(order.coupon, None);
+        let coupon = edited(fixture!("purchase_approved"), "/data/purchase/offer/coupon_code", Some("VOLTA20".into()));
+        assert_eq!(event(&coupon).order.unwrap().coupon.as_deref(), Some("VOLTA20"), "data.purchase.offer.coupon_code");
         assert_eq!(e.access_until, None);
     }
 

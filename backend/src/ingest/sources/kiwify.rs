@@ -1,6 +1,8 @@
 //! Kiwify sales webhooks: a flat order with capitalised nested objects (`Customer`, `Product`,
 //! `Commissions`, `Subscription`), signed with `?signature=` = HMAC-SHA1 (hex) of the raw body keyed by
-//! the webhook token. The abandoned-cart payload has a different, flat shape.
+//! the webhook token. Some integrations receive the order wrapped, `{url, signature, order: {...}}`,
+//! with the signature in the body: the HMAC-SHA1 of the `order` value's bytes exactly as sent. The
+//! abandoned-cart payload has a different, flat shape.
 
 use super::common::{
     at, at_any, constant_time_eq, datetime_value, hmac_sha1, ignored, installments, integer_cents, lower_text, missing,
@@ -13,6 +15,8 @@ use crate::ingest::event::{
 };
 use crate::note::Note;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 pub const SIGNATURE_QUERY: &str = "signature";
@@ -20,19 +24,45 @@ pub const SIGNATURE_QUERY: &str = "signature";
 const REASON_LATE: Note = Note::PaymentLate;
 const REASON_CART: Note = Note::CartAbandoned;
 
+/// The `?signature=` query parameter over the whole body, else (the wrapped shape) the body's
+/// `signature` over its `order` value's bytes as sent.
 pub fn authenticate(secret: &str, raw: &[u8], parts: &RequestParts) -> Result<(), AuthError> {
-    let presented = match parts.query(SIGNATURE_QUERY).map(str::trim).filter(|s| !s.is_empty()) {
-        Some(signature) => signature,
-        None => return Err(AuthError::Missing("no `signature` query parameter".into())),
-    };
+    if let Some(signature) = parts.query(SIGNATURE_QUERY).map(str::trim).filter(|s| !s.is_empty()) {
+        return check(secret, raw, signature, "the signature does not match the body");
+    }
+    match wrapped(raw) {
+        Some(Wrapped { signature: Some(signature), order: Some(order) }) if !signature.trim().is_empty() => {
+            check(secret, order.get().as_bytes(), signature.trim(), "the body's signature does not match its `order`")
+        }
+        _ => Err(AuthError::Missing("no `signature` query parameter, nor a signed `order` in the body".into())),
+    }
+}
+
+fn check(secret: &str, signed: &[u8], presented: &str, mismatch: &str) -> Result<(), AuthError> {
     let presented =
         hex::decode(presented).map_err(|_| AuthError::Invalid("the signature is not hexadecimal".into()))?;
-    let expected = signature_bytes(secret, raw);
+    let expected = signature_bytes(secret, signed);
     if !secret.is_empty() && constant_time_eq(&expected, &presented) {
         Ok(())
     } else {
-        Err(AuthError::Invalid("the signature does not match the body".into()))
+        Err(AuthError::Invalid(mismatch.into()))
     }
+}
+
+/// The wrapped shape's envelope: the `order` kept as the exact bytes sent (what the signature covers).
+#[derive(Deserialize)]
+struct Wrapped<'a> {
+    #[serde(borrow, default)]
+    order: Option<&'a RawValue>,
+    #[serde(default)]
+    signature: Option<String>,
+}
+
+/// The body read as the wrapped shape, when it is one (a JSON object with an `order` object).
+fn wrapped(raw: &[u8]) -> Option<Wrapped<'_>> {
+    let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+    let envelope: Wrapped = serde_json::from_slice(raw).ok()?;
+    envelope.order.is_some_and(|o| o.get().starts_with('{')).then_some(envelope)
 }
 
 /// Lower-case hex HMAC-SHA1 of `raw` keyed by the webhook token: what Kiwify appends as `?signature=`.
@@ -45,12 +75,23 @@ fn signature_bytes(secret: &str, raw: &[u8]) -> Vec<u8> {
 }
 
 pub fn parse(raw: &[u8]) -> Result<Parsed, ParseError> {
-    let body = parse_json_object(raw)?;
+    let body = unwrap_order(parse_json_object(raw)?);
     match text(at(&body, &["webhook_event_type"])) {
         Some(event) => sales_event(&body, &event),
         None if is_abandoned_cart(&body) => Ok(abandoned_cart(&body)),
         None => Err(missing("webhook_event_type")),
     }
+}
+
+/// The order itself: the wrapped shape's `order` object (a body without a `webhook_event_type` of its
+/// own), else the body.
+fn unwrap_order(body: Value) -> Value {
+    if at(&body, &["webhook_event_type"]).is_none() {
+        if let Some(Value::Object(order)) = body.get("order") {
+            return Value::Object(order.clone());
+        }
+    }
+    body
 }
 
 /// A nested object under its real (capitalised) key, or the lower-case spelling some senders use.
@@ -76,7 +117,7 @@ fn sales_event(body: &Value, event: &str) -> Result<Parsed, ParseError> {
         _ => return Err(unprocessable(format!("unknown Kiwify webhook_event_type `{}`", shorten(event)))),
     };
     let order_id = require_text(at(body, &["order_id"]), "order_id")?;
-    let email = require_email(field(body, "Customer", "email"), "Customer.email")?;
+    let email = customer_email(body)?;
     Ok(Parsed::Event(Box::new(PaymentEvent {
         source: Source::Kiwify,
         dedup_key: format!("{order_id}:{name}"),
@@ -102,12 +143,27 @@ fn occurred_at(body: &Value, kind: EventKind) -> Option<DateTime<Utc>> {
     specific.or_else(|| datetime_value(at_any(body, &[&["updated_at"], &["created_at"]])))
 }
 
+/// `Customer.email`; a customer sent with a CPF/CNPJ but no e-mail (some refunds carry only
+/// `full_name` and `CPF`) has an empty one, for the ingest service to resolve by document.
+fn customer_email(body: &Value) -> Result<String, ParseError> {
+    let email = field(body, "Customer", "email");
+    let blank = email.is_none_or(|e| e.as_str().is_some_and(|s| s.trim().is_empty()));
+    if blank && document(body).is_some_and(|d| d.chars().all(|c| c.is_ascii_digit())) {
+        return Ok(String::new());
+    }
+    require_email(email, "Customer.email")
+}
+
+fn document(body: &Value) -> Option<String> {
+    ["CPF", "cpf", "cnpj", "CNPJ"].iter().find_map(|key| normalize_document(field(body, "Customer", key)))
+}
+
 fn customer(body: &Value, email: String) -> CustomerInfo {
     let customer = |name: &str| field(body, "Customer", name);
     CustomerInfo {
         email,
         name: normalize_name(customer("full_name")).or_else(|| normalize_name(customer("first_name"))),
-        document: ["CPF", "cpf", "cnpj", "CNPJ"].iter().find_map(|key| normalize_document(customer(key))),
+        document: document(body),
         phone: normalize_phone(customer("mobile")),
     }
 }
@@ -126,6 +182,7 @@ fn order(body: &Value, order_id: String) -> Result<OrderInfo, ParseError> {
         currency: currency.map(|c| c.to_ascii_uppercase()),
         payment_method: lower_text(at(body, &["payment_method"])),
         installments: installments(at(body, &["installments"]), "installments")?,
+        coupon: text(at_any(body, &[&["coupon_code"], &["coupon", "code"], &["coupon"]])),
     })
 }
 
@@ -149,8 +206,9 @@ fn payment_details(body: &Value) -> PaymentDetails {
 }
 
 /// End of the paid period: `Subscription.customer_access.access_until`, else `Subscription.next_payment`.
+/// Read for approvals too: a renewal charge is a new order that may arrive as `order_approved` alone.
 fn access_until(body: &Value, kind: EventKind) -> Option<DateTime<Utc>> {
-    if !matches!(kind, EventKind::SubscriptionCanceled | EventKind::Renewed) {
+    if !matches!(kind, EventKind::SubscriptionCanceled | EventKind::Renewed | EventKind::Approved) {
         return None;
     }
     let subscription = section(body, "Subscription")?;
@@ -227,6 +285,7 @@ mod tests {
                 currency: Some("BRL".into()),
                 payment_method: Some("pix".into()),
                 installments: Some(1),
+                coupon: None,
             }
         );
         assert_eq!(
@@ -294,6 +353,23 @@ mod tests {
     }
 
     #[test]
+    fn coupon_when_sent() {
+        assert_eq!(event(fixture!("order_approved")).order.unwrap().coupon, None);
+        let coupon = edited(fixture!("order_approved"), "/coupon_code", Some(" BLACK10 ".into()));
+        assert_eq!(event(&coupon).order.unwrap().coupon.as_deref(), Some("BLACK10"));
+        let object = edited(fixture!("order_approved"), "/coupon", Some(serde_json::json!({"code": "VOLTA"})));
+        assert_eq!(event(&object).order.unwrap().coupon.as_deref(), Some("VOLTA"));
+    }
+
+    #[test]
+    fn an_approval_of_a_subscription_carries_its_paid_period_end() {
+        let charge = edited(fixture!("subscription_renewed"), "/webhook_event_type", Some("order_approved".into()));
+        let e = event(&charge);
+        assert_eq!(e.kind, EventKind::Approved);
+        assert_eq!(e.access_until, Some(utc("2026-03-01T12:00:00Z")));
+    }
+
+    #[test]
     fn offer_code_is_the_plan_else_the_product_offer() {
         let offer = edited(fixture!("order_approved"), "/Product/product_offer_id", Some("oferta-1".into()));
         assert_eq!(event(&offer).product.unwrap().offer_code.as_deref(), Some("oferta-1"));
@@ -357,6 +433,7 @@ mod tests {
         let unknown = edited(fixture!("order_approved"), "/webhook_event_type", Some("order_paid".into()));
         assert!(unprocessable_message(&unknown).contains("order_paid"));
         let no_email = edited(fixture!("order_approved"), "/Customer/email", None);
+        let no_email = edited(&no_email, "/Customer/CPF", None);
         assert!(unprocessable_message(&no_email).contains("Customer.email"));
         let no_order = edited(fixture!("order_refunded"), "/order_id", Some("".into()));
         assert!(unprocessable_message(&no_order).contains("order_id"));
@@ -370,6 +447,102 @@ mod tests {
         assert_eq!(sign("w9i3pvutvxe", body), "8c994da07be26fba2b5ebfcb849924dfbb77a3ae");
         assert_eq!(authenticate("w9i3pvutvxe", body, &signed("8c994da07be26fba2b5ebfcb849924dfbb77a3ae")), Ok(()));
         assert_eq!(authenticate("w9i3pvutvxe", body, &signed("8C994DA07BE26FBA2B5EBFCB849924DFBB77A3AE")), Ok(()));
+    }
+
+    #[test]
+    fn wrapped_order_is_parsed_like_the_flat_one() {
+        let e = event(fixture!("wrapped_order_approved"));
+        assert_eq!(e.kind, EventKind::Approved);
+        assert_eq!(e.dedup_key, "7a2b9c41-5d6e-4f70-8a1b-2c3d4e5f6071:order_approved");
+        assert_eq!(e.customer.email, "debora.teste@example.com");
+        assert_eq!(e.customer.name.as_deref(), Some("Débora Teste Assunção"));
+        assert_eq!(e.order.unwrap().amount_cents, Some(29700));
+        // a body with its own webhook_event_type is the order itself, whatever an `order` key holds
+        let flat = edited(fixture!("order_approved"), "/order", Some(serde_json::json!({"webhook_event_type": "x"})));
+        assert_eq!(event(&flat).dedup_key, "3f1e9a52-0c6b-4d2e-8f17-5a9b0c1d2e3f:order_approved");
+        let not_an_object = edited(fixture!("wrapped_order_approved"), "/order", Some("texto".into()));
+        assert!(unprocessable_message(&not_an_object).contains("webhook_event_type"));
+    }
+
+    #[test]
+    fn wrapped_signature_test_vector() {
+        // HMAC-SHA1 keyed by the token over the `order` value's bytes exactly as sent (pretty-printed,
+        // UTF-8 accents), hex: what the body's `signature` holds
+        let raw = fixture!("wrapped_order_approved").as_bytes();
+        let start = fixture!("wrapped_order_approved").find("\"order\": ").unwrap() + "\"order\": ".len();
+        let end = fixture!("wrapped_order_approved").rfind('}').unwrap();
+        let order = fixture!("wrapped_order_approved")[start..end].trim_end();
+        assert_eq!(sign("w9i3pvutvxe", order.as_bytes()), "5a8e378d51f8c36d3601ccb6f4383d73d4a5f41d");
+        assert_eq!(authenticate("w9i3pvutvxe", raw, &RequestParts::default()), Ok(()));
+        let refund = fixture!("wrapped_order_refunded_cpf_only").as_bytes();
+        assert_eq!(authenticate("w9i3pvutvxe", refund, &RequestParts::default()), Ok(()));
+        // the usual query form over the whole body works on a wrapped body too
+        assert_eq!(authenticate("w9i3pvutvxe", raw, &signed(&sign("w9i3pvutvxe", raw))), Ok(()));
+    }
+
+    #[test]
+    fn wrapped_signature_failures() {
+        let raw = fixture!("wrapped_order_approved");
+        let secret = "w9i3pvutvxe";
+        assert!(matches!(authenticate("other", raw.as_bytes(), &RequestParts::default()), Err(AuthError::Invalid(_))));
+        assert!(matches!(authenticate("", raw.as_bytes(), &RequestParts::default()), Err(AuthError::Invalid(_))));
+        // the same order re-serialised (compact) is other bytes: the signature no longer matches
+        let mut body: Value = serde_json::from_str(raw).unwrap();
+        let compact = body.to_string();
+        assert!(matches!(
+            authenticate(secret, compact.as_bytes(), &RequestParts::default()),
+            Err(AuthError::Invalid(_))
+        ));
+        // a changed order, a changed signature
+        let tampered = raw.replace("\"charge_amount\": 29700", "\"charge_amount\": 100");
+        assert_ne!(tampered, raw);
+        assert!(matches!(
+            authenticate(secret, tampered.as_bytes(), &RequestParts::default()),
+            Err(AuthError::Invalid(_))
+        ));
+        body["signature"] = "zz".into();
+        assert!(matches!(
+            authenticate(secret, body.to_string().as_bytes(), &RequestParts::default()),
+            Err(AuthError::Invalid(m)) if m.contains("hexadecimal")
+        ));
+        // no signature anywhere, a blank one, or no order: missing
+        for missing in [
+            edited(raw, "/signature", None),
+            edited(raw, "/signature", Some(" ".into())),
+            edited(raw, "/order", None),
+            edited(raw, "/order", Some(serde_json::json!([1]))),
+        ] {
+            assert!(
+                matches!(
+                    authenticate(secret, missing.as_bytes(), &RequestParts::default()),
+                    Err(AuthError::Missing(_))
+                ),
+                "{missing}"
+            );
+        }
+        // a body with the order twice is not one order
+        let twice = raw.replacen("\"order\": {", "\"order\": {}, \"order\": {", 1);
+        assert!(authenticate(secret, twice.as_bytes(), &RequestParts::default()).is_err());
+    }
+
+    #[test]
+    fn a_customer_with_only_a_cpf_is_left_for_the_service_to_identify() {
+        let e = event(fixture!("wrapped_order_refunded_cpf_only"));
+        assert_eq!(e.kind, EventKind::Refunded);
+        assert_eq!(e.customer.email, "");
+        assert_eq!(e.customer.document.as_deref(), Some("52998224725"), "digits only");
+        assert_eq!(e.customer.name.as_deref(), Some("Débora Teste Assunção"));
+        assert!(e.customer.by_document_only());
+        // a blank e-mail with a CPF is the same; a malformed e-mail is still refused
+        let blank = edited(fixture!("order_refunded"), "/Customer/email", Some(" ".into()));
+        assert!(event(&blank).customer.by_document_only());
+        let bad = edited(fixture!("order_refunded"), "/Customer/email", Some("nope".into()));
+        assert!(unprocessable_message(&bad).contains("Customer.email"));
+        // neither e-mail nor a CPF of digits: refused as before
+        let neither = edited(fixture!("wrapped_order_refunded_cpf_only"), "/order/Customer/CPF", None);
+        assert!(unprocessable_message(&neither).contains("Customer.email"));
+        let letters = edited(fixture!("wrapped_order_refunded_cpf_only"), "/order/Customer/CPF", Some("n/a".into()));
+        assert!(unprocessable_message(&letters).contains("Customer.email"));
     }
 
     #[test]

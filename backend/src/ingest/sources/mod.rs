@@ -2,10 +2,12 @@
 //! The formats, event mappings and dedup keys are documented for integrators in docs/WEBHOOKS.md.
 
 mod common;
+pub mod eduzz;
 pub mod generic;
 pub mod hashtag;
 pub mod hotmart;
 pub mod kiwify;
+pub mod monetizze;
 #[cfg(test)]
 mod test_support;
 
@@ -26,6 +28,8 @@ pub fn authenticate(
         Source::Hotmart => hotmart::authenticate(secret, raw, parts),
         Source::Kiwify => kiwify::authenticate(secret, raw, parts),
         Source::Generic => generic::authenticate(secret, raw, parts, now),
+        Source::Eduzz => eduzz::authenticate(secret, raw, parts),
+        Source::Monetizze => monetizze::authenticate(secret, raw, parts),
     }
 }
 
@@ -36,6 +40,8 @@ pub fn parse(source: Source, raw: &[u8], parts: &RequestParts) -> Result<Parsed,
         Source::Hotmart => hotmart::parse(raw),
         Source::Kiwify => kiwify::parse(raw),
         Source::Generic => generic::parse(raw, parts),
+        Source::Eduzz => eduzz::parse(raw),
+        Source::Monetizze => monetizze::parse(raw, parts),
     }?;
     if let Parsed::Event(event) = &parsed {
         check_lengths(event)?;
@@ -56,6 +62,7 @@ const LIMITS: &[(&str, usize)] = &[
     ("product id", 200),
     ("product name", 300),
     ("offer code", 200),
+    ("coupon", 200),
     ("boleto URL", 2048),
     ("boleto barcode", 128),
     ("pix code", 1024),
@@ -67,7 +74,7 @@ pub fn check_lengths(event: &PaymentEvent) -> Result<(), ParseError> {
     let order = event.order.as_ref();
     let product = event.product.as_ref();
     let p = &event.payment;
-    let values: [Option<&str>; 14] = [
+    let values: [Option<&str>; 15] = [
         Some(&event.event_type),
         event.customer.name.as_deref(),
         event.customer.document.as_deref(),
@@ -78,6 +85,7 @@ pub fn check_lengths(event: &PaymentEvent) -> Result<(), ParseError> {
         product.map(|p| p.external_id.as_str()),
         product.and_then(|p| p.name.as_deref()),
         product.and_then(|p| p.offer_code.as_deref()),
+        order.and_then(|o| o.coupon.as_deref()),
         p.boleto_url.as_deref(),
         p.boleto_barcode.as_deref(),
         p.pix_code.as_deref(),
@@ -114,10 +122,21 @@ mod tests {
         all.extend(fixtures!(Kiwify, "kiwify":
             "order_approved", "order_rejected", "order_refunded", "chargeback", "billet_created", "pix_created",
             "subscription_renewed", "subscription_late", "subscription_canceled", "abandoned_cart",
+            "wrapped_order_approved", "wrapped_order_refunded_cpf_only",
         ));
         all.extend(fixtures!(Generic, "generic":
             "approved", "refused", "refunded", "chargeback", "waiting_payment", "expired", "canceled",
             "subscription_canceled", "renewed",
+        ));
+        all.extend(fixtures!(Eduzz, "eduzz":
+            "invoice_paid", "invoice_opened", "invoice_waiting_payment", "invoice_refused", "invoice_canceled",
+            "invoice_expired", "invoice_overdue", "invoice_waiting_refund", "invoice_refunded", "invoice_recovering",
+            "contract_created", "contract_canceled", "cart_abandonment", "commission_processed", "ping",
+        ));
+        all.extend(fixtures!(Monetizze, "monetizze":
+            "approved", "pending_boleto", "canceled_boleto", "canceled_card", "refunded", "blocked", "complete",
+            "cart_abandonment", "subscription_renewal", "subscription_active", "subscription_overdue",
+            "subscription_canceled", "subscription_waiting_payment",
         ));
         all
     }
@@ -148,7 +167,7 @@ mod tests {
                 Ok(Parsed::Event(event)) => {
                     assert_eq!(event.source, source, "{name}");
                     assert!(!event.dedup_key.is_empty(), "{name}");
-                    assert!(event.customer.email.contains('@'), "{name}");
+                    assert!(event.customer.email.contains('@') || event.customer.by_document_only(), "{name}");
                     assert!(event.order.as_ref().is_some_and(|o| !o.external_id.is_empty()), "{name}");
                 }
                 Ok(Parsed::Ignored(ignored)) => assert!(ignored.dedup_key.is_some(), "{name}"),

@@ -11,6 +11,8 @@ use crate::staff::views::{
 };
 use crate::treatments::rules::EnrollmentStatus;
 use chrono::Utc;
+use diesel::dsl::{AsSelect, SqlTypeOf};
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use std::collections::HashMap;
@@ -18,6 +20,12 @@ use std::collections::HashMap;
 diesel::define_sql_function! {
     /// Lower-case and accent-free, as the search column is (migration 1).
     fn portaria_fold(x: Text) -> Text;
+}
+
+diesel::define_sql_function! {
+    /// Where `needle` starts in `haystack` (1-based), 0 when it is not there: a plain substring test
+    /// that no index can answer, so the planner keeps the id-ordered walk it is written for.
+    fn strpos(haystack: Text, needle: Text) -> Integer;
 }
 
 /// How the search reads the text typed.
@@ -46,24 +54,45 @@ pub fn term(q: Option<&str>) -> Term {
     }
 }
 
-/// Searches customers; rows come with their rank (0 exact e-mail, 1 e-mail prefix, 2 anywhere),
-/// best rank first, newest first within a rank. Each rank is its own `ORDER BY id DESC LIMIT n`
-/// query, so PostgreSQL can stop after `n` rows instead of ranking every match (see PERFORMANCE.md).
+/// Whether `q` (normalised by `term`) is a whole e-mail address or a whole document (CPF: 11 digits,
+/// CNPJ: 14): a term that names one customer, so that an exact match is the answer.
+pub fn names_one_customer(q: &str) -> bool {
+    let is_email = q.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+    }) && !q.contains(char::is_whitespace);
+    let is_document = matches!(q.len(), 11 | 14) && q.chars().all(|c| c.is_ascii_digit());
+    is_email || is_document
+}
+
+/// Searches customers; rows come with their rank, best rank first, newest first within a rank:
+///
+/// - rank 0: the e-mail or the document is the term exactly;
+/// - rank 1: the e-mail starts with the term;
+/// - rank 2: the term is anywhere in the e-mail, the name or the document (accents and case folded).
+///
+/// When the term is a whole e-mail address or document (`names_one_customer`) and some customer has
+/// it exactly, rank 2 is not searched: the answer is ranks 0 and 1, both read from btree indexes. The
+/// choice depends only on the term and the data, so every page of one search makes the same one and
+/// the keyset cursor (rank, id) stays sound.
+///
+/// Each rank is its own `ORDER BY id DESC LIMIT n` query, so PostgreSQL can stop after `n` rows
+/// instead of ranking every match (see docs/PERFORMANCE.md).
 pub fn search(
     conn: &mut PgConnection,
     term: &Term,
     limit: i64,
     after: Option<(i64, i64)>,
 ) -> QueryResult<Vec<(i32, Customer)>> {
-    let ranks: &[i32] = match term {
-        Term::All => &[2],
-        Term::EmailPrefix(_) => &[0, 1],
-        Term::Contains(_) => &[0, 1, 2],
-    };
     // Plan every statement with its values: diesel prepares each query shape once, and a generic
     // plan cannot judge the selectivity of `LIKE $1` ("com" and a rare name need different plans).
     conn.transaction(|conn| {
         diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(conn)?;
+        let ranks: &[i32] = match term {
+            Term::All => &[2],
+            Term::EmailPrefix(_) => &[0, 1],
+            Term::Contains(q) if names_one_customer(q) && exact_match_exists(conn, q)? => &[0, 1],
+            Term::Contains(_) => &[0, 1, 2],
+        };
         let mut out = Vec::new();
         for &rank in ranks {
             let wanted = limit - out.len() as i64;
@@ -81,9 +110,11 @@ pub fn search(
     })
 }
 
-/// How many of the newest customers a text search scans in id order before it turns to the
-/// trigram index (see `search_anywhere`).
-const RECENT_WINDOW: i64 = 5000;
+/// Whether some customer's e-mail or document is `q` exactly (the two btree indexes).
+fn exact_match_exists(conn: &mut PgConnection, q: &str) -> QueryResult<bool> {
+    let exact = customers::table.select(customers::id).filter(customers::email.eq(q).or(customers::document.eq(q)));
+    diesel::select(diesel::dsl::exists(exact)).get_result(conn)
+}
 
 /// The customers of one rank, newest first, before `before_id`.
 fn search_rank(
@@ -96,10 +127,13 @@ fn search_rank(
     let mut query = customers::table.select(Customer::as_select()).into_boxed();
     query = match (term, rank) {
         (Term::All, _) => query,
-        (Term::EmailPrefix(q) | Term::Contains(q), 0) => query.filter(customers::email.eq(q.clone())),
-        (Term::EmailPrefix(q) | Term::Contains(q), 1) => {
-            query.filter(customers::email.like(format!("{}%", like_escape(q)))).filter(customers::email.ne(q.clone()))
+        (Term::EmailPrefix(q) | Term::Contains(q), 0) => {
+            query.filter(customers::email.eq(q.clone()).or(customers::document.eq(q.clone())))
         }
+        (Term::EmailPrefix(q) | Term::Contains(q), 1) => query
+            .filter(customers::email.like(format!("{}%", like_escape(q))))
+            .filter(customers::email.ne(q.clone()))
+            .filter(customers::document.is_distinct_from(q.clone())),
         (Term::EmailPrefix(q) | Term::Contains(q), _) => return search_anywhere(conn, q, limit, before_id),
     };
     if let Some(id) = before_id {
@@ -108,49 +142,84 @@ fn search_rank(
     query.order(customers::id.desc()).limit(limit).load(conn)
 }
 
-/// Rank 2: `q` anywhere in e-mail, name or document (but not an e-mail prefix: rank 1).
+/// How many of the newest customers a text search walks in id order first (see `search_anywhere`).
+const FIRST_WINDOW: i64 = 5000;
+/// How much wider the second window is than the first.
+const WIDEN: i64 = 10;
+
+/// Rank 2: `q` anywhere in e-mail, name or document (but not the rows of ranks 0 and 1).
 ///
 /// A frequent term ("maria") is found fastest by walking the newest customers in id order; a rare
-/// one ("joao silva") through the trigram index and a sort. The planner cannot tell them apart
-/// reliably, so: first the newest `RECENT_WINDOW` customers in id order (bounded cost); if they
-/// hold a full page, those are exactly the newest matches; otherwise the older ones through the
-/// index (`ORDER BY id + 0` keeps the planner off the primary-key walk there).
+/// one ("zzqxj", a piece of an e-mail) through the trigram index. Neither may cost an unbounded walk
+/// or an unbounded sort, so the customers before `before_id` are read in three windows, newest first,
+/// each one only when the newer ones held less than `limit` matches:
+///
+/// 1. the newest `FIRST_WINDOW` customers, walked in id order (bounded: at most 5,000 rows);
+/// 2. the next ones, down to an id `WIDEN` times as far back as the first window reached (about
+///    50,000 customers): walked in id order when the first window showed the term to be frequent
+///    (at least a quarter of a page in it, so the walk should stop within a third of this window),
+///    otherwise through the trigram index and a sort bounded by the window;
+/// 3. the rest, through the trigram index (`ORDER BY id + 0` keeps the planner off the primary-key
+///    walk) — reached only by terms with less than a page among the newest ~50,000.
+///
+/// Walking and the index return the same rows (the newest matches of the window), so the windows
+/// change only the cost, never the answer or the pagination.
 fn search_anywhere(conn: &mut PgConnection, q: &str, limit: i64, before_id: Option<i64>) -> QueryResult<Vec<Customer>> {
-    let pattern = format!("%{}%", like_escape(q));
-    let not_prefix = format!("{}%", like_escape(q));
-    let matching = || {
-        customers::table
-            .select(Customer::as_select())
-            .filter(customers::email.not_like(not_prefix.clone()))
-            .into_boxed()
-    };
     let before = before_id.unwrap_or(i64::MAX);
-    let window_floor: Option<i64> = customers::table
-        .select(customers::id)
-        .filter(customers::id.lt(before))
-        .order(customers::id.desc())
-        .offset(RECENT_WINDOW)
-        .first(conn)
-        .optional()?;
-    // `search_text || ''` keeps the trigram index out of this bounded walk (its plan flipped
-    // between runs otherwise).
-    let mut recent = matching()
-        .filter(customers::search_text.concat("").like(portaria_fold(pattern.clone())))
-        .filter(customers::id.lt(before));
-    if let Some(floor) = window_floor {
-        recent = recent.filter(customers::id.gt(floor));
+    let ids_before =
+        || customers::table.select(customers::id).filter(customers::id.lt(before)).order(customers::id.desc());
+    let Some(newest) = ids_before().first::<i64>(conn).optional()? else { return Ok(vec![]) };
+    let floor: Option<i64> = ids_before().offset(FIRST_WINDOW).first(conn).optional()?;
+    let mut rows = walk(conn, q, floor, before, limit)?;
+    let Some(floor) = floor else { return Ok(rows) };
+    if rows.len() as i64 >= limit {
+        return Ok(rows);
     }
-    let mut rows: Vec<Customer> = recent.order(customers::id.desc()).limit(limit).load(conn)?;
-    if let (Some(floor), true) = (window_floor, (rows.len() as i64) < limit) {
-        let older: Vec<Customer> = matching()
-            .filter(customers::search_text.like(portaria_fold(pattern.clone())))
-            .filter(customers::id.le(floor))
-            .order((customers::id + 0i64).desc())
-            .limit(limit - rows.len() as i64)
-            .load(conn)?;
-        rows.extend(older);
+    let floor2 = floor.saturating_sub((WIDEN - 1).saturating_mul(newest - floor));
+    let wanted = limit - rows.len() as i64;
+    let frequent = 4 * rows.len() as i64 >= limit;
+    rows.extend(if frequent {
+        walk(conn, q, Some(floor2), floor + 1, wanted)?
+    } else {
+        indexed(conn, q, Some(floor2), floor, wanted)?
+    });
+    if rows.len() as i64 >= limit || floor2 < 1 {
+        return Ok(rows);
     }
+    let wanted = limit - rows.len() as i64;
+    rows.extend(indexed(conn, q, None, floor2, wanted)?);
     Ok(rows)
+}
+
+/// The rank-2 rows with `above < id < below`, newest first, by walking the primary key.
+fn walk(conn: &mut PgConnection, q: &str, above: Option<i64>, below: i64, limit: i64) -> QueryResult<Vec<Customer>> {
+    let mut query = rank_two(q)
+        .filter(strpos(customers::search_text, portaria_fold(q.to_string())).gt(0))
+        .filter(customers::id.lt(below));
+    if let Some(above) = above {
+        query = query.filter(customers::id.gt(above));
+    }
+    query.order(customers::id.desc()).limit(limit).load(conn)
+}
+
+/// The rank-2 rows with `above < id <= upto`, newest first, through the trigram index.
+fn indexed(conn: &mut PgConnection, q: &str, above: Option<i64>, upto: i64, limit: i64) -> QueryResult<Vec<Customer>> {
+    let mut query = rank_two(q)
+        .filter(customers::search_text.like(portaria_fold(format!("%{}%", like_escape(q)))))
+        .filter(customers::id.le(upto));
+    if let Some(above) = above {
+        query = query.filter(customers::id.gt(above));
+    }
+    query.order((customers::id + 0i64).desc()).limit(limit).load(conn)
+}
+
+/// Customers that are not in ranks 0 and 1 for `q`.
+fn rank_two(q: &str) -> customers::BoxedQuery<'static, Pg, SqlTypeOf<AsSelect<Customer, Pg>>> {
+    customers::table
+        .select(Customer::as_select())
+        .filter(customers::email.not_like(format!("{}%", like_escape(q))))
+        .filter(customers::document.is_distinct_from(q.to_string()))
+        .into_boxed()
 }
 
 /// Customers found by the search, best rank first, `limit` of them after the (rank, id) `after`.
@@ -307,6 +376,25 @@ mod tests {
         assert_eq!(term(Some(" João ")), Term::Contains("joão".into()));
         assert_eq!(term(Some("123.456.789-09")), Term::Contains("12345678909".into()));
         assert_eq!(term(Some("Fulano@Email.com")), Term::Contains("fulano@email.com".into()));
+    }
+
+    #[test]
+    fn terms_that_name_one_customer() {
+        for q in ["fulano@email.com", "a@b.co", "12345678909", "12345678000190"] {
+            assert!(names_one_customer(q), "{q}");
+        }
+        for q in [
+            "fulano@",
+            "@email.com",
+            "fulano@email",
+            "fulano@email.",
+            "a b@c.com",
+            "1234567890",
+            "123456789012",
+            "maria",
+        ] {
+            assert!(!names_one_customer(q), "{q}");
+        }
     }
 
     #[test]

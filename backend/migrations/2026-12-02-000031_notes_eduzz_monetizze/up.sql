@@ -1,0 +1,4 @@
+-- Two more reasons for an ignored event (the `Note` vocabulary in backend/src/note.rs): a platform's
+-- connection test (Eduzz's `ping`) and a refund request (Eduzz's `invoice_waiting_refund`).
+ALTER TABLE webhook_events DROP CONSTRAINT webhook_events_note_check;
+ALTER TABLE webhook_events ADD CONSTRAINT webhook_events_note_check CHECK (note IN ('approval_after_reversal', 'order_already_approved', 'access_already_active', 'access_renewed', 'renewal_after_reversal', 'no_active_access_to_end', 'not_acted_upon', 'order_already_reversed', 'refund_before_approval', 'access_not_active', 'no_access_to_revoke', 'order_already_paid', 'order_already_in_state', 'already_received', 'purchase_complete', 'dispute_opened', 'payment_late', 'cart_abandoned', 'subscription_changed', 'members_area_activity', 'shipping_event', 'connection_test', 'refund_requested'));
