@@ -381,3 +381,156 @@ async fn independent_webhooks_of_a_batch_are_written_set_based_with_the_same_dec
                   AND order_id IS NOT NULL AND latency_ms IS NOT NULL";
     assert_eq!(count(&mut conn, linked, "processed"), 5, "every event points at its customer and order");
 }
+
+/// `body` with the JSON value at `pointer` replaced.
+fn edited(raw: &str, pointer: &str, value: serde_json::Value) -> String {
+    let mut body: serde_json::Value = serde_json::from_str(raw).unwrap();
+    *body.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer}")) = value;
+    body.to_string()
+}
+
+#[actix_web::test]
+async fn the_set_based_path_keeps_order_details_renews_to_access_until_and_announces_an_expiry_once() {
+    use chrono::{DateTime, Duration as D, DurationRound, Utc};
+    use portaria::schema::{courses, customers, enrollments, orders, treatments};
+    let db = TestDb::new();
+    let state = state(&db);
+    let app = app!(state.clone());
+    let mut conn = db.conn();
+    let call = |req: test::TestRequest| test::call_service(&app, req.to_request());
+    let order_of = |conn: &mut PgConnection, transaction: &str| -> (i64, String, Option<DateTime<Utc>>) {
+        orders::table
+            .filter(orders::external_id.eq(transaction))
+            .select((orders::id, orders::status, orders::payment_timeout_at))
+            .first(conn)
+            .unwrap()
+    };
+    let expiry_messages = |conn: &mut PgConnection, order: i64| -> i64 {
+        treatments::table
+            .filter(treatments::order_id.eq(order))
+            .filter(treatments::kind.eq("payment_expired_message"))
+            .count()
+            .get_result(conn)
+            .unwrap()
+    };
+
+    // Before the batch (one batch each): someone's purchase creates a Hotmart product's course (it then
+    // has 7 days of access), a subscription's first charge of it, two pending boletos (the first one's payment-expired message already sent by the sweep),
+    // and a Kiwify customer with an e-mail and a CPF.
+    let renewal = fixture("hotmart/purchase_approved_renewal.json");
+    let other = edited(&renewal, "/data/buyer/email", "outra.pessoa@example.com".into());
+    let other = edited(&other, "/data/purchase/transaction", "HP-OTHER".into());
+    let other = edited(&other, "/data/purchase/recurrence_number", 1.into());
+    assert_eq!(json(call(webhook("hotmart", &other)).await).await["outcome"], "processed");
+    diesel::update(courses::table).set(courses::access_days.eq(7)).execute(&mut conn).unwrap();
+    let first = edited(&renewal, "/data/purchase/transaction", "HP-FIRST".into());
+    let first = edited(&first, "/data/purchase/recurrence_number", 1.into());
+    assert_eq!(json(call(webhook("hotmart", &first)).await).await["outcome"], "processed");
+    let billet = |transaction: &str, email: &str| {
+        let body = edited(&fixture("hotmart/billet_printed.json"), "/data/purchase/transaction", transaction.into());
+        edited(&body, "/data/buyer/email", email.into())
+    };
+    let expired = |transaction: &str, email: &str| {
+        let body = edited(&fixture("hotmart/purchase_expired.json"), "/data/purchase/transaction", transaction.into());
+        edited(&body, "/data/buyer/email", email.into())
+    };
+    for (transaction, email) in [("HP-T1", "t1@example.com"), ("HP-T2", "t2@example.com")] {
+        assert_eq!(json(call(webhook("hotmart", &billet(transaction, email))).await).await["outcome"], "processed");
+    }
+    let (t1, _, _) = order_of(&mut conn, "HP-T1");
+    diesel::update(orders::table.find(t1)).set(orders::payment_timeout_at.eq(Utc::now())).execute(&mut conn).unwrap();
+    let inner = |path: &str| -> serde_json::Value {
+        let body: serde_json::Value = serde_json::from_str(&fixture(path)).unwrap();
+        body["order"].clone()
+    };
+    let wrapped = |order: &serde_json::Value| {
+        let order = serde_json::to_string_pretty(order).unwrap();
+        let body = format!(
+            "{{\"url\": \"https://portaria.example.com/webhooks/kiwify\", \"signature\": \"{}\", \"order\": {order}}}",
+            kiwify_signature(&order)
+        );
+        test::TestRequest::post().uri("/webhooks/kiwify").set_payload(body)
+    };
+    let known = json(call(wrapped(&inner("kiwify/wrapped_order_approved.json"))).await).await;
+    assert_eq!(known["outcome"], "processed", "{known}");
+
+    // The batch: a Kiwify approval with a coupon and an offer, the subscription's renewal (Hotmart's next
+    // charge date), the platform's expiry of both boletos — four independent webhooks, written
+    // set-based — and, beside it, a refund whose customer came by CPF only (identified first, so it
+    // goes one by one).
+    let blocker = Blocker::hold(&db, "blocker@example.com");
+    let mut approval: serde_json::Value = serde_json::from_str(&fixture("kiwify/order_approved.json")).unwrap();
+    approval["coupon_code"] = "BLACK10".into();
+    approval["Product"]["product_offer_id"] = "oferta-anual".into();
+    approval["Customer"]["email"] = "kiwi@example.com".into();
+    let next_charge = Utc::now().duration_trunc(D::milliseconds(1)).unwrap() + D::days(40);
+    let renewed = edited(&renewal, "/data/purchase/date_next_charge", next_charge.timestamp_millis().into());
+    let first_call = call(webhook("hashtag", &simulator("B", "blocker@example.com", "aprovado", 1.0)));
+    let rest = async {
+        writer_waits_for_lock(&db).await;
+        futures_util::join!(
+            call(webhook("kiwify", &approval.to_string())),
+            call(webhook("hotmart", &renewed)),
+            call(webhook("hotmart", &expired("HP-T1", "t1@example.com"))),
+            call(webhook("hotmart", &expired("HP-T2", "t2@example.com"))),
+            call(wrapped(&inner("kiwify/wrapped_order_refunded_cpf_only.json"))),
+        )
+    };
+    let release = async {
+        queued(&state, 4).await;
+        blocker.release();
+    };
+    let (first_res, (approval, renewal, expired1, expired2, cpf_refund), ()) =
+        futures_util::join!(first_call, rest, release);
+    assert_eq!(first_res.status(), StatusCode::OK);
+    assert_eq!(state.ingest.batches(), 7, "five webhooks before, the blocker, then the four in one batch");
+    let kinds = |body: &serde_json::Value| -> Vec<String> {
+        let mut k: Vec<String> =
+            body["treatments"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap().to_string()).collect();
+        k.sort();
+        k
+    };
+    let (approval, renewal, expired1, expired2, cpf_refund) =
+        (json(approval).await, json(renewal).await, json(expired1).await, json(expired2).await, json(cpf_refund).await);
+
+    // approval time, coupon and offer kept
+    assert_eq!(kinds(&approval), ["grant_access", "welcome_message"], "{approval}");
+    let (approved_at, coupon, offer): (Option<DateTime<Utc>>, Option<String>, Option<String>) = orders::table
+        .inner_join(customers::table)
+        .filter(customers::email.eq("kiwi@example.com"))
+        .select((orders::approved_at, orders::coupon, orders::offer_code))
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(approved_at, Some(DateTime::parse_from_rfc3339("2026-01-01T13:02:00Z").unwrap().with_timezone(&Utc)));
+    assert_eq!((coupon.as_deref(), offer.as_deref()), (Some("BLACK10"), Some("oferta-anual")));
+
+    // the renewal extends access to the next charge date (not 7 days) and the order keeps it
+    assert_eq!(kinds(&renewal), ["extend_access"], "{renewal}");
+    let expires_at: Option<DateTime<Utc>> = enrollments::table
+        .filter(enrollments::customer_id.eq(renewal["customer_id"].as_i64().unwrap()))
+        .select(enrollments::expires_at)
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(expires_at, Some(next_charge));
+    let (access_until, renewed_approved_at): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = orders::table
+        .filter(orders::external_id.eq("HP1760000000002"))
+        .select((orders::access_until, orders::approved_at))
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(access_until, Some(next_charge));
+    assert!(renewed_approved_at.is_some());
+
+    // one payment-expired message per order: none after the sweep's, one (and the mark) otherwise
+    assert!(kinds(&expired1).is_empty(), "{expired1}");
+    assert_eq!(kinds(&expired2), ["payment_expired_message"], "{expired2}");
+    let (t1, t1_status, _) = order_of(&mut conn, "HP-T1");
+    let (t2, t2_status, t2_mark) = order_of(&mut conn, "HP-T2");
+    assert_eq!((t1_status.as_str(), t2_status.as_str()), ("expired", "expired"));
+    assert_eq!((expiry_messages(&mut conn, t1), expiry_messages(&mut conn, t2)), (0, 1));
+    assert!(t2_mark.is_some(), "the message planned marks the order");
+
+    // the CPF-only refund is the known customer's
+    assert_eq!(cpf_refund["outcome"], "processed", "{cpf_refund}");
+    assert_eq!(cpf_refund["customer_id"], known["customer_id"]);
+    assert_eq!(kinds(&cpf_refund), ["refund_message", "revoke_access"]);
+}
