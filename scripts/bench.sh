@@ -7,7 +7,7 @@
 #
 #   BENCH_CUSTOMERS    customers to seed for the search        (default 1000000)
 #   BENCH_WEBHOOKS     distinct webhooks for the ingest run     (default 20000)
-#   BENCH_CONCURRENCY  HTTP client threads                      (default 8)
+#   BENCH_CONCURRENCY  HTTP senders of the main run and ceiling clients (default 16)
 #   BENCH_TIMEOUT      seconds before the whole run is stopped  (default 3600)
 #   BENCH_OUTPUT       file to update                           (default docs/PERFORMANCE.md)
 #   BENCH_ALLOW_REMOTE_DB=1  allow a database server that is not on this machine
@@ -18,7 +18,7 @@ say() { echo "bench: $*" >&2; }
 
 export BENCH_CUSTOMERS=${BENCH_CUSTOMERS:-1000000}
 export BENCH_WEBHOOKS=${BENCH_WEBHOOKS:-20000}
-export BENCH_CONCURRENCY=${BENCH_CONCURRENCY:-8}
+export BENCH_CONCURRENCY=${BENCH_CONCURRENCY:-16}
 TIMEOUT=${BENCH_TIMEOUT:-3600}
 DOC=${BENCH_OUTPUT:-docs/PERFORMANCE.md}
 DB=portaria_bench

@@ -88,6 +88,14 @@ pub struct Config {
     pub worker_poll: Duration,
     pub worker_lease: Duration,
     pub webhook_body_limit: usize,
+    /// Group commit (`ingest::batch`): at most this many webhooks per transaction (`INGEST_BATCH_SIZE`),
+    /// a batch waits at most this long for more (`INGEST_BATCH_WAIT_US`, microseconds), with this many writers
+    /// (`INGEST_WRITERS`; 0: every webhook in its own transaction, as before the group commit).
+    pub ingest_batch_size: usize,
+    pub ingest_batch_wait: Duration,
+    pub ingest_writers: usize,
+    /// Treatments a worker claims at once (`WORKER_BATCH`); their successes are recorded together.
+    pub worker_batch: i64,
     /// How long a webhook's body may take to arrive (a stalled sender gets 408).
     pub body_read_timeout: Duration,
     /// Webhook requests per second per source and client address (0: no limit).
@@ -284,6 +292,10 @@ impl Config {
             worker_poll: Duration::from_millis(parse(&get, "WORKER_POLL_MS", 5_000u64, 10..=600_000)?),
             worker_lease: Duration::from_secs(parse(&get, "WORKER_LEASE_SECONDS", 60u64, 1..=86_400)?),
             webhook_body_limit: parse(&get, "WEBHOOK_BODY_LIMIT", 256 * 1024usize, 1024..=16 * 1024 * 1024)?,
+            ingest_batch_size: parse(&get, "INGEST_BATCH_SIZE", 64usize, 1..=1000)?,
+            ingest_batch_wait: Duration::from_micros(parse(&get, "INGEST_BATCH_WAIT_US", 1_000u64, 0..=100_000)?),
+            ingest_writers: parse(&get, "INGEST_WRITERS", 2usize, 0..=16)?,
+            worker_batch: parse(&get, "WORKER_BATCH", 20i64, 1..=1000)?,
             body_read_timeout: Duration::from_millis(parse(&get, "BODY_READ_TIMEOUT_MS", 10_000u64, 100..=600_000)?),
             webhook_rate_limit: parse(&get, "WEBHOOK_RATE_LIMIT", 100u32, 0..=1_000_000)?,
             retention_days_rejected: Some(parse(&get, "RETENTION_DAYS_REJECTED", 30u32, 0..=36_500)?)

@@ -37,6 +37,7 @@ pub struct Metrics {
     dead: IntGauge,
     pool: IntGaugeVec,
     database_up: IntGauge,
+    ingest_batch: prometheus::Histogram,
 }
 
 impl Metrics {
@@ -79,6 +80,10 @@ impl Metrics {
                 &["state"],
             )?,
             database_up: IntGauge::new("database_up", "1 when the last scrape could query the database, else 0")?,
+            ingest_batch: prometheus::Histogram::with_opts(
+                HistogramOpts::new("ingest_batch_webhooks", "Webhooks written per group-commit transaction")
+                    .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
+            )?,
             registry,
         };
         m.registry.register(Box::new(m.webhooks.clone()))?;
@@ -91,6 +96,7 @@ impl Metrics {
         m.registry.register(Box::new(m.dead.clone()))?;
         m.registry.register(Box::new(m.pool.clone()))?;
         m.registry.register(Box::new(m.database_up.clone()))?;
+        m.registry.register(Box::new(m.ingest_batch.clone()))?;
         // Every known label value from the start: a series that exists at 0 makes `rate()` and alerts work
         // from the first increment.
         for source in Source::ALL {
@@ -131,6 +137,11 @@ pub fn webhook(source: &str, outcome: &str, latency: Duration) {
     let source = source_label(source);
     m.webhooks.with_label_values(&[source, outcome]).inc();
     m.ingest_seconds.with_label_values(&[source]).observe(latency.as_secs_f64());
+}
+
+/// Observes the size of one group-commit batch (`ingest::batch`).
+pub fn ingest_batch(webhooks: usize) {
+    Metrics::get().ingest_batch.observe(webhooks as f64);
 }
 
 /// Counts one treatment execution: `result` is `done`, `retry` or `dead`.

@@ -5,7 +5,7 @@
 use crate::db::DbError;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::sql_types::{Array, Text};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, Notify};
@@ -46,17 +46,47 @@ pub fn send(conn: &mut PgConnection, signal: Signal) -> QueryResult<()> {
     send_all(conn, &[signal])
 }
 
-/// Sends several signals in one notification (one round trip), e.g. an event and its treatments.
+/// Sends several signals in one statement (one round trip), e.g. an event and its treatments, or a
+/// whole group-committed batch: as few notifications as PostgreSQL's payload limit allows.
 pub fn send_all(conn: &mut PgConnection, signals: &[Signal]) -> QueryResult<()> {
-    if signals.is_empty() {
-        return Ok(());
+    let payloads = payloads(signals);
+    match payloads.as_slice() {
+        [] => Ok(()),
+        [one] => diesel::sql_query("SELECT pg_notify($1, $2)")
+            .bind::<Text, _>(CHANNEL)
+            .bind::<Text, _>(one)
+            .execute(conn)
+            .map(|_| ()),
+        // Raw SQL: diesel's DSL has no set-returning `unnest` to select `pg_notify` over.
+        many => diesel::sql_query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
+            .bind::<Text, _>(CHANNEL)
+            .bind::<Array<Text>, _>(many)
+            .execute(conn)
+            .map(|_| ()),
     }
-    let payload = signals.iter().map(|s| s.encode()).collect::<Vec<_>>().join(",");
-    diesel::sql_query("SELECT pg_notify($1, $2)")
-        .bind::<Text, _>(CHANNEL)
-        .bind::<Text, _>(payload)
-        .execute(conn)
-        .map(|_| ())
+}
+
+/// PostgreSQL refuses a NOTIFY payload of 8000 bytes or more.
+const MAX_PAYLOAD: usize = 7900;
+
+/// The signals joined with commas into payloads under `MAX_PAYLOAD` bytes each.
+fn payloads(signals: &[Signal]) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    let mut current = String::new();
+    for s in signals {
+        let encoded = s.encode();
+        if !current.is_empty() && current.len() + 1 + encoded.len() > MAX_PAYLOAD {
+            out.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(',');
+        }
+        current.push_str(&encoded);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 /// The signals of one notification's payload.
@@ -150,5 +180,17 @@ mod tests {
         assert_eq!(Signal::decode(""), None);
         let all: Vec<Signal> = decode_all("e:1,q:2,q:3,junk").collect();
         assert_eq!(all, [Signal::Event(1), Signal::Queued(2), Signal::Queued(3)]);
+    }
+
+    #[test]
+    fn large_batches_are_split_under_the_payload_limit() {
+        assert!(payloads(&[]).is_empty());
+        assert_eq!(payloads(&[Signal::Event(1), Signal::Queued(2)]), ["e:1,q:2"]);
+        let many: Vec<Signal> = (0..5000).map(|i| Signal::Queued(1_000_000_000 + i)).collect();
+        let parts = payloads(&many);
+        assert!(parts.len() > 1);
+        assert!(parts.iter().all(|p| p.len() <= MAX_PAYLOAD));
+        let back: Vec<Signal> = parts.iter().flat_map(|p| decode_all(p)).collect();
+        assert_eq!(back, many);
     }
 }

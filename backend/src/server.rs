@@ -48,7 +48,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             executor: Arc::new(router),
             max_attempts: c.worker_max_attempts,
             lease: chrono::Duration::from_std(c.worker_lease).unwrap_or(chrono::Duration::seconds(60)),
-            batch: 5,
+            batch: c.worker_batch,
             shutdown: state.shutdown.clone(),
         },
         state.bus.clone(),

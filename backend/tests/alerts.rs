@@ -270,7 +270,7 @@ async fn settings_show_what_is_on_and_never_a_secret() {
     assert_eq!(b["alerts"]["enabled"], true);
     assert_eq!(b["alerts"]["host"], format!("127.0.0.1:{}", hook.port));
     assert_eq!(b["alerts"]["window_seconds"], 1800);
-    assert_eq!(b["sources"].as_array().unwrap().len(), 4);
+    assert_eq!(b["sources"].as_array().unwrap().len(), 6, "hashtag, hotmart, kiwify, generic, eduzz, monetizze");
     assert!(b["sources"].as_array().unwrap().iter().all(|s| s["secret_set"] == true));
     assert_eq!(b["email"]["enabled"], false);
     assert_eq!(b["worker"]["max_attempts"], 8);

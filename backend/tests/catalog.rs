@@ -221,7 +221,7 @@ async fn mappings_are_created_changed_deleted_and_audited() {
     for (bad, field) in [
         (json!({"source": "kiwify", "external_product_id": "p", "course_ids": []}), Some("course_ids")),
         (json!({"source": "kiwify", "external_product_id": " ", "course_ids": [a]}), Some("external_product_id")),
-        (json!({"source": "eduzz", "external_product_id": "p", "course_ids": [a]}), None),
+        (json!({"source": "braip", "external_product_id": "p", "course_ids": [a]}), None),
         (json!(["kiwify", "p", null, [a]]), None),
     ] {
         let (status, e) = call!(app, post_json("/api/products", &admin, bad.clone()));

@@ -15,6 +15,8 @@ pub(crate) struct Load {
     pub(crate) outcomes: BTreeMap<String, usize>,
     /// Requests that got no HTTP answer (connection refused or reset, timeout).
     pub(crate) io_errors: usize,
+    /// The `event_id` of every 200 answer: each must be in the database (nothing lost).
+    pub(crate) event_ids: Vec<i64>,
     pub(crate) elapsed: Duration,
 }
 
@@ -47,6 +49,7 @@ impl Load {
     fn merge(&mut self, part: Load) {
         self.latencies.extend(part.latencies);
         self.io_errors += part.io_errors;
+        self.event_ids.extend(part.event_ids);
         for (k, v) in part.statuses {
             *self.statuses.entry(k).or_default() += v;
         }
@@ -56,11 +59,11 @@ impl Load {
     }
 }
 
-/// The answer's outcome (`outcome` of a 200, `error.code` of an error body).
-fn outcome(status: u16, body: &[u8]) -> String {
+/// The answer's outcome (`outcome` of a 200, `error.code` of an error body) and its `event_id`.
+fn outcome(status: u16, body: &[u8]) -> (String, Option<i64>) {
     let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     let field = if status == 200 { &value["outcome"] } else { &value["error"]["code"] };
-    field.as_str().unwrap_or("?").to_string()
+    (field.as_str().unwrap_or("?").to_string(), value["event_id"].as_i64())
 }
 
 /// Sends `total` POSTs of JSON to `path` (body `i` for request `i`) from `threads` client threads, each
@@ -121,7 +124,11 @@ async fn client_thread(
             Some((status, bytes)) => {
                 part.latencies.push(t0.elapsed());
                 *part.statuses.entry(status).or_default() += 1;
-                *part.outcomes.entry(outcome(status, &bytes)).or_default() += 1;
+                let (outcome, event_id) = outcome(status, &bytes);
+                *part.outcomes.entry(outcome).or_default() += 1;
+                if status == 200 {
+                    part.event_ids.extend(event_id);
+                }
             }
             None => part.io_errors += 1,
         }
@@ -135,8 +142,14 @@ mod tests {
 
     #[test]
     fn outcome_of_an_answer_or_an_error_body() {
-        assert_eq!(outcome(200, br#"{"event_id":1,"outcome":"duplicate","treatments":[]}"#), "duplicate");
-        assert_eq!(outcome(401, br#"{"error":{"code":"unauthorized","message":"no","details":null}}"#), "unauthorized");
-        assert_eq!(outcome(502, b"Bad Gateway"), "?");
+        assert_eq!(
+            outcome(200, br#"{"event_id":1,"outcome":"duplicate","treatments":[]}"#),
+            ("duplicate".into(), Some(1))
+        );
+        assert_eq!(
+            outcome(401, br#"{"error":{"code":"unauthorized","message":"no","details":null}}"#),
+            ("unauthorized".into(), None)
+        );
+        assert_eq!(outcome(502, b"Bad Gateway"), ("?".into(), None));
     }
 }

@@ -2,7 +2,7 @@
 //! 1,000,000), then of all of them, from the real app served in this process, with the server's peak RSS
 //! (VmHWM, reset before each export, and VmRSS sampled every 10 ms) and the time.
 
-use crate::ingest::{start_server, stop_server};
+use crate::ingest::{start_server_with, stop_server};
 use crate::machine::proc_status_kb;
 use crate::sql::scalar;
 use crate::{err, progress, Options, Report, R};
@@ -131,7 +131,7 @@ pub(crate) fn csv_bench(conn: &mut PgConnection, o: &Options, r: &mut Report) ->
     let token = token(conn, &config)?;
     // The earlier phases' treatments are counted and reported already: this phase exports only its own.
     conn.batch_execute("TRUNCATE treatments").map_err(err)?;
-    let server = start_server(&o.url, config.database_pool_size)?;
+    let server = start_server_with(config.clone())?;
     let mut results = vec![];
     let mut have = 0;
     let total = crate::num("BENCH_CSV_TREATMENTS", 1_000_000i64)?.clamp(10, 10_000_000);

@@ -103,16 +103,33 @@ pub fn ingest(
     started: Instant,
 ) -> QueryResult<WebhookAnswer> {
     conn.transaction(|conn| {
-        let answer = match parsed {
-            Parsed::Ignored(ignored) => ingest_ignored(conn, received, ignored, replay_of, started)?,
-            Parsed::Event(event) => ingest_event(conn, received, event, defaults, replay_of, started)?,
-        };
-        let signals: Vec<Signal> = std::iter::once(Signal::Event(answer.event_id))
-            .chain(answer.treatments.iter().map(|t| Signal::Queued(t.id)))
-            .collect();
-        notify::send_all(conn, &signals)?;
+        let answer = apply(conn, received, parsed, defaults, replay_of, started)?;
+        notify::send_all(conn, &signals(&answer))?;
         Ok(answer)
     })
+}
+
+/// The writes of one webhook, inside the caller's transaction, without its notification: the
+/// one-by-one path (`ingest`) and the group-commit writer (`batch`, one savepoint per event) share it.
+pub fn apply(
+    conn: &mut PgConnection,
+    received: &Received,
+    parsed: &Parsed,
+    defaults: &CourseDefaults,
+    replay_of: Option<i64>,
+    started: Instant,
+) -> QueryResult<WebhookAnswer> {
+    match parsed {
+        Parsed::Ignored(ignored) => ingest_ignored(conn, received, ignored, replay_of, started),
+        Parsed::Event(event) => ingest_event(conn, received, event, defaults, replay_of, started),
+    }
+}
+
+/// What an accepted webhook announces once committed: its event and its queued treatments.
+pub fn signals(answer: &WebhookAnswer) -> Vec<Signal> {
+    std::iter::once(Signal::Event(answer.event_id))
+        .chain(answer.treatments.iter().map(|t| Signal::Queued(t.id)))
+        .collect()
 }
 
 pub fn elapsed_ms(started: Instant) -> i32 {
@@ -379,7 +396,7 @@ const DEFAULT_COURSE_SLUG: &str = "default";
 /// The courses of a product, by id: those of its mapping (catalog: the offer's own, else the
 /// product-wide one), else its automatic course (created the first time the product is seen, and the
 /// product recorded as seen). No product (the simulator): the default course.
-fn resolve_courses(
+pub(crate) fn resolve_courses(
     conn: &mut PgConnection,
     source: Source,
     product: Option<&ProductInfo>,
@@ -595,7 +612,7 @@ fn apply_enrollment(
 }
 
 /// What the executors need to know, frozen at decision time.
-fn treatment_payload(
+pub(crate) fn treatment_payload(
     event: &PaymentEvent,
     customer: &Customer,
     course: &Course,

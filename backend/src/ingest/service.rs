@@ -3,6 +3,7 @@
 //! `process::ingest`. Called by the webhook handler and by the staff's replay; each maps the
 //! `Ingested` result to its own answer.
 
+use super::batch;
 use super::event::{AuthError, ParseError, Parsed, RequestParts, Source};
 use super::identity;
 use super::process::{self, CourseDefaults, Outcome, WebhookAnswer};
@@ -96,8 +97,9 @@ pub fn parse_rejection(e: ParseError) -> Rejection {
     }
 }
 
-/// Records a screened request: a rejection as a rejected event, a parsed payload through the ingest
-/// transaction. `Err` only when nothing could be committed: the database is unavailable (503), or an
+/// Records a screened request: a rejection as a rejected event, a parsed payload through the
+/// group-commit writers (`batch`; a staff replay, or any webhook when `INGEST_WRITERS=0`, in a
+/// transaction of its own). `Err` only when nothing could be committed: the database is unavailable (503), or an
 /// internal failure (500; the request is then kept on record with the outcome `error`). Logs one
 /// line per webhook and counts it in the metrics unless it is a staff replay (`replay_of`).
 #[tracing::instrument(name = "ingest", skip_all, fields(source = received.source.as_str(), replay_of = replay_of))]
@@ -109,9 +111,50 @@ pub async fn ingest(
     started: Instant,
 ) -> ApiResult<Ingested> {
     let source = received.source.clone();
+    let result = match screened {
+        // The hot path: through the group-commit writers (one transaction per batch). A customer given by
+        // document only (no e-mail) is not: it must first be identified (`identity::identify`, else 422),
+        // which `one_by_one` does before its transaction, as for every webhook there.
+        Ok(parsed) if replay_of.is_none() && state.ingest.enabled() && !by_document_only(&parsed) => {
+            state.ingest.submit(batch::Request { received, parsed, started }).await.map(Ingested::Accepted)
+        }
+        // Rejections, staff replays, and everything when the group commit is off: one by one.
+        screened => one_by_one(state, received, screened, replay_of, started).await,
+    };
+    let latency = started.elapsed();
+    match &result {
+        Ok(Ingested::Accepted(answer)) => {
+            log_line(&source, answer.outcome.as_str(), Some(answer.event_id), 200, latency, replay_of)
+        }
+        Ok(Ingested::Rejected { rejection, event_id }) => log_line(
+            &source,
+            rejection.outcome.as_str(),
+            Some(*event_id),
+            rejection.error.status.as_u16(),
+            latency,
+            replay_of,
+        ),
+        Err(e) => log_line(&source, Outcome::Error.as_str(), None, e.status.as_u16(), latency, replay_of),
+    }
+    result
+}
+
+/// The payload's customer came with a document and no e-mail (see `identity`).
+fn by_document_only(parsed: &Parsed) -> bool {
+    matches!(parsed, Parsed::Event(event) if event.customer.by_document_only())
+}
+
+/// Records a rejection, or ingests a parsed webhook in a transaction of its own.
+async fn one_by_one(
+    state: &AppState,
+    received: Received,
+    screened: Result<Parsed, Rejection>,
+    replay_of: Option<i64>,
+    started: Instant,
+) -> ApiResult<Ingested> {
     let defaults = CourseDefaults { default_course_name: state.config.default_course_name.clone() };
     let span = tracing::Span::current();
-    let result = db::run(&state.pool, move |conn| {
+    db::run(&state.pool, move |conn| {
         let _ingest = span.enter();
         Ok(match &screened {
             Err(rejection) => {
@@ -160,23 +203,7 @@ pub async fn ingest(
             },
         })
     })
-    .await;
-    let latency = started.elapsed();
-    match &result {
-        Ok(Ingested::Accepted(answer)) => {
-            log_line(&source, answer.outcome.as_str(), Some(answer.event_id), 200, latency, replay_of)
-        }
-        Ok(Ingested::Rejected { rejection, event_id }) => log_line(
-            &source,
-            rejection.outcome.as_str(),
-            Some(*event_id),
-            rejection.error.status.as_u16(),
-            latency,
-            replay_of,
-        ),
-        Err(e) => log_line(&source, Outcome::Error.as_str(), None, e.status.as_u16(), latency, replay_of),
-    }
-    result
+    .await
 }
 
 /// A request refused before it was read (over the rate limit): logged and counted, never recorded.

@@ -160,6 +160,51 @@ pub fn complete(conn: &mut PgConnection, id: i64, attempts: i32, output: &str) -
         .map(|n| n == 1)
 }
 
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// Marks several claimed treatments done in one statement: `(id, attempts, output)` each, fenced like
+/// `complete`. Returns the ids it recorded (a treatment taken over meanwhile is not among them).
+pub fn complete_many(conn: &mut PgConnection, done: &[(i64, i32, String)]) -> QueryResult<Vec<i64>> {
+    if done.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<i64> = done.iter().map(|d| d.0).collect();
+    let attempts: Vec<i32> = done.iter().map(|d| d.1).collect();
+    let outputs: Vec<&str> = done.iter().map(|d| d.2.as_str()).collect();
+    // Raw SQL: one UPDATE with a different output per row needs `UPDATE ... FROM unnest(...)`, which
+    // diesel's DSL cannot say.
+    diesel::sql_query(
+        "UPDATE treatments t SET status = 'done', output = v.output, lease_until = NULL, done_at = now(),          updated_at = now()          FROM unnest($1::int8[], $2::int4[], $3::text[]) AS v(id, attempts, output)          WHERE t.id = v.id AND t.attempts = v.attempts AND t.status = 'running' RETURNING t.id",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Integer>, _>(attempts)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(outputs)
+    .load::<Id>(conn)
+    .map(|rows| rows.into_iter().map(|r| r.id).collect())
+}
+
+/// Renews the leases of several claimed treatments (`(id, attempts)` each, fenced like `renew`) to
+/// `until` in one statement; returns how many were still held.
+pub fn renew_many(conn: &mut PgConnection, held: &[(i64, i32)], until: DateTime<Utc>) -> QueryResult<usize> {
+    if held.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = held.iter().map(|h| h.0).collect();
+    let attempts: Vec<i32> = held.iter().map(|h| h.1).collect();
+    // Raw SQL: the fence pairs each id with its own attempt (`unnest`), which diesel's DSL cannot say.
+    diesel::sql_query(
+        "UPDATE treatments t SET lease_until = $3 FROM unnest($1::int8[], $2::int4[]) AS v(id, attempts)          WHERE t.id = v.id AND t.attempts = v.attempts AND t.status = 'running'",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Integer>, _>(attempts)
+    .bind::<diesel::sql_types::Timestamptz, _>(until)
+    .execute(conn)
+}
+
 /// Renews the lease of a claimed treatment to `until` — right before it runs, and then while it runs
 /// (the worker's heartbeat). `false`: the claim was taken over (its lease had expired and another
 /// worker claimed it, so the attempt moved on), and this worker must not run it. Fenced like

@@ -34,14 +34,24 @@ pub struct Worker {
 
 impl Worker {
     /// Claims and executes one batch; returns how many treatments it handled. Blocking.
+    ///
+    /// While the claim is young (less than a third of the lease old, so no lease of the batch can have
+    /// expired) the treatments run without a renewal each, and their successes are recorded together:
+    /// one UPDATE and one notification for the batch (`flush`), the heartbeat meanwhile renewing the
+    /// leases of the treatment in hand and of those waiting to be recorded. Once the claim has aged, each
+    /// treatment's lease is renewed right before it runs and its result recorded at once, as before.
     pub fn run_batch(&self) -> Result<usize, DbError> {
         let mut conn = self.pool.get()?;
         if self.shutdown.is_triggered() {
             return Ok(0);
         }
+        let claimed_at = Instant::now();
         let claimed = store::claim(&mut conn, self.batch, self.lease, Utc::now())?;
+        let young = (self.lease / 3).to_std().unwrap_or(Duration::ZERO);
+        let mut done: Vec<(i64, i32, String)> = vec![];
         for (n, t) in claimed.iter().enumerate() {
             if self.shutdown.is_triggered() {
+                self.flush(&mut conn, &mut done)?;
                 let rest = &claimed[n..];
                 for t in rest {
                     store::release(&mut conn, t.id, t.attempts)?;
@@ -54,14 +64,19 @@ impl Worker {
             let _treatment = span.enter();
             let kind = t.kind;
             let job = Job { id: t.id, kind, attempt: t.attempts, payload: t.payload.clone() };
-            let renewed =
-                self.record(&mut conn, |conn| store::renew(conn, t.id, t.attempts, Utc::now() + self.lease))?;
-            if !renewed {
-                log::warn!("treatment {} was taken over by another worker before it ran (lease expired)", t.id);
-                continue;
+            if claimed_at.elapsed() >= young {
+                self.flush(&mut conn, &mut done)?;
+                let renewed =
+                    self.record(&mut conn, |conn| store::renew(conn, t.id, t.attempts, Utc::now() + self.lease))?;
+                if !renewed {
+                    log::warn!("treatment {} was taken over by another worker before it ran (lease expired)", t.id);
+                    continue;
+                }
             }
+            let held: Vec<(i64, i32)> =
+                done.iter().map(|d| (d.0, d.1)).chain(std::iter::once((t.id, t.attempts))).collect();
             let started = Instant::now();
-            let outcome = self.execute_leased(&mut conn, &job);
+            let outcome = self.execute_leased(&mut conn, &job, &held);
             let result = match &outcome {
                 Ok(_) => "done",
                 Err(f) if f.is_permanent() || t.attempts >= self.max_attempts => "dead",
@@ -71,39 +86,63 @@ impl Worker {
             if let Err(failure) = &outcome {
                 log::warn!("treatment {} ({}) attempt {} failed: {}", t.id, t.kind, t.attempts, failure.error());
             }
-            // The treatment has run: its result must be recorded even if the database connection died
-            // meanwhile (a restart), or the lease would expire and the treatment run a second time.
-            let recorded = self.record(&mut conn, |conn| match &outcome {
-                Ok(output) => store::complete(conn, t.id, t.attempts, output),
-                Err(failure) => store::fail(conn, t.id, t.attempts, failure, self.max_attempts),
-            })?;
-            if recorded {
-                let _ = notify::send(&mut conn, Signal::Treatment(t.id));
-            } else {
-                log::warn!("treatment {} was taken over by another worker (lease expired)", t.id);
+            match outcome {
+                Ok(output) if claimed_at.elapsed() < young => done.push((t.id, t.attempts, output)),
+                outcome => {
+                    self.flush(&mut conn, &mut done)?;
+                    // The treatment has run: its result must be recorded even if the database connection
+                    // died meanwhile (a restart), or the lease would expire and the treatment run again.
+                    let recorded = self.record(&mut conn, |conn| match &outcome {
+                        Ok(output) => store::complete(conn, t.id, t.attempts, output),
+                        Err(failure) => store::fail(conn, t.id, t.attempts, failure, self.max_attempts),
+                    })?;
+                    if recorded {
+                        let _ = notify::send(&mut conn, Signal::Treatment(t.id));
+                    } else {
+                        log::warn!("treatment {} was taken over by another worker (lease expired)", t.id);
+                    }
+                }
             }
         }
+        self.flush(&mut conn, &mut done)?;
         Ok(claimed.len())
     }
 
-    /// Executes `job` while a heartbeat on the worker's (otherwise idle) connection renews its lease
-    /// every third of the lease; the heartbeat stops as soon as the execution returns.
-    fn execute_leased(&self, conn: &mut PooledConn, job: &Job) -> Result<String, Failure> {
+    /// Records the successes waiting in `done` with one statement and one notification.
+    fn flush(&self, conn: &mut PooledConn, done: &mut Vec<(i64, i32, String)>) -> Result<(), DbError> {
+        if done.is_empty() {
+            return Ok(());
+        }
+        let recorded = self.record(conn, |conn| store::complete_many(conn, done))?;
+        if recorded.len() < done.len() {
+            log::warn!(
+                "{} treatment(s) were taken over by another worker (lease expired) before their result was recorded",
+                done.len() - recorded.len()
+            );
+        }
+        let signals: Vec<Signal> = recorded.into_iter().map(Signal::Treatment).collect();
+        let _ = notify::send_all(conn, &signals);
+        done.clear();
+        Ok(())
+    }
+
+    /// Executes `job` while a heartbeat on the worker's (otherwise idle) connection renews, every third
+    /// of the lease, the leases of `held` (the job and the treatments run but not recorded yet); the
+    /// heartbeat stops as soon as the execution returns.
+    fn execute_leased(&self, conn: &mut PooledConn, job: &Job, held: &[(i64, i32)]) -> Result<String, Failure> {
         let (stop, stopped) = mpsc::channel::<()>();
         let every = (self.lease / 3).to_std().unwrap_or(Duration::from_secs(1)).max(Duration::from_millis(20));
         std::thread::scope(|scope| {
             let heartbeat = scope.spawn(move || loop {
                 match stopped.recv_timeout(every) {
-                    Err(RecvTimeoutError::Timeout) => {
-                        match store::renew(conn, job.id, job.attempt, Utc::now() + self.lease) {
-                            Ok(true) => {}
-                            Ok(false) => {
-                                log::warn!("treatment {}: lease lost while running (taken over)", job.id);
-                                return;
-                            }
-                            Err(e) => log::warn!("treatment {}: renewing its lease failed: {e}", job.id),
+                    Err(RecvTimeoutError::Timeout) => match store::renew_many(conn, held, Utc::now() + self.lease) {
+                        Ok(n) if n == held.len() => {}
+                        Ok(_) => {
+                            log::warn!("treatment {}: lease lost while running (taken over)", job.id);
+                            return;
                         }
-                    }
+                        Err(e) => log::warn!("treatment {}: renewing its lease failed: {e}", job.id),
+                    },
                     _ => return,
                 }
             });
@@ -116,11 +155,11 @@ impl Worker {
 
     /// Runs a (fenced, idempotent) write; after a connection failure, runs it again on a good connection
     /// — the pool waits for the database to come back — up to a few times.
-    fn record(
+    fn record<T>(
         &self,
         conn: &mut PooledConn,
-        write: impl Fn(&mut PgConnection) -> QueryResult<bool>,
-    ) -> Result<bool, DbError> {
+        write: impl Fn(&mut PgConnection) -> QueryResult<T>,
+    ) -> Result<T, DbError> {
         let mut tries = 0;
         loop {
             match write(conn) {
