@@ -54,7 +54,7 @@ async fn every_documented_status_is_reachable() {
     let res = test::call_service(&app, webhook("hashtag", "not json").to_request()).await;
     let invalid_event = event_of(&json(res).await);
     let res =
-        test::call_service(&app, webhook("hashtag", r#"{"email":"x@example.com","status":"?"}"#).to_request()).await;
+        test::call_service(&app, webhook("hashtag", r#"{"nome":"Sem E-mail","status":"aprovado","valor":1}"#).to_request()).await;
     let unprocessable_event = event_of(&json(res).await);
     let res =
         test::call_service(&app, TestRequest::post().uri("/webhooks/hashtag").set_payload("{}").to_request()).await;
