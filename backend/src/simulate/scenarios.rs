@@ -225,8 +225,9 @@ pub(super) fn sequence(
             };
             let (one, two) = (month(1), month(2));
             // The simulated course grants access for life, and a renewal never shortens access (its
-            // paid-period end is earlier than "for life"), so a renewal extends nothing, whatever the source.
-            let renewal_kinds: &'static [T] = &[];
+            // paid-period end is earlier than "for life"), so a renewal that carries its paid-period end
+            // extends nothing. Monetizze's renewal carries none: it extends by the course's duration.
+            let renewal_kinds: &'static [T] = if source == Source::Monetizze { &[T::ExtendAccess] } else { &[] };
             drafts.push(make(
                 faker,
                 Send { subscription: Some(&one), ..Send::new(Step::Approved, &first, started, GRANT) },
