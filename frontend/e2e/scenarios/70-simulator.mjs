@@ -27,7 +27,7 @@ export default async function (kit) {
       await heading(page, 'Painel');
       const links = await nav(page).getByRole('link').allTextContents();
       const at = links.indexOf('Simulador');
-      assert(at > 0 && links[at - 1] === 'Configurações', `nav order: ${links.join(', ')}`);
+      assert(at > 0 && links[at - 1] === 'Modelos de e-mail', `nav order: ${links.join(', ')}`);
       await nav(page).getByRole('link', { name: 'Simulador' }).click();
       await heading(page, 'Simulador');
       await page.getByLabel('Plataforma').selectOption('kiwify');
