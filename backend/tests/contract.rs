@@ -53,8 +53,11 @@ async fn every_documented_status_is_reachable() {
     let event_of = |res_body: &Value| res_body["error"]["details"]["event_id"].as_i64().unwrap();
     let res = test::call_service(&app, webhook("hashtag", "not json").to_request()).await;
     let invalid_event = event_of(&json(res).await);
-    let res =
-        test::call_service(&app, webhook("hashtag", r#"{"nome":"Sem E-mail","status":"aprovado","valor":1}"#).to_request()).await;
+    let res = test::call_service(
+        &app,
+        webhook("hashtag", r#"{"nome":"Sem E-mail","status":"aprovado","valor":1}"#).to_request(),
+    )
+    .await;
     let unprocessable_event = event_of(&json(res).await);
     let res =
         test::call_service(&app, TestRequest::post().uri("/webhooks/hashtag").set_payload("{}").to_request()).await;

@@ -341,8 +341,7 @@ async fn events_filters_detail_and_replay() {
     let (_, processed) = call_json!(&app, webhook("hashtag", &simulator("Bia", "bia@example.com", "aprovado", 50.0)));
     call_json!(&app, webhook("hotmart", &fixture("hotmart/purchase_approved.json")));
     let (_, rejected) = call_json!(&app, TestRequest::post().uri("/webhooks/hashtag?token=errado").set_payload("{}"));
-    let (_, unprocessable) =
-        call_json!(&app, webhook("hashtag", r#"{"nome":"X","status":"aprovado","valor":1}"#));
+    let (_, unprocessable) = call_json!(&app, webhook("hashtag", r#"{"nome":"X","status":"aprovado","valor":1}"#));
 
     let count = |b: &Value| b["items"].as_array().unwrap().len();
     let (_, all) = call_json!(&app, get("/api/events", &token));
