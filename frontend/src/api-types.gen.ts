@@ -1586,18 +1586,15 @@ export interface components {
             count?: number | null;
             /** @description The customer every delivery is about; empty or absent: a generated person per customer. */
             email?: string | null;
-            /**
-             * @description `random`, `lifecycle`, `out-of-order`, `duplicates`, `pix-expiry`, `boleto`, `chargeback`,
-             *     `subscription` or `hostile` (one the source can play).
-             */
-            scenario: string;
+            /** @description The scenario (one the source can play, see `GET /api/simulator`). */
+            scenario: components["schemas"]["Scenario"];
             /**
              * Format: int64
              * @description The generator's seed (the same seed gives the same people and orders); absent: a random one.
              */
             seed?: number | null;
-            /** @description `hashtag`, `hotmart`, `kiwify` or `generic` (one enabled here). */
-            source: string;
+            /** @description The source to play (one enabled here, see `GET /api/simulator`). */
+            source: components["schemas"]["Source"];
         };
         /**
          * @description What a run plays, per customer.

@@ -58,14 +58,16 @@ pub fn catalog(config: &Config) -> Catalog {
 /// A run to play.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RunBody {
-    /// `hashtag`, `hotmart`, `kiwify` or `generic` (one enabled here).
+    /// The source to play (one enabled here, see `GET /api/simulator`).
+    #[schema(value_type = Source)]
     pub source: String,
-    /// `random`, `lifecycle`, `out-of-order`, `duplicates`, `pix-expiry`, `boleto`, `chargeback`,
-    /// `subscription` or `hostile` (one the source can play).
+    /// The scenario (one the source can play, see `GET /api/simulator`).
+    #[schema(value_type = Scenario)]
     pub scenario: String,
     /// The customer every delivery is about; empty or absent: a generated person per customer.
     pub email: Option<String>,
     /// How many customers play the scenario (1 to 50, default 1).
+    #[schema(minimum = 1, maximum = 50)]
     pub count: Option<u32>,
     /// The generator's seed (the same seed gives the same people and orders); absent: a random one.
     pub seed: Option<u64>,
@@ -74,9 +76,10 @@ pub struct RunBody {
 /// Checks `body` against what the server can play and turns it into a plan dated `at`.
 pub fn plan_of(body: &RunBody, config: &Config, at: DateTime<Utc>, random_seed: u64) -> Result<Plan, ApiError> {
     let source = Source::parse(body.source.trim()).ok_or_else(|| {
+        let names: Vec<&str> = Source::ALL.iter().map(|s| s.as_str()).collect();
         ApiError::unprocessable(
             ErrorCode::UnknownSource,
-            format!("No such source {:?}; expected hashtag, hotmart, kiwify or generic.", body.source),
+            format!("No such source {:?}; expected one of {}.", body.source, names.join(", ")),
         )
     })?;
     let scenario = Scenario::parse(body.scenario.trim()).ok_or_else(|| {
