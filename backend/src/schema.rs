@@ -48,6 +48,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    product_aliases (source, alias) {
+        source -> Text,
+        alias -> Text,
+        external_product_id -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     product_courses (id) {
         id -> Int8,
         source -> Text,
@@ -210,6 +219,7 @@ diesel::joinable!(product_mapping_courses -> courses (course_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     courses,
+    product_aliases,
     product_courses,
     product_mappings,
     product_mapping_courses,

@@ -145,6 +145,7 @@ mod tests {
         include_str!("../migrations/2026-12-02-000031_notes_eduzz_monetizze/up.sql"),
         include_str!("../migrations/2026-12-02-000032_note_unknown_status/up.sql"),
         include_str!("../migrations/2026-12-02-000080_simulator_audit/up.sql"),
+        include_str!("../migrations/2026-12-02-000090_product_aliases/up.sql"),
     );
 
     /// The values of one vocabulary: stored text, serde name, `parse` and `Display` agree, and the
@@ -176,7 +177,12 @@ mod tests {
         agree::<Outcome>(&["webhook_events.outcome"]);
         agree::<EventKind>(&["webhook_events.kind"]);
         agree::<Note>(&["webhook_events.note"]);
-        agree::<Source>(&["orders.source", "product_courses.source", "product_mappings.source"]);
+        agree::<Source>(&[
+            "orders.source",
+            "product_courses.source",
+            "product_mappings.source",
+            "product_aliases.source",
+        ]);
         agree::<OrderStatus>(&["orders.status"]);
         agree::<EnrollmentStatus>(&["enrollments.status"]);
         agree::<TreatmentKind>(&["treatments.kind"]);
@@ -187,7 +193,7 @@ mod tests {
         agree::<AuditTarget>(&["audit_log.target_type"]);
         agree::<ErrorCode>(&[]);
         agree::<CustomerAccess>(&[]);
-        assert_eq!(CHECKS.matches("ADD CONSTRAINT").count(), 21, "a constrained column no test covers");
+        assert_eq!(CHECKS.matches("ADD CONSTRAINT").count(), 22, "a constrained column no test covers");
     }
 
     #[test]

@@ -490,6 +490,57 @@ async fn an_approval_of_a_mapped_offer_in_hotmart_and_generic() {
     assert!(enrollment_of(&db, customer, course).is_some(), "generic: product.offer_code");
 }
 
+/// Hotmart keys a product by its `ucode`, but a SUBSCRIPTION_CANCELLATION carries the numeric `id`
+/// only: the purchases remember `id` → `ucode`, so the cancellation ends the course the product is
+/// mapped to (not a new automatic course), and a mapping typed with the numeric id applies to
+/// purchases that carry the `ucode`.
+#[actix_web::test]
+async fn a_hotmart_cancellation_that_names_the_numeric_id_only_ends_the_course_mapped_by_ucode() {
+    let db = TestDb::new();
+    let app = app!(db.state());
+    let admin = staff_token(&app).await;
+    let new_course = |name: &str| json!({"name": name, "access_days": 30});
+    let club = call!(app, post_json("/api/courses", &admin, new_course("Clube"))).1["id"].as_i64().unwrap();
+    let by_id = call!(app, post_json("/api/courses", &admin, new_course("Confeitaria"))).1["id"].as_i64().unwrap();
+    let mappings = [("club-ucode-0001", club), ("4100123", by_id)];
+    for (product, course) in mappings {
+        let body = json!({"source": "hotmart", "external_product_id": product, "course_ids": [course]});
+        assert_eq!(call!(app, post_json("/api/products", &admin, body)).0, StatusCode::CREATED);
+    }
+
+    // The club's purchase: id 4100456 with its ucode, by the subscriber of the cancellation fixture.
+    let mut purchase: Value = serde_json::from_str(&fixture("hotmart/purchase_approved.json")).unwrap();
+    purchase["data"]["product"]["id"] = json!(4100456);
+    purchase["data"]["product"]["ucode"] = json!("club-ucode-0001");
+    purchase["data"]["buyer"]["email"] = json!("joao.teste@example.com");
+    purchase["data"]["purchase"]["transaction"] = json!("HP-CLUB-0001");
+    let (_, answer) = call!(app, webhook("hotmart", &purchase.to_string()));
+    let customer = answer["customer_id"].as_i64().unwrap();
+    assert!(enrollment_of(&db, customer, club).is_some(), "{answer}");
+
+    let period_end = (Utc::now() + Duration::days(20)).timestamp_millis();
+    let mut cancellation: Value = serde_json::from_str(&fixture("hotmart/subscription_cancellation.json")).unwrap();
+    cancellation["data"]["date_next_charge"] = json!(period_end);
+    assert_eq!(cancellation["data"]["product"], json!({"id": 4100456, "name": "Clube Exemplo de Receitas"}));
+    let (status, answer) = call!(app, webhook("hotmart", &cancellation.to_string()));
+    assert_eq!((status, answer["outcome"].as_str()), (StatusCode::OK, Some("processed")), "{answer}");
+    let revokes: Vec<(Option<i64>, DateTime<Utc>)> = treatments::table
+        .filter(treatments::kind.eq("revoke_access"))
+        .select((treatments::course_id, treatments::run_at))
+        .load(&mut db.conn())
+        .unwrap();
+    let end = DateTime::<Utc>::from_timestamp_millis(period_end).unwrap();
+    assert_eq!(revokes, [(Some(club), end)], "the club's access ends with its paid period");
+    assert_eq!(enrollment_of(&db, customer, club).unwrap().expires_at, Some(end));
+    let (_, list) = call!(app, get("/api/products?unmapped=true", &admin));
+    assert_eq!(list["items"], json!([]), "no automatic course for the numeric id");
+
+    // A mapping typed with the numeric id: the purchases that carry the ucode grant its course.
+    let (_, answer) = call!(app, webhook("hotmart", &fixture("hotmart/purchase_approved.json")));
+    let customer = answer["customer_id"].as_i64().unwrap();
+    assert!(enrollment_of(&db, customer, by_id).is_some(), "{answer}");
+}
+
 // ---- 408: a stalled body on the catalog's write routes (over real sockets) ----------------------
 
 #[actix_web::test]

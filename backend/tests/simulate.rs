@@ -65,14 +65,6 @@ fn history(db: &TestDb, email: &str) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-/// A known divergence between the rules and what the server does, asserted as it is today so that
-/// the fix shows up here: Hotmart keys products by `ucode` in purchase events, but
-/// SUBSCRIPTION_CANCELLATION only carries the numeric `id`, so the cancellation lands on another
-/// (automatic) course and ends nothing.
-fn known_gap(source: Source, d: &Delivery) -> Option<(&'static str, Vec<String>)> {
-    (source == Source::Hotmart && d.label.ends_with("subscription canceled")).then(|| ("processed", vec![]))
-}
-
 #[test]
 fn every_scenario_of_every_source_yields_the_treatments_the_rules_say() {
     let db = TestDb::new();
@@ -116,12 +108,11 @@ fn every_scenario_of_every_source_yields_the_treatments_the_rules_say() {
             for (customer, planned) in &by_customer {
                 let expected: Vec<(String, Vec<String>)> = planned
                     .iter()
-                    .map(|d| match known_gap(source, d) {
-                        Some((outcome, kinds)) => (outcome.to_string(), kinds),
-                        None => (
+                    .map(|d| {
+                        (
                             d.expect.outcome.as_str().to_string(),
                             d.expect.treatments.iter().map(|k| k.as_str().to_string()).collect(),
-                        ),
+                        )
                     })
                     .collect();
                 assert_eq!(history(&db, customer), expected, "{source} {scenario}: {customer}");

@@ -6,9 +6,11 @@ use super::domain::{self, CourseChanges, MappingChanges, NewCourse, NewMapping};
 use super::views::{CourseRef, CourseView, MappingView, UnmappedProduct};
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::ingest::event::Source;
+use crate::ingest::event::{ProductInfo, Source};
 use crate::models::Course;
-use crate::schema::{courses, enrollments, orders, product_courses, product_mapping_courses, product_mappings};
+use crate::schema::{
+    courses, enrollments, orders, product_aliases, product_courses, product_mapping_courses, product_mappings,
+};
 use crate::staff::audit::{self, AuditAction, AuditTarget, Entry};
 use crate::treatments::rules::EnrollmentStatus;
 use chrono::{DateTime, Utc};
@@ -483,6 +485,48 @@ pub fn count_unmapped(conn: &mut PgConnection) -> QueryResult<i64> {
 
 /// The courses a webhook's product grants through its mapping (the offer's own, else the product-wide
 /// one), by id; `None` when no mapping applies.
+/// The product an event names: one named only by its other id (`by_alias`) is the product last seen
+/// with that alias (else the id itself); one that carries both ids has its alias remembered (a read
+/// when it is already known, so that concurrent batches take no lock on the alias row).
+pub fn known_product(conn: &mut PgConnection, source: Source, product: &ProductInfo) -> QueryResult<ProductInfo> {
+    let lookup = |conn: &mut PgConnection, alias: &str| {
+        product_aliases::table
+            .find((source, alias))
+            .select(product_aliases::external_product_id)
+            .first::<String>(conn)
+            .optional()
+    };
+    if product.by_alias {
+        return Ok(match lookup(conn, &product.external_id)? {
+            Some(external_id) => ProductInfo {
+                external_id,
+                alias: Some(product.external_id.clone()),
+                by_alias: false,
+                ..product.clone()
+            },
+            None => product.clone(),
+        });
+    }
+    if let Some(alias) = &product.alias {
+        if lookup(conn, alias)?.as_deref() != Some(product.external_id.as_str()) {
+            diesel::insert_into(product_aliases::table)
+                .values((
+                    product_aliases::source.eq(source),
+                    product_aliases::alias.eq(alias),
+                    product_aliases::external_product_id.eq(&product.external_id),
+                ))
+                .on_conflict((product_aliases::source, product_aliases::alias))
+                .do_update()
+                .set((
+                    product_aliases::external_product_id.eq(&product.external_id),
+                    product_aliases::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(product.clone())
+}
+
 pub fn mapped_courses(
     conn: &mut PgConnection,
     source: Source,

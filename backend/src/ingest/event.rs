@@ -90,6 +90,14 @@ pub struct ProductInfo {
     /// to it: see `catalog`).
     #[serde(default)]
     pub offer_code: Option<String>,
+    /// The product's other id, which some of the source's events carry alone (Hotmart: the numeric
+    /// `id` beside the `ucode`); remembered so that those events find the same product.
+    #[serde(default)]
+    pub alias: Option<String>,
+    /// `external_id` is such an other id (the event carries no more): the product is the one last
+    /// seen with that alias, else the id itself.
+    #[serde(default)]
+    pub by_alias: bool,
 }
 
 /// Payment instructions and reasons that messages need.

@@ -395,7 +395,8 @@ const DEFAULT_COURSE_SLUG: &str = "default";
 
 /// The courses of a product, by id: those of its mapping (catalog: the offer's own, else the
 /// product-wide one), else its automatic course (created the first time the product is seen, and the
-/// product recorded as seen). No product (the simulator): the default course.
+/// product recorded as seen). A product named by its other id alone (a Hotmart subscription
+/// cancellation) is the one last seen with it. No product (the simulator): the default course.
 pub(crate) fn resolve_courses(
     conn: &mut PgConnection,
     source: Source,
@@ -405,10 +406,12 @@ pub(crate) fn resolve_courses(
     let Some(product) = product else {
         return Ok(vec![ensure_course(conn, DEFAULT_COURSE_SLUG, &defaults.default_course_name)?]);
     };
-    if let Some(mapped) =
-        catalog::queries::mapped_courses(conn, source, &product.external_id, product.offer_code.as_deref())?
-    {
-        return Ok(mapped);
+    let product = &catalog::queries::known_product(conn, source, product)?;
+    // Mapped by the key it is known by, else by its other id (a seller may have typed either).
+    for id in std::iter::once(&product.external_id).chain(&product.alias) {
+        if let Some(mapped) = catalog::queries::mapped_courses(conn, source, id, product.offer_code.as_deref())? {
+            return Ok(mapped);
+        }
     }
     Ok(vec![automatic_course(conn, source, product)?])
 }

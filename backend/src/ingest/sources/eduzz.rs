@@ -264,6 +264,7 @@ fn invoice_product(env: &Envelope) -> Option<ProductInfo> {
         external_id: text(at_any(item, &[&["productId"], &["id"]]))?,
         name: normalize_name(at(item, &["name"])),
         offer_code: plan_code(at(item, &["plan"])),
+        ..ProductInfo::default()
     })
 }
 
@@ -342,6 +343,7 @@ fn contract(env: &Envelope) -> Result<Parsed, ParseError> {
                 external_id: text(at(p, &["id"]))?,
                 name: normalize_name(at(p, &["name"])),
                 offer_code: plan_code(at(p, &["plan"])),
+                ..ProductInfo::default()
             })
         }),
         payment: PaymentDetails::default(),
@@ -460,7 +462,8 @@ mod tests {
             ProductInfo {
                 external_id: "200001".into(),
                 name: Some("Curso Exemplo de Confeitaria".into()),
-                offer_code: None
+                offer_code: None,
+                ..ProductInfo::default()
             }
         );
         assert_eq!((e.payment, e.access_until), (PaymentDetails::default(), None));

@@ -184,6 +184,7 @@ fn product(body: &Value) -> Result<Option<ProductInfo>, ParseError> {
         external_id,
         name: normalize_name(at(body, &["product", "name"])),
         offer_code: text(at(body, &["product", "offer_code"])),
+        ..ProductInfo::default()
     }))
 }
 

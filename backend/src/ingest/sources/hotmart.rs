@@ -227,13 +227,19 @@ fn payment_details(env: &Envelope) -> PaymentDetails {
     }
 }
 
-/// The product: `ucode` (stable) when present, else `id` as text (a number, `"00000"`, ...).
+/// The product: `ucode` (stable, what Hotmart advises) when present, with the numeric `id` as its
+/// alias; else the `id` as text (a number, `"00000"`, ...) standing for the product last seen with
+/// it, since a subscription cancellation carries only `{id, name}`.
 fn product(body: &Value) -> Option<ProductInfo> {
     let product = at(body, &["data", "product"])?;
-    let external_id = text(at(product, &["ucode"])).or_else(|| text(at(product, &["id"])))?;
+    let id = text(at(product, &["id"]));
+    let (external_id, alias, by_alias) = match text(at(product, &["ucode"])) {
+        Some(ucode) => (ucode, id, false),
+        None => (id?, None, true),
+    };
     // Purchase events carry the offer bought; the other shapes (a subscription cancellation) do not.
     let offer_code = text(at(body, &["data", "purchase", "offer", "code"]));
-    Some(ProductInfo { external_id, name: normalize_name(at(product, &["name"])), offer_code })
+    Some(ProductInfo { external_id, name: normalize_name(at(product, &["name"])), offer_code, alias, by_alias })
 }
 
 /// A purchase event we recognise but do not act on; keyed like the other purchase events.
@@ -406,6 +412,7 @@ mod tests {
         assert_eq!(product.external_id, "0b6f3c4e-1111-4a2b-9c9d-123456789abc");
         assert_eq!(product.name.as_deref(), Some("Curso Exemplo de Confeitaria"));
         assert_eq!(product.offer_code.as_deref(), Some("abc123xy"), "data.purchase.offer.code");
+        assert_eq!((product.alias.as_deref(), product.by_alias), (Some("4100123"), false), "the numeric id");
         assert_eq!(order.coupon, None);
         let coupon = edited(fixture!("purchase_approved"), "/data/purchase/offer/coupon_code", Some("VOLTA20".into()));
         assert_eq!(event(&coupon).order.unwrap().coupon.as_deref(), Some("VOLTA20"), "data.purchase.offer.coupon_code");
@@ -541,7 +548,9 @@ mod tests {
             ProductInfo {
                 external_id: "4100456".into(),
                 name: Some("Clube Exemplo de Receitas".into()),
-                offer_code: None
+                offer_code: None,
+                alias: None,
+                by_alias: true,
             }
         );
         let no_email = edited(fixture!("subscription_cancellation"), "/data/subscriber/email", None);
@@ -590,7 +599,8 @@ mod tests {
     #[test]
     fn product_id_forms() {
         let no_ucode = edited(fixture!("purchase_approved"), "/data/product/ucode", None);
-        assert_eq!(event(&no_ucode).product.unwrap().external_id, "4100123");
+        let by_id = event(&no_ucode).product.unwrap();
+        assert_eq!((by_id.external_id.as_str(), by_id.alias, by_id.by_alias), ("4100123", None, true));
         let zeros = edited(&no_ucode, "/data/product/id", Some("00000".into()));
         assert_eq!(event(&zeros).product.unwrap().external_id, "00000");
         let none = edited(&no_ucode, "/data/product/id", None);

@@ -192,7 +192,12 @@ fn product(body: &Value) -> Option<ProductInfo> {
     let external_id = text(field(body, "Product", "product_id"))?;
     let plan = section(body, "Subscription").and_then(|s| text(at(s, &["plan", "id"])));
     let offer_code = plan.or_else(|| text(field(body, "Product", "product_offer_id")));
-    Some(ProductInfo { external_id, name: normalize_name(field(body, "Product", "product_name")), offer_code })
+    Some(ProductInfo {
+        external_id,
+        name: normalize_name(field(body, "Product", "product_name")),
+        offer_code,
+        ..ProductInfo::default()
+    })
 }
 
 fn payment_details(body: &Value) -> PaymentDetails {
@@ -299,7 +304,8 @@ mod tests {
             ProductInfo {
                 external_id: "8d2c1b0a-2222-4e5f-8a9b-abcdefabcdef".into(),
                 name: Some("Curso Exemplo de Confeitaria".into()),
-                offer_code: None
+                offer_code: None,
+                ..ProductInfo::default()
             }
         );
         assert_eq!(e.payment, PaymentDetails::default());

@@ -238,6 +238,7 @@ impl Sale<'_> {
             external_id: text(self.at(&["produto", "codigo"]))?,
             name: normalize_name(self.at(&["produto", "nome"])),
             offer_code: text(at_any(self.body, &[&["venda", "plano"], &["plano", "codigo"]])),
+            ..ProductInfo::default()
         })
     }
 }
@@ -377,7 +378,8 @@ mod tests {
             ProductInfo {
                 external_id: "300001".into(),
                 name: Some("Curso Exemplo de Confeitaria".into()),
-                offer_code: Some("35553".into())
+                offer_code: Some("35553".into()),
+                ..ProductInfo::default()
             }
         );
     }
