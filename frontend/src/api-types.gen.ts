@@ -1590,7 +1590,8 @@ export interface components {
             scenario: components["schemas"]["Scenario"];
             /**
              * Format: int64
-             * @description The generator's seed (the same seed gives the same people and orders); absent: a random one.
+             * @description The generator's seed (the same seed gives the same people and orders), 0 to 2^53 − 1; absent: a
+             *     random one.
              */
             seed?: number | null;
             /** @description The source to play (one enabled here, see `GET /api/simulator`). */

@@ -20,6 +20,10 @@ use utoipa::ToSchema;
 /// inside the webhook rate limit.
 pub const MAX_COUNT: usize = 50;
 
+/// The largest seed (2^53 − 1): every seed is a whole number a browser's JSON holds exactly, so a seed
+/// shown in the app can be sent again.
+pub const MAX_SEED: u64 = (1 << 53) - 1;
+
 /// What the Simulador can play here.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Catalog {
@@ -69,7 +73,9 @@ pub struct RunBody {
     /// How many customers play the scenario (1 to 50, default 1).
     #[schema(minimum = 1, maximum = 50)]
     pub count: Option<u32>,
-    /// The generator's seed (the same seed gives the same people and orders); absent: a random one.
+    /// The generator's seed (the same seed gives the same people and orders), 0 to 2^53 − 1; absent: a
+    /// random one.
+    #[schema(minimum = 0, maximum = 9007199254740991_i64)]
     pub seed: Option<u64>,
 }
 
@@ -116,7 +122,11 @@ pub fn plan_of(body: &RunBody, config: &Config, at: DateTime<Utc>, random_seed: 
             return Err(field_error("email", "Not an e-mail address."));
         }
     }
-    Ok(Plan { source, scenario, seed: body.seed.unwrap_or(random_seed), count, email, at })
+    let seed = body.seed.unwrap_or(random_seed & MAX_SEED);
+    if seed > MAX_SEED {
+        return Err(field_error("seed", &format!("The seed must be between 0 and {MAX_SEED}.")));
+    }
+    Ok(Plan { source, scenario, seed, count, email, at })
 }
 
 fn field_error(field: &str, message: &str) -> ApiError {
@@ -130,6 +140,7 @@ pub struct RunAnswer {
     pub source: Source,
     pub scenario: Scenario,
     /// The seed played (send it again for the same people and orders).
+    #[schema(minimum = 0, maximum = 9007199254740991_i64)]
     pub seed: u64,
     pub count: usize,
     /// Every delivery, in sending order.
@@ -216,6 +227,10 @@ mod tests {
         let mut b = body(" hotmart ", "chargeback");
         b.email = Some("  Ana.Silva@Exemplo.com.br ".into());
         b.count = Some(50);
+        b.seed = Some(MAX_SEED + 1);
+        let e = plan_of(&b, &config(), Utc::now(), 7).unwrap_err();
+        assert_eq!(e.details.unwrap()["fields"]["seed"], "The seed must be between 0 and 9007199254740991.");
+        assert!(plan_of(&body("kiwify", "lifecycle"), &config(), Utc::now(), u64::MAX).unwrap().seed <= MAX_SEED);
         b.seed = Some(42);
         let plan = plan_of(&b, &config(), at(), 7).unwrap();
         assert_eq!((plan.count, plan.seed), (50, 42));
