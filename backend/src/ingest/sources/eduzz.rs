@@ -354,7 +354,6 @@ fn contract(env: &Envelope) -> Result<Parsed, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::event::IgnoredEvent;
     use crate::ingest::sources::test_support::*;
 
     macro_rules! fixture {
@@ -363,17 +362,7 @@ mod tests {
         };
     }
 
-    fn event(raw: &str) -> PaymentEvent {
-        expect_event(parse(raw.as_bytes()))
-    }
-
-    fn ignored_event(raw: &str) -> IgnoredEvent {
-        expect_ignored(parse(raw.as_bytes()))
-    }
-
-    fn unprocessable_message(raw: &str) -> String {
-        expect_unprocessable(parse(raw.as_bytes()))
-    }
+    parse_helpers!(parse);
 
     fn signed(signature: &str) -> RequestParts {
         let mut parts = RequestParts::default();

@@ -358,7 +358,6 @@ fn fulfillment(env: &Envelope) -> Parsed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::event::IgnoredEvent;
     use crate::ingest::sources::test_support::*;
 
     macro_rules! fixture {
@@ -367,17 +366,7 @@ mod tests {
         };
     }
 
-    fn event(raw: &str) -> PaymentEvent {
-        expect_event(parse(raw.as_bytes()))
-    }
-
-    fn ignored_event(raw: &str) -> IgnoredEvent {
-        expect_ignored(parse(raw.as_bytes()))
-    }
-
-    fn unprocessable_message(raw: &str) -> String {
-        expect_unprocessable(parse(raw.as_bytes()))
-    }
+    parse_helpers!(parse);
 
     fn parts_with_header(value: &str) -> RequestParts {
         let mut parts = RequestParts::default();

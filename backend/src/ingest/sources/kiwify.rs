@@ -244,7 +244,6 @@ fn abandoned_cart(body: &Value) -> Parsed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::event::IgnoredEvent;
     use crate::ingest::sources::test_support::*;
 
     macro_rules! fixture {
@@ -253,17 +252,7 @@ mod tests {
         };
     }
 
-    fn event(raw: &str) -> PaymentEvent {
-        expect_event(parse(raw.as_bytes()))
-    }
-
-    fn ignored_event(raw: &str) -> IgnoredEvent {
-        expect_ignored(parse(raw.as_bytes()))
-    }
-
-    fn unprocessable_message(raw: &str) -> String {
-        expect_unprocessable(parse(raw.as_bytes()))
-    }
+    parse_helpers!(parse);
 
     fn signed(signature: &str) -> RequestParts {
         let mut parts = RequestParts::default();

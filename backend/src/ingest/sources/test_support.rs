@@ -40,3 +40,22 @@ pub fn edited(raw: &str, pointer: &str, value: Option<Value>) -> String {
     };
     body.to_string()
 }
+
+/// `event`, `ignored_event` and `unprocessable_message` over an adapter's `parse(&[u8])`: the body
+/// parsed into what the test expects (panicking with what it got otherwise).
+macro_rules! parse_helpers {
+    ($parse:path) => {
+        fn event(raw: &str) -> PaymentEvent {
+            expect_event($parse(raw.as_bytes()))
+        }
+
+        fn ignored_event(raw: &str) -> crate::ingest::event::IgnoredEvent {
+            expect_ignored($parse(raw.as_bytes()))
+        }
+
+        fn unprocessable_message(raw: &str) -> String {
+            expect_unprocessable($parse(raw.as_bytes()))
+        }
+    };
+}
+pub(crate) use parse_helpers;
