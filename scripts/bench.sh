@@ -52,8 +52,8 @@ fi
 export BENCH_DATABASE_URL
 BENCH_DATABASE_URL=$(with_db "$server_url" "$DB")
 
-say "building the benchmark (release) ..."
-"$CARGO" build --release --quiet --example bench
+say "building the benchmark and the server (release) ..."
+"$CARGO" build --release --quiet --example bench --bin portaria
 bin=${CARGO_TARGET_DIR:-target}/release/examples/bench
 [ -x "$bin" ] || { say "no benchmark binary at $bin"; exit 1; }
 

@@ -21,6 +21,7 @@ pub mod note;
 pub mod notify;
 pub mod object_body;
 pub mod openapi;
+pub mod prepared;
 pub mod retention;
 pub mod schema;
 pub mod security_headers;

@@ -94,7 +94,7 @@ pub struct WebhookEvent {
     pub raw_body_purged_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = treatments)]
 pub struct Treatment {
     pub id: i64,

@@ -97,7 +97,18 @@ pub(crate) fn ingest_bench(conn: &mut PgConnection, o: &Options, r: &mut Report)
         std::process::id() % 1000
     );
     let limit = Duration::from_secs(o.phase_seconds);
-    let config = Config::for_tests(&o.url);
+    // The group commit as `portaria serve` reads it: INGEST_WRITERS, INGEST_BATCH_SIZE and
+    // INGEST_BATCH_WAIT_US from the environment, else their defaults.
+    let defaults = Config::for_tests(&o.url);
+    let config = Config {
+        ingest_writers: crate::num("INGEST_WRITERS", defaults.ingest_writers)?,
+        ingest_batch_size: crate::num("INGEST_BATCH_SIZE", defaults.ingest_batch_size)?,
+        ingest_batch_wait: Duration::from_micros(crate::num(
+            "INGEST_BATCH_WAIT_US",
+            defaults.ingest_batch_wait.as_micros() as u64,
+        )?),
+        ..defaults
+    };
     let pool_size = config.database_pool_size;
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let events_before = scalar(conn, "SELECT count(*) AS n FROM webhook_events")?;
@@ -178,7 +189,7 @@ pub(crate) fn ingest_bench(conn: &mut PgConnection, o: &Options, r: &mut Report)
          webhook, prepared (diesel's statement cache) — without HTTP and without a pool. Then **over HTTP**: the \
          real app (`app::configure`, log lines formatted at info into a sink) served in this process on \
          127.0.0.1 by actix-web with {workers} workers and a pool of {pool_size} connections, with the group \
-         commit as configured by default (`INGEST_WRITERS`={}, `INGEST_BATCH_SIZE`={}, `INGEST_BATCH_WAIT_US`={}); \
+         commit as configured (`INGEST_WRITERS`={}, `INGEST_BATCH_SIZE`={}, `INGEST_BATCH_WAIT_US`={}); \
          clients are threads of this process, each with one HTTP/1.1 keep-alive connection, sending `POST \
          {WEBHOOK_PATH}` with a simulator body (`status: aprovado`), a distinct e-mail per request: each one is \
          a new customer, order, enrollment and 2 treatments. Last, the same HTTP load with `INGEST_WRITERS=0` \

@@ -8,11 +8,15 @@
 //! 3. The outbox worker draining pending treatments from 1, 2 and 4 threads with a no-op executor.
 //! 4. CSV export of 100,000 and 1,000,000 treatments over HTTP, with the server's peak RSS (`csv.rs`).
 //!
+//! Between 1 and 2, start-to-ready (`startup.rs`): the release `portaria serve` started five times, timed
+//! to its first `200` from `/readyz`, with its own RSS at rest.
+//!
 //! Run it with `make bench` (scripts/bench.sh creates the `portaria_bench` database and writes the output
 //! into docs/PERFORMANCE.md). Everything is sent to 127.0.0.1; every loop is bounded in count and in time.
 //! Environment: BENCH_DATABASE_URL (required), BENCH_CUSTOMERS (1000000), BENCH_WEBHOOKS (20000),
 //! BENCH_CONCURRENCY (16), BENCH_SEARCH_RUNS (200), BENCH_SEARCH_TERM_SECONDS (20), BENCH_TREATMENTS (20000),
-//! BENCH_PHASE_SECONDS (300), BENCH_PHASES (search,ingest,worker,csv).
+//! BENCH_PHASE_SECONDS (300), BENCH_PHASES (search,startup,ingest,worker,csv), BENCH_PORTARIA_BIN
+//! (target/release/portaria).
 //!
 //! The database must be a dedicated one (its name must contain "bench"): customers are seeded into it
 //! once and kept; what earlier runs' ingest and worker phases left is truncated at the start of a run.
@@ -24,6 +28,7 @@ mod ingest;
 mod machine;
 mod search;
 mod sql;
+mod startup;
 mod stats;
 mod worker;
 
@@ -126,9 +131,12 @@ fn run() -> R<()> {
     let mut r = Report { out: String::new(), summary: vec![], failed: false };
     let machine = machine::machine(&mut conn, &o)?;
     clean_previous_runs(&mut conn)?;
-    let phases = std::env::var("BENCH_PHASES").unwrap_or_else(|_| "search,ingest,worker,csv".into());
+    let phases = std::env::var("BENCH_PHASES").unwrap_or_else(|_| "search,startup,ingest,worker,csv".into());
     if phases.contains("search") {
         search::search_bench(&mut conn, &o, &mut r)?;
+    }
+    if phases.contains("startup") {
+        startup::startup_bench(&o, &mut r)?;
     }
     if phases.contains("ingest") {
         ingest::ingest_bench(&mut conn, &o, &mut r)?;

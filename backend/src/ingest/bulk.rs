@@ -5,23 +5,25 @@
 //! for the whole batch. What does not fit (an ignored event, a customer or order seen twice in the batch,
 //! several courses, a duplicate) is left to `process::apply`, one by one, in the same transaction.
 //!
-//! Raw SQL (`diesel::sql_query`, every value bound): the multi-row upserts and updates take one array
-//! per column through `unnest`, and keep known values with `COALESCE(EXCLUDED.x, t.x)`; diesel's DSL
-//! has neither `unnest` nor `COALESCE`.
+//! Raw SQL (every value bound): the multi-row upserts and updates take one array per column through
+//! `unnest`, and keep known values with `COALESCE(EXCLUDED.x, t.x)`; diesel's DSL has neither `unnest`
+//! nor `COALESCE`. Their text does not depend on the batch, so each is a [`Statement`] that diesel
+//! prepares once per connection (a `sql_query` would be parsed and planned again on every batch).
 
 use super::event::{EventKind, Parsed, PaymentEvent};
 use super::process::{self, CourseDefaults, Outcome, TreatmentRef, WebhookAnswer};
 use super::record::{NewEvent, Received};
 use crate::models::{Course, Customer, Enrollment};
 use crate::note::Note;
-use crate::schema::{enrollments, webhook_events};
+use crate::prepared::Statement;
+use crate::schema::enrollments;
 use crate::treatments::rules::{
     self, CourseFacts, EnrollmentChange, EnrollmentState, EnrollmentStatus, OrderStatus, Situation, TreatmentKind,
 };
 use crate::treatments::store::{self, NewTreatment};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Jsonb, Nullable, Text, Timestamptz};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -103,16 +105,7 @@ pub fn write(
             ..NewEvent::from_received(batch[*i].received, Outcome::Processed)
         })
         .collect();
-    let inserted: Vec<(i64, Option<String>, String)> = {
-        use webhook_events::dsl as w;
-        diesel::insert_into(w::webhook_events)
-            .values(&rows)
-            .on_conflict((w::source, w::dedup_key))
-            .filter_target(w::duplicate_of.is_null().and(w::dedup_key.is_not_null()))
-            .do_nothing()
-            .returning((w::id, w::dedup_key, w::source))
-            .get_results(conn)?
-    };
+    let inserted = insert_events(conn, &rows)?;
     let event_ids: HashMap<(String, String), i64> =
         inserted.into_iter().filter_map(|(id, key, source)| Some(((source, key?), id))).collect();
     let candidates: Vec<(usize, &PaymentEvent, Course, i64)> = candidates
@@ -307,6 +300,57 @@ struct CustomerRow {
     last_activity_at: DateTime<Utc>,
 }
 
+#[derive(QueryableByName)]
+struct InsertedEvent {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    dedup_key: Option<String>,
+    #[diesel(sql_type = Text)]
+    source: String,
+}
+
+/// The prepared statement of `insert_events`.
+struct InsertEvents;
+
+/// The events, in order; one whose (source, dedup key) is already on record as an original is not
+/// inserted (`ON CONFLICT DO NOTHING` on the dedup index): (id, dedup key, source) of those inserted.
+fn insert_events(conn: &mut PgConnection, rows: &[NewEvent<'_>]) -> QueryResult<Vec<(i64, Option<String>, String)>> {
+    fn column<T>(rows: &[NewEvent<'_>], f: impl Fn(&NewEvent<'_>) -> T) -> Vec<T> {
+        rows.iter().map(f).collect()
+    }
+    let inserted: Vec<InsertedEvent> = Statement::<InsertEvents>::new(
+        "INSERT INTO webhook_events (source, received_at, remote_addr, headers, raw_body, body_size, truncated, \
+           outcome, dedup_key, event_type, kind, latency_ms) \
+         SELECT v.source, v.received_at, v.remote_addr, v.headers, v.raw_body, v.body_size, v.truncated, v.outcome, \
+           v.dedup_key, v.event_type, v.kind, v.latency_ms \
+         FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::jsonb[], $5::text[], $6::int4[], $7::bool[], \
+           $8::text[], $9::text[], $10::text[], $11::text[], $12::int4[]) WITH ORDINALITY \
+           AS v(source, received_at, remote_addr, headers, raw_body, body_size, truncated, outcome, dedup_key, \
+             event_type, kind, latency_ms, n) \
+         ORDER BY v.n \
+         ON CONFLICT (source, dedup_key) WHERE duplicate_of IS NULL AND dedup_key IS NOT NULL DO NOTHING \
+         RETURNING id, dedup_key, source",
+    )
+    .bind::<Array<Text>, _>(column(rows, |r| r.source.to_string()))
+    .bind::<Array<Timestamptz>, _>(column(rows, |r| r.received_at))
+    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.remote_addr.map(str::to_string)))
+    .bind::<Array<Jsonb>, _>(column(rows, |r| r.headers.clone()))
+    .bind::<Array<Text>, _>(column(rows, |r| r.raw_body.clone()))
+    .bind::<Array<Integer>, _>(column(rows, |r| r.body_size))
+    .bind::<Array<Bool>, _>(column(rows, |r| r.truncated))
+    .bind::<Array<Text>, _>(column(rows, |r| r.outcome.as_str()))
+    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.dedup_key.map(str::to_string)))
+    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.event_type.map(str::to_string)))
+    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.kind.map(EventKind::as_str)))
+    .bind::<Array<Nullable<Integer>>, _>(column(rows, |r| r.latency_ms))
+    .load(conn)?;
+    Ok(inserted.into_iter().map(|e| (e.id, e.dedup_key, e.source)).collect())
+}
+
+/// The prepared statement of `upsert_customers`.
+struct UpsertCustomers;
+
 fn upsert_customers(
     conn: &mut PgConnection,
     candidates: &[(usize, &PaymentEvent, Course, i64)],
@@ -314,7 +358,7 @@ fn upsert_customers(
 ) -> QueryResult<HashMap<String, Customer>> {
     let c = |f: fn(&PaymentEvent) -> Option<String>| candidates.iter().map(|x| f(x.1)).collect::<Vec<_>>();
     let emails: Vec<String> = candidates.iter().map(|x| x.1.customer.email.clone()).collect();
-    let rows: Vec<CustomerRow> = diesel::sql_query(
+    let rows: Vec<CustomerRow> = Statement::<UpsertCustomers>::new(
         "INSERT INTO customers (email, name, document, phone, updated_at, last_activity_at) \
          SELECT v.email, v.name, v.document, v.phone, $5, $5 \
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS v(email, name, document, phone) \
@@ -364,6 +408,9 @@ struct OrderRow {
     payment_timeout_at: Option<DateTime<Utc>>,
 }
 
+/// The prepared statement of `upsert_orders`.
+struct UpsertOrders;
+
 /// The orders by source and external id (unique in the batch): their id, status and payment timeout mark
 /// before this batch. Inserted or refreshed as `process::lock_order` does: a field the event does not
 /// carry (amount, coupon, offer, paid-period end, ...) keeps its known value.
@@ -374,7 +421,7 @@ fn upsert_orders(
     now: DateTime<Utc>,
 ) -> QueryResult<HashMap<(String, String), LockedOrder>> {
     let order = |x: &(usize, &PaymentEvent, Course, i64)| x.1.order.clone().expect("candidates have orders");
-    let rows: Vec<OrderRow> = diesel::sql_query(
+    let rows: Vec<OrderRow> = Statement::<UpsertOrders>::new(
         "INSERT INTO orders (source, external_id, customer_id, course_id, status, amount_cents, currency, \
            payment_method, installments, coupon, offer_code, access_until) \
          SELECT v.source, v.external_id, v.customer_id, v.course_id, 'new', v.amount_cents, v.currency, \
@@ -418,12 +465,15 @@ fn upsert_orders(
         .collect()
 }
 
+/// The prepared statement of `update_orders`.
+struct UpdateOrders;
+
 /// The orders' new statuses (and approval times), and the payment-expired marks, as `process` sets them.
 fn update_orders(conn: &mut PgConnection, updates: &[OrderUpdate], now: DateTime<Utc>) -> QueryResult<()> {
     if updates.is_empty() {
         return Ok(());
     }
-    diesel::sql_query(
+    Statement::<UpdateOrders>::new(
         "UPDATE orders o SET status = COALESCE(v.status, o.status), \
            updated_at = CASE WHEN v.status IS NULL THEN o.updated_at ELSE $5 END, \
            approved_at = COALESCE(v.approved_at, o.approved_at), \
@@ -440,32 +490,36 @@ fn update_orders(conn: &mut PgConnection, updates: &[OrderUpdate], now: DateTime
     .map(|_| ())
 }
 
+/// The prepared statement of `insert_enrollments`.
+struct InsertEnrollments;
+
 fn insert_enrollments(conn: &mut PgConnection, rows: &[NewEnrollment], now: DateTime<Utc>) -> QueryResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    use enrollments::dsl as e;
-    let values: Vec<_> = rows
-        .iter()
-        .map(|(customer_id, course_id, order_id, expires_at)| {
-            (
-                e::customer_id.eq(*customer_id),
-                e::course_id.eq(*course_id),
-                e::order_id.eq(*order_id),
-                e::status.eq(EnrollmentStatus::Active),
-                e::granted_at.eq(now),
-                e::expires_at.eq(*expires_at),
-            )
-        })
-        .collect();
-    diesel::insert_into(e::enrollments).values(&values).execute(conn).map(|_| ())
+    Statement::<InsertEnrollments>::new(
+        "INSERT INTO enrollments (customer_id, course_id, order_id, status, granted_at, expires_at) \
+         SELECT v.customer_id, v.course_id, v.order_id, 'active', $4, v.expires_at \
+         FROM unnest($1::int8[], $2::int8[], $3::int8[], $5::timestamptz[]) \
+           AS v(customer_id, course_id, order_id, expires_at)",
+    )
+    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.0).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+    .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.2).collect::<Vec<_>>())
+    .bind::<Timestamptz, _>(now)
+    .bind::<Array<Nullable<Timestamptz>>, _>(rows.iter().map(|r| r.3).collect::<Vec<_>>())
+    .execute(conn)
+    .map(|_| ())
 }
+
+/// The prepared statement of `update_enrollments`.
+struct UpdateEnrollments;
 
 fn update_enrollments(conn: &mut PgConnection, rows: &[Enrollment], now: DateTime<Utc>) -> QueryResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    diesel::sql_query(
+    Statement::<UpdateEnrollments>::new(
         "UPDATE enrollments e SET status = v.status, order_id = v.order_id, granted_at = v.granted_at, \
            revoked_at = v.revoked_at, expires_at = v.expires_at, updated_at = $7 \
          FROM unnest($1::int8[], $2::text[], $3::int8[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[]) \
@@ -482,9 +536,12 @@ fn update_enrollments(conn: &mut PgConnection, rows: &[Enrollment], now: DateTim
     .map(|_| ())
 }
 
+/// The prepared statement of `update_events`.
+struct UpdateEvents;
+
 /// The events' customer, order, note and final latency.
 fn update_events(conn: &mut PgConnection, batch: &[Webhook<'_>], decided: &[Decided]) -> QueryResult<()> {
-    diesel::sql_query(
+    Statement::<UpdateEvents>::new(
         "UPDATE webhook_events w SET customer_id = v.customer_id, order_id = v.order_id, note = v.note, \
            latency_ms = v.latency_ms \
          FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::text[], $5::int4[]) \

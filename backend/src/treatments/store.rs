@@ -3,6 +3,7 @@
 use super::rules::{TreatmentKind, TreatmentReason};
 use crate::channels::Failure;
 use crate::models::Treatment;
+use crate::prepared::Statement;
 use crate::schema::treatments;
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -24,8 +25,7 @@ crate::vocabulary! {
     }
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = treatments)]
+/// A treatment to plan.
 pub struct NewTreatment {
     pub kind: TreatmentKind,
     pub run_at: DateTime<Utc>,
@@ -37,44 +37,45 @@ pub struct NewTreatment {
     pub order_id: Option<i64>,
 }
 
+/// The prepared statement of `insert`.
+struct InsertTreatments;
+
+/// Inserts `rows` in order (their ids ascend in that order: the worker runs a customer's access
+/// changes in id order) with one prepared statement whatever their number.
 pub fn insert(conn: &mut PgConnection, rows: &[NewTreatment]) -> QueryResult<Vec<Treatment>> {
+    use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, Text, Timestamptz};
     if rows.is_empty() {
         return Ok(vec![]);
     }
     // The payload carries the reason too, for the channels (the e-mail of a revocation depends on it).
-    let rows: Vec<NewTreatmentRow> = rows
+    let payloads: Vec<Value> = rows
         .iter()
         .map(|r| {
             let mut payload = r.payload.clone();
             if let (Some(reason), Some(map)) = (r.reason, payload.as_object_mut()) {
                 map.entry("reason").or_insert_with(|| reason.as_str().into());
             }
-            NewTreatmentRow {
-                kind: r.kind,
-                run_at: r.run_at,
-                reason: r.reason,
-                payload,
-                event_id: r.event_id,
-                customer_id: r.customer_id,
-                course_id: r.course_id,
-                order_id: r.order_id,
-            }
+            payload
         })
         .collect();
-    diesel::insert_into(treatments::table).values(&rows).returning(Treatment::as_returning()).get_results(conn)
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = treatments)]
-struct NewTreatmentRow {
-    kind: TreatmentKind,
-    run_at: DateTime<Utc>,
-    reason: Option<TreatmentReason>,
-    payload: Value,
-    event_id: Option<i64>,
-    customer_id: i64,
-    course_id: Option<i64>,
-    order_id: Option<i64>,
+    Statement::<InsertTreatments>::new(
+        "INSERT INTO treatments (kind, run_at, reason, payload, event_id, customer_id, course_id, order_id) \
+         SELECT v.kind, v.run_at, v.reason, v.payload, v.event_id, v.customer_id, v.course_id, v.order_id \
+         FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::jsonb[], $5::int8[], $6::int8[], $7::int8[], \
+           $8::int8[]) WITH ORDINALITY \
+           AS v(kind, run_at, reason, payload, event_id, customer_id, course_id, order_id, n) \
+         ORDER BY v.n \
+         RETURNING *",
+    )
+    .bind::<Array<Text>, _>(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.run_at).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.reason.map(TreatmentReason::as_str)).collect::<Vec<_>>())
+    .bind::<Array<Jsonb>, _>(payloads)
+    .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.customer_id).collect::<Vec<_>>())
+    .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.course_id).collect::<Vec<_>>())
+    .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
+    .load(conn)
 }
 
 /// Claims up to `limit` due treatments: pending ones whose time has come, and running ones whose
