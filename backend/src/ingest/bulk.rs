@@ -13,12 +13,13 @@
 use super::event::{EventKind, Parsed, PaymentEvent};
 use super::process::{self, CourseDefaults, Outcome, TreatmentRef, WebhookAnswer};
 use super::record::{NewEvent, Received};
-use crate::models::{Course, Customer, Enrollment};
+use crate::models::{Course, Customer, Enrollment, Treatment};
 use crate::note::Note;
 use crate::prepared::Statement;
 use crate::schema::enrollments;
 use crate::treatments::rules::{
     self, CourseFacts, EnrollmentChange, EnrollmentState, EnrollmentStatus, OrderStatus, Situation, TreatmentKind,
+    TreatmentReason,
 };
 use crate::treatments::store::{self, NewTreatment};
 use chrono::{DateTime, Utc};
@@ -232,18 +233,21 @@ pub fn write(
         decided.push((*i, *event_id, customer.id, Some(order_id), plan.note));
     }
 
-    // 6. The writes: one statement per table.
-    update_orders(conn, &order_updates, now)?;
-    insert_enrollments(conn, &new_enrollments, now)?;
-    update_enrollments(conn, &changed_enrollments, now)?;
-    let inserted = store::insert(conn, &planned)?;
+    // 6. The writes, in one statement: orders, enrollments, events and the treatments.
+    let changes = Changes {
+        orders: &order_updates,
+        new_enrollments: &new_enrollments,
+        changed_enrollments: &changed_enrollments,
+        decided: &decided,
+        treatments: &planned,
+    };
+    let inserted = write_changes(conn, batch, &changes, now)?;
     let mut treatments: HashMap<i64, Vec<TreatmentRef>> = HashMap::new();
     for t in inserted {
         if let Some(event_id) = t.event_id {
             treatments.entry(event_id).or_default().push(TreatmentRef { id: t.id, kind: t.kind, status: t.status });
         }
     }
-    update_events(conn, batch, &decided)?;
     for (i, event_id, customer_id, _, note) in decided {
         answers[i] = Some(WebhookAnswer {
             event_id,
@@ -465,93 +469,90 @@ fn upsert_orders(
         .collect()
 }
 
-/// The prepared statement of `update_orders`.
-struct UpdateOrders;
-
-/// The orders' new statuses (and approval times), and the payment-expired marks, as `process` sets them.
-fn update_orders(conn: &mut PgConnection, updates: &[OrderUpdate], now: DateTime<Utc>) -> QueryResult<()> {
-    if updates.is_empty() {
-        return Ok(());
-    }
-    Statement::<UpdateOrders>::new(
-        "UPDATE orders o SET status = COALESCE(v.status, o.status), \
-           updated_at = CASE WHEN v.status IS NULL THEN o.updated_at ELSE $5 END, \
-           approved_at = COALESCE(v.approved_at, o.approved_at), \
-           payment_timeout_at = CASE WHEN v.announces_expiry THEN $5 ELSE o.payment_timeout_at END \
-         FROM unnest($1::int8[], $2::text[], $3::timestamptz[], $4::bool[]) \
-           AS v(id, status, approved_at, announces_expiry) WHERE o.id = v.id",
-    )
-    .bind::<Array<BigInt>, _>(updates.iter().map(|u| u.id).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(updates.iter().map(|u| u.status.map(OrderStatus::as_str)).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Timestamptz>>, _>(updates.iter().map(|u| u.approved_at).collect::<Vec<_>>())
-    .bind::<Array<diesel::sql_types::Bool>, _>(updates.iter().map(|u| u.announces_expiry).collect::<Vec<_>>())
-    .bind::<Timestamptz, _>(now)
-    .execute(conn)
-    .map(|_| ())
+/// What a batch changes once the rules have decided.
+struct Changes<'a> {
+    orders: &'a [OrderUpdate],
+    new_enrollments: &'a [NewEnrollment],
+    changed_enrollments: &'a [Enrollment],
+    decided: &'a [Decided],
+    treatments: &'a [NewTreatment],
 }
 
-/// The prepared statement of `insert_enrollments`.
-struct InsertEnrollments;
+/// The prepared statement of `write_changes`.
+struct WriteChanges;
 
-fn insert_enrollments(conn: &mut PgConnection, rows: &[NewEnrollment], now: DateTime<Utc>) -> QueryResult<()> {
-    if rows.is_empty() {
-        return Ok(());
+/// Every write of the batch after the rules, in one statement (one round trip, whatever the batch):
+/// the orders' new statuses (and approval times) and payment-expired marks, as `process` sets them;
+/// the new and changed enrollments; the events' customer, order, note and final latency; and the
+/// treatments, inserted in order (their ids ascend in that order) and returned. The parts touch
+/// different rows, so their order within the statement does not matter.
+fn write_changes(
+    conn: &mut PgConnection,
+    batch: &[Webhook<'_>],
+    c: &Changes<'_>,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<Treatment>> {
+    fn column<R, T>(rows: &[R], f: impl Fn(&R) -> T) -> Vec<T> {
+        rows.iter().map(f).collect()
     }
-    Statement::<InsertEnrollments>::new(
-        "INSERT INTO enrollments (customer_id, course_id, order_id, status, granted_at, expires_at) \
-         SELECT v.customer_id, v.course_id, v.order_id, 'active', $4, v.expires_at \
-         FROM unnest($1::int8[], $2::int8[], $3::int8[], $5::timestamptz[]) \
-           AS v(customer_id, course_id, order_id, expires_at)",
+    Statement::<WriteChanges>::new(
+        "WITH orders_changed AS ( \
+           UPDATE orders o SET status = COALESCE(v.status, o.status), \
+             updated_at = CASE WHEN v.status IS NULL THEN o.updated_at ELSE $5 END, \
+             approved_at = COALESCE(v.approved_at, o.approved_at), \
+             payment_timeout_at = CASE WHEN v.announces_expiry THEN $5 ELSE o.payment_timeout_at END \
+           FROM unnest($1::int8[], $2::text[], $3::timestamptz[], $4::bool[]) \
+             AS v(id, status, approved_at, announces_expiry) WHERE o.id = v.id), \
+         enrollments_added AS ( \
+           INSERT INTO enrollments (customer_id, course_id, order_id, status, granted_at, expires_at) \
+           SELECT v.customer_id, v.course_id, v.order_id, 'active', $5, v.expires_at \
+           FROM unnest($6::int8[], $7::int8[], $8::int8[], $9::timestamptz[]) \
+             AS v(customer_id, course_id, order_id, expires_at)), \
+         enrollments_changed AS ( \
+           UPDATE enrollments e SET status = v.status, order_id = v.order_id, granted_at = v.granted_at, \
+             revoked_at = v.revoked_at, expires_at = v.expires_at, updated_at = $5 \
+           FROM unnest($10::int8[], $11::text[], $12::int8[], $13::timestamptz[], $14::timestamptz[], \
+             $15::timestamptz[]) AS v(id, status, order_id, granted_at, revoked_at, expires_at) WHERE e.id = v.id), \
+         events_done AS ( \
+           UPDATE webhook_events w SET customer_id = v.customer_id, order_id = v.order_id, note = v.note, \
+             latency_ms = v.latency_ms \
+           FROM unnest($16::int8[], $17::int8[], $18::int8[], $19::text[], $20::int4[]) \
+             AS v(id, customer_id, order_id, note, latency_ms) WHERE w.id = v.id) \
+         INSERT INTO treatments (kind, run_at, reason, payload, event_id, customer_id, course_id, order_id) \
+         SELECT v.kind, v.run_at, v.reason, v.payload, v.event_id, v.customer_id, v.course_id, v.order_id \
+         FROM unnest($21::text[], $22::timestamptz[], $23::text[], $24::jsonb[], $25::int8[], $26::int8[], \
+           $27::int8[], $28::int8[]) WITH ORDINALITY \
+           AS v(kind, run_at, reason, payload, event_id, customer_id, course_id, order_id, n) \
+         ORDER BY v.n \
+         RETURNING *",
     )
-    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.0).collect::<Vec<_>>())
-    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.1).collect::<Vec<_>>())
-    .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.2).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(column(c.orders, |u| u.id))
+    .bind::<Array<Nullable<Text>>, _>(column(c.orders, |u| u.status.map(OrderStatus::as_str)))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column(c.orders, |u| u.approved_at))
+    .bind::<Array<Bool>, _>(column(c.orders, |u| u.announces_expiry))
     .bind::<Timestamptz, _>(now)
-    .bind::<Array<Nullable<Timestamptz>>, _>(rows.iter().map(|r| r.3).collect::<Vec<_>>())
-    .execute(conn)
-    .map(|_| ())
-}
-
-/// The prepared statement of `update_enrollments`.
-struct UpdateEnrollments;
-
-fn update_enrollments(conn: &mut PgConnection, rows: &[Enrollment], now: DateTime<Utc>) -> QueryResult<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    Statement::<UpdateEnrollments>::new(
-        "UPDATE enrollments e SET status = v.status, order_id = v.order_id, granted_at = v.granted_at, \
-           revoked_at = v.revoked_at, expires_at = v.expires_at, updated_at = $7 \
-         FROM unnest($1::int8[], $2::text[], $3::int8[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[]) \
-           AS v(id, status, order_id, granted_at, revoked_at, expires_at) WHERE e.id = v.id",
-    )
-    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>())
-    .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Timestamptz>>, _>(rows.iter().map(|r| r.granted_at).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Timestamptz>>, _>(rows.iter().map(|r| r.revoked_at).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Timestamptz>>, _>(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
-    .bind::<Timestamptz, _>(now)
-    .execute(conn)
-    .map(|_| ())
-}
-
-/// The prepared statement of `update_events`.
-struct UpdateEvents;
-
-/// The events' customer, order, note and final latency.
-fn update_events(conn: &mut PgConnection, batch: &[Webhook<'_>], decided: &[Decided]) -> QueryResult<()> {
-    Statement::<UpdateEvents>::new(
-        "UPDATE webhook_events w SET customer_id = v.customer_id, order_id = v.order_id, note = v.note, \
-           latency_ms = v.latency_ms \
-         FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::text[], $5::int4[]) \
-           AS v(id, customer_id, order_id, note, latency_ms) WHERE w.id = v.id",
-    )
-    .bind::<Array<BigInt>, _>(decided.iter().map(|d| d.1).collect::<Vec<_>>())
-    .bind::<Array<BigInt>, _>(decided.iter().map(|d| d.2).collect::<Vec<_>>())
-    .bind::<Array<Nullable<BigInt>>, _>(decided.iter().map(|d| d.3).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(decided.iter().map(|d| d.4.map(Note::as_str)).collect::<Vec<_>>())
-    .bind::<Array<Integer>, _>(decided.iter().map(|d| process::elapsed_ms(batch[d.0].started)).collect::<Vec<_>>())
-    .execute(conn)
-    .map(|_| ())
+    .bind::<Array<BigInt>, _>(column(c.new_enrollments, |e| e.0))
+    .bind::<Array<BigInt>, _>(column(c.new_enrollments, |e| e.1))
+    .bind::<Array<Nullable<BigInt>>, _>(column(c.new_enrollments, |e| e.2))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column(c.new_enrollments, |e| e.3))
+    .bind::<Array<BigInt>, _>(column(c.changed_enrollments, |e| e.id))
+    .bind::<Array<Text>, _>(column(c.changed_enrollments, |e| e.status.as_str()))
+    .bind::<Array<Nullable<BigInt>>, _>(column(c.changed_enrollments, |e| e.order_id))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column(c.changed_enrollments, |e| e.granted_at))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column(c.changed_enrollments, |e| e.revoked_at))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column(c.changed_enrollments, |e| e.expires_at))
+    .bind::<Array<BigInt>, _>(column(c.decided, |d| d.1))
+    .bind::<Array<BigInt>, _>(column(c.decided, |d| d.2))
+    .bind::<Array<Nullable<BigInt>>, _>(column(c.decided, |d| d.3))
+    .bind::<Array<Nullable<Text>>, _>(column(c.decided, |d| d.4.map(Note::as_str)))
+    .bind::<Array<Integer>, _>(column(c.decided, |d| process::elapsed_ms(batch[d.0].started)))
+    .bind::<Array<Text>, _>(column(c.treatments, |t| t.kind.as_str()))
+    .bind::<Array<Timestamptz>, _>(column(c.treatments, |t| t.run_at))
+    .bind::<Array<Nullable<Text>>, _>(column(c.treatments, |t| t.reason.map(TreatmentReason::as_str)))
+    .bind::<Array<Jsonb>, _>(column(c.treatments, store::payload_with_reason))
+    .bind::<Array<Nullable<BigInt>>, _>(column(c.treatments, |t| t.event_id))
+    .bind::<Array<BigInt>, _>(column(c.treatments, |t| t.customer_id))
+    .bind::<Array<Nullable<BigInt>>, _>(column(c.treatments, |t| t.course_id))
+    .bind::<Array<Nullable<BigInt>>, _>(column(c.treatments, |t| t.order_id))
+    .load(conn)
 }

@@ -37,6 +37,16 @@ pub struct NewTreatment {
     pub order_id: Option<i64>,
 }
 
+/// The payload to store: the planned one, with the reason too (for the channels: the e-mail of a
+/// revocation depends on it).
+pub fn payload_with_reason(r: &NewTreatment) -> Value {
+    let mut payload = r.payload.clone();
+    if let (Some(reason), Some(map)) = (r.reason, payload.as_object_mut()) {
+        map.entry("reason").or_insert_with(|| reason.as_str().into());
+    }
+    payload
+}
+
 /// The prepared statement of `insert`.
 struct InsertTreatments;
 
@@ -47,17 +57,7 @@ pub fn insert(conn: &mut PgConnection, rows: &[NewTreatment]) -> QueryResult<Vec
     if rows.is_empty() {
         return Ok(vec![]);
     }
-    // The payload carries the reason too, for the channels (the e-mail of a revocation depends on it).
-    let payloads: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            let mut payload = r.payload.clone();
-            if let (Some(reason), Some(map)) = (r.reason, payload.as_object_mut()) {
-                map.entry("reason").or_insert_with(|| reason.as_str().into());
-            }
-            payload
-        })
-        .collect();
+    let payloads: Vec<Value> = rows.iter().map(payload_with_reason).collect();
     Statement::<InsertTreatments>::new(
         "INSERT INTO treatments (kind, run_at, reason, payload, event_id, customer_id, course_id, order_id) \
          SELECT v.kind, v.run_at, v.reason, v.payload, v.event_id, v.customer_id, v.course_id, v.order_id \
