@@ -121,9 +121,8 @@ pub fn write(
     }
 
     // 2. The customers: inserted or refreshed (known fields never blanked), locked until commit.
-    let customers = upsert_customers(conn, &candidates, now)?;
     // 3. The orders: inserted (`new`) or refreshed, with their status before this batch; locked.
-    let orders = upsert_orders(conn, &candidates, &customers, now)?;
+    let (customers, orders) = upsert_customers_and_orders(conn, &candidates, now)?;
     // 4. The enrollments of those customers in those courses, locked.
     let customer_ids: Vec<i64> = customers.values().map(|c| c.id).collect();
     let course_ids: Vec<i64> = candidates.iter().map(|c| c.2.id).collect();
@@ -285,26 +284,6 @@ fn keys(parsed: &Parsed) -> Vec<String> {
 }
 
 #[derive(QueryableByName)]
-struct CustomerRow {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = Text)]
-    email: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    name: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    document: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    phone: Option<String>,
-    #[diesel(sql_type = Timestamptz)]
-    created_at: DateTime<Utc>,
-    #[diesel(sql_type = Timestamptz)]
-    updated_at: DateTime<Utc>,
-    #[diesel(sql_type = Timestamptz)]
-    last_activity_at: DateTime<Utc>,
-}
-
-#[derive(QueryableByName)]
 struct InsertedEvent {
     #[diesel(sql_type = BigInt)]
     id: i64,
@@ -352,56 +331,28 @@ fn insert_events(conn: &mut PgConnection, rows: &[NewEvent<'_>]) -> QueryResult<
     Ok(inserted.into_iter().map(|e| (e.id, e.dedup_key, e.source)).collect())
 }
 
-/// The prepared statement of `upsert_customers`.
-struct UpsertCustomers;
-
-fn upsert_customers(
-    conn: &mut PgConnection,
-    candidates: &[(usize, &PaymentEvent, Course, i64)],
-    now: DateTime<Utc>,
-) -> QueryResult<HashMap<String, Customer>> {
-    let c = |f: fn(&PaymentEvent) -> Option<String>| candidates.iter().map(|x| f(x.1)).collect::<Vec<_>>();
-    let emails: Vec<String> = candidates.iter().map(|x| x.1.customer.email.clone()).collect();
-    let rows: Vec<CustomerRow> = Statement::<UpsertCustomers>::new(
-        "INSERT INTO customers (email, name, document, phone, updated_at, last_activity_at) \
-         SELECT v.email, v.name, v.document, v.phone, $5, $5 \
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS v(email, name, document, phone) \
-         ON CONFLICT (email) DO UPDATE SET name = COALESCE(EXCLUDED.name, customers.name), \
-           document = COALESCE(EXCLUDED.document, customers.document), \
-           phone = COALESCE(EXCLUDED.phone, customers.phone), \
-           updated_at = EXCLUDED.updated_at, last_activity_at = EXCLUDED.last_activity_at \
-         RETURNING id, email, name, document, phone, created_at, updated_at, last_activity_at",
-    )
-    .bind::<Array<Text>, _>(emails)
-    .bind::<Array<Nullable<Text>>, _>(c(|e| e.customer.name.clone()))
-    .bind::<Array<Nullable<Text>>, _>(c(|e| e.customer.document.clone()))
-    .bind::<Array<Nullable<Text>>, _>(c(|e| e.customer.phone.clone()))
-    .bind::<Timestamptz, _>(now)
-    .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            (
-                r.email.clone(),
-                Customer {
-                    id: r.id,
-                    email: r.email,
-                    name: r.name,
-                    document: r.document,
-                    phone: r.phone,
-                    created_at: r.created_at,
-                    updated_at: r.updated_at,
-                    last_activity_at: r.last_activity_at,
-                },
-            )
-        })
-        .collect())
-}
-
+/// A candidate's customer and order after the upsert: the customer as stored now, and the order's
+/// id, status and payment-timeout mark before this batch.
 #[derive(QueryableByName)]
-struct OrderRow {
+struct UpsertedRow {
     #[diesel(sql_type = BigInt)]
-    id: i64,
+    customer_id: i64,
+    #[diesel(sql_type = Text)]
+    email: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    document: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    phone: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    updated_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    last_activity_at: DateTime<Utc>,
+    #[diesel(sql_type = BigInt)]
+    order_id: i64,
     #[diesel(sql_type = Text)]
     source: String,
     #[diesel(sql_type = Text)]
@@ -412,61 +363,95 @@ struct OrderRow {
     payment_timeout_at: Option<DateTime<Utc>>,
 }
 
-/// The prepared statement of `upsert_orders`.
-struct UpsertOrders;
+/// The prepared statement of `upsert_customers_and_orders`.
+struct UpsertCustomersAndOrders;
 
-/// The orders by source and external id (unique in the batch): their id, status and payment timeout mark
-/// before this batch. Inserted or refreshed as `process::lock_order` does: a field the event does not
-/// carry (amount, coupon, offer, paid-period end, ...) keeps its known value.
-fn upsert_orders(
+/// The customers (by e-mail) and the orders (by source and external id), both unique in the batch, in
+/// one statement and locked until commit. A customer is inserted or refreshed (a known field is never
+/// blanked); an order is inserted (`new`) or refreshed as `process::lock_order` does (a field the event
+/// does not carry — amount, coupon, offer, paid-period end... — keeps its known value) and comes back
+/// with its status before this batch. The candidates are in e-mail order: every writer locks in it.
+#[allow(clippy::type_complexity)]
+fn upsert_customers_and_orders(
     conn: &mut PgConnection,
     candidates: &[(usize, &PaymentEvent, Course, i64)],
-    customers: &HashMap<String, Customer>,
     now: DateTime<Utc>,
-) -> QueryResult<HashMap<(String, String), LockedOrder>> {
+) -> QueryResult<(HashMap<String, Customer>, HashMap<(String, String), LockedOrder>)> {
+    let column = |f: &dyn Fn(&PaymentEvent) -> Option<String>| candidates.iter().map(|x| f(x.1)).collect::<Vec<_>>();
     let order = |x: &(usize, &PaymentEvent, Course, i64)| x.1.order.clone().expect("candidates have orders");
-    let rows: Vec<OrderRow> = Statement::<UpsertOrders>::new(
-        "INSERT INTO orders (source, external_id, customer_id, course_id, status, amount_cents, currency, \
-           payment_method, installments, coupon, offer_code, access_until) \
-         SELECT v.source, v.external_id, v.customer_id, v.course_id, 'new', v.amount_cents, v.currency, \
-           v.payment_method, v.installments, v.coupon, v.offer_code, v.access_until \
-         FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::int4[], \
-           $10::text[], $11::text[], $12::timestamptz[]) \
-           AS v(source, external_id, customer_id, course_id, amount_cents, currency, payment_method, installments, \
-             coupon, offer_code, access_until) \
-         ON CONFLICT (source, external_id) DO UPDATE SET \
-           amount_cents = COALESCE(EXCLUDED.amount_cents, orders.amount_cents), \
-           currency = COALESCE(EXCLUDED.currency, orders.currency), \
-           payment_method = COALESCE(EXCLUDED.payment_method, orders.payment_method), \
-           installments = COALESCE(EXCLUDED.installments, orders.installments), \
-           coupon = COALESCE(EXCLUDED.coupon, orders.coupon), \
-           offer_code = COALESCE(EXCLUDED.offer_code, orders.offer_code), \
-           access_until = COALESCE(EXCLUDED.access_until, orders.access_until), updated_at = $9 \
-         RETURNING id, source, external_id, status, payment_timeout_at",
+    let rows: Vec<UpsertedRow> = Statement::<UpsertCustomersAndOrders>::new(
+        "WITH input AS ( \
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[], $7::text[], \
+             $8::int8[], $9::int8[], $10::text[], $11::text[], $12::int4[], $13::text[], $14::text[], \
+             $15::timestamptz[]) \
+           AS v(email, name, document, phone, source, external_id, course_id, amount_cents, currency, \
+             payment_method, installments, coupon, offer_code, access_until)), \
+         c AS ( \
+           INSERT INTO customers (email, name, document, phone, updated_at, last_activity_at) \
+           SELECT i.email, i.name, i.document, i.phone, $5, $5 FROM input i \
+           ON CONFLICT (email) DO UPDATE SET name = COALESCE(EXCLUDED.name, customers.name), \
+             document = COALESCE(EXCLUDED.document, customers.document), \
+             phone = COALESCE(EXCLUDED.phone, customers.phone), \
+             updated_at = EXCLUDED.updated_at, last_activity_at = EXCLUDED.last_activity_at \
+           RETURNING id, email, name, document, phone, created_at, updated_at, last_activity_at), \
+         o AS ( \
+           INSERT INTO orders (source, external_id, customer_id, course_id, status, amount_cents, currency, \
+             payment_method, installments, coupon, offer_code, access_until) \
+           SELECT i.source, i.external_id, c.id, i.course_id, 'new', i.amount_cents, i.currency, \
+             i.payment_method, i.installments, i.coupon, i.offer_code, i.access_until \
+           FROM input i JOIN c ON c.email = i.email \
+           ON CONFLICT (source, external_id) DO UPDATE SET \
+             amount_cents = COALESCE(EXCLUDED.amount_cents, orders.amount_cents), \
+             currency = COALESCE(EXCLUDED.currency, orders.currency), \
+             payment_method = COALESCE(EXCLUDED.payment_method, orders.payment_method), \
+             installments = COALESCE(EXCLUDED.installments, orders.installments), \
+             coupon = COALESCE(EXCLUDED.coupon, orders.coupon), \
+             offer_code = COALESCE(EXCLUDED.offer_code, orders.offer_code), \
+             access_until = COALESCE(EXCLUDED.access_until, orders.access_until), updated_at = $5 \
+           RETURNING id, source, external_id, status, payment_timeout_at) \
+         SELECT c.id AS customer_id, c.email, c.name, c.document, c.phone, c.created_at, c.updated_at, \
+           c.last_activity_at, o.id AS order_id, o.source, o.external_id, o.status, o.payment_timeout_at \
+         FROM o JOIN input i ON i.source = o.source AND i.external_id = o.external_id \
+           JOIN c ON c.email = i.email",
     )
+    .bind::<Array<Text>, _>(candidates.iter().map(|x| x.1.customer.email.clone()).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(column(&|e| e.customer.name.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column(&|e| e.customer.document.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column(&|e| e.customer.phone.clone()))
+    .bind::<Timestamptz, _>(now)
     .bind::<Array<Text>, _>(candidates.iter().map(|x| x.1.source.as_str()).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(candidates.iter().map(|x| order(x).external_id).collect::<Vec<_>>())
-    .bind::<Array<BigInt>, _>(candidates.iter().map(|x| customers[&x.1.customer.email].id).collect::<Vec<_>>())
     .bind::<Array<BigInt>, _>(candidates.iter().map(|x| x.2.id).collect::<Vec<_>>())
     .bind::<Array<Nullable<BigInt>>, _>(candidates.iter().map(|x| order(x).amount_cents).collect::<Vec<_>>())
     .bind::<Array<Nullable<Text>>, _>(candidates.iter().map(|x| order(x).currency).collect::<Vec<_>>())
     .bind::<Array<Nullable<Text>>, _>(candidates.iter().map(|x| order(x).payment_method).collect::<Vec<_>>())
     .bind::<Array<Nullable<Integer>>, _>(candidates.iter().map(|x| order(x).installments).collect::<Vec<_>>())
-    .bind::<Timestamptz, _>(now)
     .bind::<Array<Nullable<Text>>, _>(candidates.iter().map(|x| order(x).coupon).collect::<Vec<_>>())
     .bind::<Array<Nullable<Text>>, _>(
         candidates.iter().map(|x| x.1.product.as_ref().and_then(|p| p.offer_code.clone())).collect::<Vec<_>>(),
     )
     .bind::<Array<Nullable<Timestamptz>>, _>(candidates.iter().map(|x| x.1.access_until).collect::<Vec<_>>())
     .load(conn)?;
-    rows.into_iter()
-        .map(|r| {
-            let status = OrderStatus::parse(&r.status).ok_or_else(|| {
-                diesel::result::Error::DeserializationError(format!("unknown order status {:?}", r.status).into())
-            })?;
-            Ok(((r.source, r.external_id), (r.id, status, r.payment_timeout_at)))
-        })
-        .collect()
+    let mut customers = HashMap::new();
+    let mut orders = HashMap::new();
+    for r in rows {
+        let status = OrderStatus::parse(&r.status).ok_or_else(|| {
+            diesel::result::Error::DeserializationError(format!("unknown order status {:?}", r.status).into())
+        })?;
+        orders.insert((r.source, r.external_id), (r.order_id, status, r.payment_timeout_at));
+        let customer = Customer {
+            id: r.customer_id,
+            email: r.email,
+            name: r.name,
+            document: r.document,
+            phone: r.phone,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            last_activity_at: r.last_activity_at,
+        };
+        customers.insert(customer.email.clone(), customer);
+    }
+    Ok((customers, orders))
 }
 
 /// What a batch changes once the rules have decided.
