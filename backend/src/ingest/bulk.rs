@@ -1,9 +1,11 @@
 //! The set-based writes of a group-commit batch (`batch`): the webhooks of a batch that share nothing
 //! with another webhook of it (customer, order, dedup key) and unlock exactly one course are written
-//! with one statement per table — events, customers, orders, enrollments, treatments — whatever
-//! their number; the rules (`treatments::rules`) still decide per event, in memory, from the state read
-//! for the whole batch. What does not fit (an ignored event, a customer or order seen twice in the batch,
-//! several courses, a duplicate) is left to `process::apply`, one by one, in the same transaction.
+//! set-based, in four statements whatever their number: the events (deduplication), the customers
+//! and orders together, the enrollments (read and locked), then every change the rules decided
+//! (orders, enrollments, events, treatments) together. The rules (`treatments::rules`) still decide
+//! per event, in memory, from the state read for the whole batch. What does not fit (an ignored
+//! event, a customer or order seen twice in the batch, several courses, a duplicate) is left to
+//! `process::apply`, one by one, in the same transaction.
 //!
 //! Raw SQL (every value bound): the multi-row upserts and updates take one array per column through
 //! `unnest`, and keep known values with `COALESCE(EXCLUDED.x, t.x)`; diesel's DSL has neither `unnest`
