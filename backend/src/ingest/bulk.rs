@@ -301,9 +301,6 @@ struct InsertEvents;
 /// The events, in order; one whose (source, dedup key) is already on record as an original is not
 /// inserted (`ON CONFLICT DO NOTHING` on the dedup index): (id, dedup key, source) of those inserted.
 fn insert_events(conn: &mut PgConnection, rows: &[NewEvent<'_>]) -> QueryResult<Vec<(i64, Option<String>, String)>> {
-    fn column<T>(rows: &[NewEvent<'_>], f: impl Fn(&NewEvent<'_>) -> T) -> Vec<T> {
-        rows.iter().map(f).collect()
-    }
     let inserted: Vec<InsertedEvent> = Statement::<InsertEvents>::new(
         "INSERT INTO webhook_events (source, received_at, remote_addr, headers, raw_body, body_size, truncated, \
            outcome, dedup_key, event_type, kind, latency_ms) \
@@ -479,9 +476,6 @@ fn write_changes(
     c: &Changes<'_>,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<Treatment>> {
-    fn column<R, T>(rows: &[R], f: impl Fn(&R) -> T) -> Vec<T> {
-        rows.iter().map(f).collect()
-    }
     Statement::<WriteChanges>::new(
         "WITH orders_changed AS ( \
            UPDATE orders o SET status = COALESCE(v.status, o.status), \
@@ -542,4 +536,9 @@ fn write_changes(
     .bind::<Array<Nullable<BigInt>>, _>(column(c.treatments, |t| t.course_id))
     .bind::<Array<Nullable<BigInt>>, _>(column(c.treatments, |t| t.order_id))
     .load(conn)
+}
+
+/// One bound array: `f` of every row.
+fn column<R, T>(rows: &[R], f: impl Fn(&R) -> T) -> Vec<T> {
+    rows.iter().map(f).collect()
 }
