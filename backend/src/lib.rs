@@ -8,6 +8,7 @@ pub mod body_deadline;
 pub mod catalog;
 pub mod channels;
 pub mod config;
+pub mod custom_plan;
 pub mod db;
 pub mod error;
 pub mod frontend;

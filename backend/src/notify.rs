@@ -69,6 +69,11 @@ pub fn send_all(conn: &mut PgConnection, signals: &[Signal]) -> QueryResult<()> 
 /// PostgreSQL refuses a NOTIFY payload of 8000 bytes or more.
 const MAX_PAYLOAD: usize = 7900;
 
+/// How many signals a statement that sends its own (`ingest::bulk`) joins into one payload: an
+/// encoded signal is at most 22 bytes ("q:" and 19 digits, and the comma), so 300 fit in
+/// `MAX_PAYLOAD`.
+pub const SIGNALS_PER_PAYLOAD: i64 = 300;
+
 /// The signals joined with commas into payloads under `MAX_PAYLOAD` bytes each.
 fn payloads(signals: &[Signal]) -> Vec<String> {
     let mut out: Vec<String> = vec![];
@@ -180,6 +185,13 @@ mod tests {
         assert_eq!(Signal::decode(""), None);
         let all: Vec<Signal> = decode_all("e:1,q:2,q:3,junk").collect();
         assert_eq!(all, [Signal::Event(1), Signal::Queued(2), Signal::Queued(3)]);
+    }
+
+    #[test]
+    fn a_payload_of_signals_per_payload_of_the_longest_signals_fits() {
+        let longest = Signal::Queued(i64::MAX).encode().len().max(Signal::Event(i64::MAX).encode().len());
+        let n = usize::try_from(SIGNALS_PER_PAYLOAD).expect("positive");
+        assert!(n * (longest + 1) < MAX_PAYLOAD);
     }
 
     #[test]

@@ -122,6 +122,7 @@ async fn a_failing_webhook_does_not_fail_its_batch() {
     let (first, rest, ()) = futures_util::join!(first, rest, release);
     assert_eq!(first.status(), StatusCode::OK);
     assert_eq!(state.ingest.batches(), 2, "the blocker alone, then the four queued webhooks in one batch");
+    assert_eq!(state.ingest.isolated(), 1, "the batch of the failing webhook was written again one savepoint each");
     for (email, res) in emails.iter().zip(rest) {
         if email.starts_with("explode") {
             assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR, "{email}");
@@ -353,6 +354,8 @@ async fn independent_webhooks_of_a_batch_are_written_set_based_with_the_same_dec
     let (first, (refund, new, refused), ()) = futures_util::join!(first, rest, release);
     assert_eq!(first.status(), StatusCode::OK);
     assert_eq!(state.ingest.batches(), 3, "the first webhook, the blocker, then the three in one batch");
+    assert_eq!(state.ingest.isolated(), 0, "no batch was written again one savepoint each");
+    assert_eq!(state.ingest.set_based(), 5, "every webhook was written set-based");
     let kinds = |body: &serde_json::Value| -> Vec<String> {
         let mut k: Vec<String> =
             body["treatments"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap().to_string()).collect();
@@ -484,6 +487,7 @@ async fn the_set_based_path_keeps_order_details_renews_to_access_until_and_annou
         futures_util::join!(first_call, rest, release);
     assert_eq!(first_res.status(), StatusCode::OK);
     assert_eq!(state.ingest.batches(), 7, "five webhooks before, the blocker, then the four in one batch");
+    assert_eq!(state.ingest.isolated(), 0, "no batch was written again one savepoint each");
     let kinds = |body: &serde_json::Value| -> Vec<String> {
         let mut k: Vec<String> =
             body["treatments"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap().to_string()).collect();

@@ -251,8 +251,8 @@ pub(crate) fn explain_inlined(conn: &mut PgConnection, sql: &str, binds: &[Bind]
 pub(crate) fn query_role(sql: &str) -> &'static str {
     if sql.starts_with("SELECT EXISTS") {
         "is the term someone's e-mail or document exactly?"
-    } else if sql.contains("OFFSET") {
-        "window floor (id of the 5000th newest customer)"
+    } else if sql.contains("UNION ALL") {
+        "ranks 0 and 1: exact e-mail or document, e-mail prefix"
     } else if sql.contains("strpos") {
         "rank 2, a window walked in id order"
     } else if sql.contains("\"search_text\" LIKE") && sql.contains(" > ") {
@@ -417,9 +417,10 @@ pub(crate) fn search_bench(conn: &mut PgConnection, o: &Options, r: &mut Report)
         out,
         "`staff::queries::customers::search()` with limit {PAGE} on a real connection, every term in turn, after one \
          untimed round, up to {} runs per term, at most {} s per term; times in ms. \"app\" = a connection \
-         from `db::connect`'s pool, as the server uses; \"plain\" = a fresh connection. Either way `search()` \
-         sets `plan_cache_mode = force_custom_plan` for its own transaction, so diesel's prepared statements \
-         do not switch to generic plans ({} generic and {} custom plans were used on the plain one).\n",
+         from `db::connect`'s pool, as the server uses; \"plain\" = a fresh connection. Either way every \
+         statement of `search()` whose plan depends on the term is sent unnamed (`custom_plan`), so PostgreSQL \
+         plans it with the term every time; only the newest-id and exact-match probes are kept prepared \
+         ({} generic and {} custom plans of those on the plain one).\n",
         o.search_runs,
         o.search_term_seconds,
         plain_plans.iter().map(|p| p.generic_plans).sum::<i64>(),
@@ -488,8 +489,8 @@ pub(crate) fn search_bench(conn: &mut PgConnection, o: &Options, r: &mut Report)
     let out = &mut r.out;
     writeln!(
         out,
-        "#### EXPLAIN (ANALYZE, BUFFERS)\n\n`search()` sends one query per rank (and, for rank 2, the newest id and \
-         the floor of the first window first; for a whole e-mail or document, whether someone has it exactly). Each query below is the one it sent, captured with diesel's instrumentation, with the \
+        "#### EXPLAIN (ANALYZE, BUFFERS)\n\n`search()` reads ranks 0 and 1 in one statement, then (unless a whole e-mail or \
+         document was found exactly) the newest id and rank 2 window by window. Each query below is the one it sent, captured with diesel's instrumentation, with the \
          bound values inlined as literals (a custom plan, as the app's connections plan them). The full plan \
          shown is the slowest query of the term.\n"
     )

@@ -83,6 +83,10 @@ struct Counters {
     queued: AtomicUsize,
     /// Batches taken by a writer.
     batches: AtomicUsize,
+    /// Webhooks written set-based (`bulk`).
+    set_based: AtomicUsize,
+    /// Batches written again one savepoint per webhook after a failure.
+    isolated: AtomicUsize,
 }
 
 impl GroupCommit {
@@ -98,6 +102,16 @@ impl GroupCommit {
     /// Batches the writers have taken so far.
     pub fn batches(&self) -> usize {
         self.counters.batches.load(Ordering::SeqCst)
+    }
+
+    /// Webhooks the writers wrote set-based so far (the others went one by one).
+    pub fn set_based(&self) -> usize {
+        self.counters.set_based.load(Ordering::SeqCst)
+    }
+
+    /// Batches written again one savepoint per webhook, after one of their webhooks failed.
+    pub fn isolated(&self) -> usize {
+        self.counters.isolated.load(Ordering::SeqCst)
     }
 
     pub fn enabled(&self) -> bool {
@@ -220,7 +234,7 @@ impl Writer {
     /// One try on one connection; a connection found dead is thrown away (see `db::Manager`).
     fn attempt(&self, batch: &[Item]) -> ApiResult<Vec<ApiResult<WebhookAnswer>>> {
         let mut conn = self.pool.get()?;
-        let result = write_batch(&mut conn, &self.defaults, batch);
+        let result = write_batch(&mut conn, &self.defaults, batch, &self.counters);
         if result.as_ref().is_err_and(ApiError::is_database_unavailable) {
             conn.mark_broken();
         }
@@ -236,7 +250,9 @@ fn write_batch(
     conn: &mut PgConnection,
     defaults: &CourseDefaults,
     batch: &[Item],
+    counters: &Counters,
 ) -> ApiResult<Vec<ApiResult<WebhookAnswer>>> {
+    let mut set_based = 0;
     let optimistic = conn.transaction::<_, DieselError, _>(|conn| {
         let webhooks: Vec<bulk::Webhook<'_>> = batch
             .iter()
@@ -248,26 +264,35 @@ fn write_batch(
             .collect();
         // Set-based for the independent webhooks; the others one by one, in arrival order.
         let written = bulk::write(conn, defaults, &webhooks)?;
+        set_based = written.iter().filter(|w| w.is_some()).count();
         let mut answers = Vec::with_capacity(batch.len());
+        // The set-based writes sent their own signals; the others' go in one statement.
+        let mut signals = vec![];
         for (item, answer) in batch.iter().zip(written) {
             let answer = match answer {
                 Some(answer) => answer,
                 None => {
                     let _ingest = item.span.enter();
                     let r = &item.request;
-                    process::apply(conn, &r.received, &r.parsed, defaults, None, r.started)?
+                    let answer = process::apply(conn, &r.received, &r.parsed, defaults, None, r.started)?;
+                    signals.extend(process::signals(&answer));
+                    answer
                 }
             };
             answers.push(answer);
         }
-        notify::send_all(conn, &answers.iter().flat_map(process::signals).collect::<Vec<_>>())?;
+        notify::send_all(conn, &signals)?;
         Ok(answers)
     });
     match optimistic {
-        Ok(answers) => Ok(answers.into_iter().map(Ok).collect()),
+        Ok(answers) => {
+            counters.set_based.fetch_add(set_based, Ordering::SeqCst);
+            Ok(answers.into_iter().map(Ok).collect())
+        }
         Err(e) if db::is_connection_failure(&e) => Err(e.into()),
         Err(e) => {
             log::debug!("a webhook of a batch of {} failed ({e}); writing them again one savepoint each", batch.len());
+            counters.isolated.fetch_add(1, Ordering::SeqCst);
             write_isolated(conn, defaults, batch)
         }
     }

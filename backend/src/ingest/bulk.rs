@@ -1,8 +1,8 @@
 //! The set-based writes of a group-commit batch (`batch`): the webhooks of a batch that share nothing
 //! with another webhook of it (customer, order, dedup key) and unlock exactly one course are written
-//! set-based, in four statements whatever their number: the events (deduplication), the customers
-//! and orders together, the enrollments (read and locked), then every change the rules decided
-//! (orders, enrollments, events, treatments) together. The rules (`treatments::rules`) still decide
+//! set-based, in two statements whatever their number: first the events (deduplication) with the
+//! customers and orders (upserted) and the enrollments (read), all locked; then every change the rules
+//! decided (orders, enrollments, events, treatments) and the batch's notification. The rules (`treatments::rules`) still decide
 //! per event, in memory, from the state read for the whole batch. What does not fit (an ignored
 //! event, a customer or order seen twice in the batch, several courses, a duplicate) is left to
 //! `process::apply`, one by one, in the same transaction.
@@ -17,8 +17,8 @@ use super::process::{self, CourseDefaults, Outcome, TreatmentRef, WebhookAnswer}
 use super::record::{NewEvent, Received};
 use crate::models::{Course, Customer, Enrollment, Treatment};
 use crate::note::Note;
+use crate::notify;
 use crate::prepared::Statement;
-use crate::schema::enrollments;
 use crate::treatments::rules::{
     self, CourseFacts, EnrollmentChange, EnrollmentState, EnrollmentStatus, OrderStatus, Situation, TreatmentKind,
     TreatmentReason,
@@ -34,8 +34,6 @@ use std::time::Instant;
 type NewEnrollment = (i64, i64, Option<i64>, Option<DateTime<Utc>>);
 /// A webhook written here: its index in the batch, event, customer, order, note.
 type Decided = (usize, i64, i64, Option<i64>, Option<Note>);
-/// The order before this batch: id, status, `payment_timeout_at` (the payment-expired message was planned).
-type LockedOrder = (i64, OrderStatus, Option<DateTime<Utc>>);
 
 /// A change to an order, as `process` makes it: id, new status (with its approval time when it is the
 /// approval), and whether the payment-expired message was planned now (`payment_timeout_at` set).
@@ -54,7 +52,8 @@ pub struct Webhook<'a> {
 }
 
 /// Writes what it can of `batch` set-based; returns one entry per webhook, in order: `Some(answer)`
-/// when written here, `None` when left to the caller (one by one, in arrival order).
+/// when written here (its signals are sent: `write_changes`), `None` when left to the caller (one by
+/// one, in arrival order).
 pub fn write(
     conn: &mut PgConnection,
     defaults: &CourseDefaults,
@@ -97,7 +96,9 @@ pub fn write(
     // One lock order for every writer: by e-mail.
     candidates.sort_by(|a, b| a.1.customer.email.cmp(&b.1.customer.email));
 
-    // 1. The events, as originals; a key already on record is a duplicate: left to `process`.
+    // 1. In one statement: the events, as originals (a key already on record is a duplicate: left to
+    // `process`); for the others, the customers and orders upserted and locked, and their
+    // enrollments in the course, locked.
     let rows: Vec<NewEvent<'_>> = candidates
         .iter()
         .map(|(i, event, _)| NewEvent {
@@ -108,50 +109,33 @@ pub fn write(
             ..NewEvent::from_received(batch[*i].received, Outcome::Processed)
         })
         .collect();
-    let inserted = insert_events(conn, &rows)?;
-    let event_ids: HashMap<(String, String), i64> =
-        inserted.into_iter().filter_map(|(id, key, source)| Some(((source, key?), id))).collect();
-    let candidates: Vec<(usize, &PaymentEvent, Course, i64)> = candidates
+    let mut locked: HashMap<(String, String), Locked> = insert_and_lock(conn, &candidates, &rows, now)?
+        .into_iter()
+        .map(|l| ((l.source.clone(), l.dedup_key.clone()), l))
+        .collect();
+    let candidates: Vec<(usize, &PaymentEvent, Course, Locked)> = candidates
         .into_iter()
         .filter_map(|(i, event, course)| {
-            let id = event_ids.get(&(batch[i].received.source.clone(), event.dedup_key.clone()))?;
-            Some((i, event, course, *id))
+            let locked = locked.remove(&(batch[i].received.source.clone(), event.dedup_key.clone()))?;
+            Some((i, event, course, locked))
         })
         .collect();
     if candidates.is_empty() {
         return Ok(answers);
     }
 
-    // 2. The customers: inserted or refreshed (known fields never blanked), locked until commit.
-    // 3. The orders: inserted (`new`) or refreshed, with their status before this batch; locked.
-    let (customers, orders) = upsert_customers_and_orders(conn, &candidates, now)?;
-    // 4. The enrollments of those customers in those courses, locked.
-    let customer_ids: Vec<i64> = customers.values().map(|c| c.id).collect();
-    let course_ids: Vec<i64> = candidates.iter().map(|c| c.2.id).collect();
-    let current: Vec<Enrollment> = enrollments::table
-        .filter(enrollments::customer_id.eq_any(&customer_ids))
-        .filter(enrollments::course_id.eq_any(&course_ids))
-        .order(enrollments::id)
-        .select(Enrollment::as_select())
-        .for_update()
-        .load(conn)?;
-    let current: HashMap<(i64, i64), Enrollment> =
-        current.into_iter().map(|e| ((e.customer_id, e.course_id), e)).collect();
-
-    // 5. The rules, per event, in memory.
+    // 2. The rules, per event, in memory.
     let mut order_updates: Vec<OrderUpdate> = vec![];
     let mut new_enrollments: Vec<NewEnrollment> = vec![];
     let mut changed_enrollments: Vec<Enrollment> = vec![];
     let mut planned: Vec<NewTreatment> = vec![];
     let mut decided: Vec<Decided> = vec![];
-    for (i, event, course, event_id) in &candidates {
-        let customer = &customers[&event.customer.email];
-        let order_key = (
-            event.source.as_str().to_string(),
-            event.order.as_ref().expect("candidates have orders").external_id.clone(),
-        );
-        let order = &orders[&order_key];
-        let enrollment = current.get(&(customer.id, course.id));
+    for (i, event, course, locked) in &candidates {
+        let event_id = &locked.event_id;
+        let customer = &locked.customer();
+        let order = (locked.order_id, locked.order_status, locked.payment_timeout_at);
+        let enrollment = locked.enrollment();
+        let enrollment = enrollment.as_ref();
         let prior = Some(order.1).filter(|s| *s != OrderStatus::New);
         let plan = rules::decide_for_courses(
             &Situation {
@@ -234,7 +218,7 @@ pub fn write(
         decided.push((*i, *event_id, customer.id, Some(order_id), plan.note));
     }
 
-    // 6. The writes, in one statement: orders, enrollments, events and the treatments.
+    // 3. The writes, in one statement: orders, enrollments, events, the treatments and the signals.
     let changes = Changes {
         orders: &order_updates,
         new_enrollments: &new_enrollments,
@@ -285,55 +269,16 @@ fn keys(parsed: &Parsed) -> Vec<String> {
     }
 }
 
+/// A fresh candidate after `insert_and_lock`: its event, its customer as stored now, its order's id,
+/// status and payment-timeout mark before this batch, and its enrollment in the course, if any.
 #[derive(QueryableByName)]
-struct InsertedEvent {
+struct Locked {
     #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = Nullable<Text>)]
-    dedup_key: Option<String>,
+    event_id: i64,
     #[diesel(sql_type = Text)]
     source: String,
-}
-
-/// The prepared statement of `insert_events`.
-struct InsertEvents;
-
-/// The events, in order; one whose (source, dedup key) is already on record as an original is not
-/// inserted (`ON CONFLICT DO NOTHING` on the dedup index): (id, dedup key, source) of those inserted.
-fn insert_events(conn: &mut PgConnection, rows: &[NewEvent<'_>]) -> QueryResult<Vec<(i64, Option<String>, String)>> {
-    let inserted: Vec<InsertedEvent> = Statement::<InsertEvents>::new(
-        "INSERT INTO webhook_events (source, received_at, remote_addr, headers, raw_body, body_size, truncated, \
-           outcome, dedup_key, event_type, kind, latency_ms) \
-         SELECT v.source, v.received_at, v.remote_addr, v.headers, v.raw_body, v.body_size, v.truncated, v.outcome, \
-           v.dedup_key, v.event_type, v.kind, v.latency_ms \
-         FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::jsonb[], $5::text[], $6::int4[], $7::bool[], \
-           $8::text[], $9::text[], $10::text[], $11::text[], $12::int4[]) WITH ORDINALITY \
-           AS v(source, received_at, remote_addr, headers, raw_body, body_size, truncated, outcome, dedup_key, \
-             event_type, kind, latency_ms, n) \
-         ORDER BY v.n \
-         ON CONFLICT (source, dedup_key) WHERE duplicate_of IS NULL AND dedup_key IS NOT NULL DO NOTHING \
-         RETURNING id, dedup_key, source",
-    )
-    .bind::<Array<Text>, _>(column(rows, |r| r.source.to_string()))
-    .bind::<Array<Timestamptz>, _>(column(rows, |r| r.received_at))
-    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.remote_addr.map(str::to_string)))
-    .bind::<Array<Jsonb>, _>(column(rows, |r| r.headers.clone()))
-    .bind::<Array<Text>, _>(column(rows, |r| r.raw_body.clone()))
-    .bind::<Array<Integer>, _>(column(rows, |r| r.body_size))
-    .bind::<Array<Bool>, _>(column(rows, |r| r.truncated))
-    .bind::<Array<Text>, _>(column(rows, |r| r.outcome.as_str()))
-    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.dedup_key.map(str::to_string)))
-    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.event_type.map(str::to_string)))
-    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.kind.map(EventKind::as_str)))
-    .bind::<Array<Nullable<Integer>>, _>(column(rows, |r| r.latency_ms))
-    .load(conn)?;
-    Ok(inserted.into_iter().map(|e| (e.id, e.dedup_key, e.source)).collect())
-}
-
-/// A candidate's customer and order after the upsert: the customer as stored now, and the order's
-/// id, status and payment-timeout mark before this batch.
-#[derive(QueryableByName)]
-struct UpsertedRow {
+    #[diesel(sql_type = Text)]
+    dedup_key: String,
     #[diesel(sql_type = BigInt)]
     customer_id: i64,
     #[diesel(sql_type = Text)]
@@ -353,41 +298,111 @@ struct UpsertedRow {
     #[diesel(sql_type = BigInt)]
     order_id: i64,
     #[diesel(sql_type = Text)]
-    source: String,
-    #[diesel(sql_type = Text)]
-    external_id: String,
-    #[diesel(sql_type = Text)]
-    status: String,
+    order_status: OrderStatus,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     payment_timeout_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    enrollment_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    course_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    enrollment_order_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    enrollment_status: Option<EnrollmentStatus>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    granted_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    revoked_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    expires_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    enrollment_created_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    enrollment_updated_at: Option<DateTime<Utc>>,
 }
 
-/// The prepared statement of `upsert_customers_and_orders`.
-struct UpsertCustomersAndOrders;
+impl Locked {
+    fn customer(&self) -> Customer {
+        Customer {
+            id: self.customer_id,
+            email: self.email.clone(),
+            name: self.name.clone(),
+            document: self.document.clone(),
+            phone: self.phone.clone(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            last_activity_at: self.last_activity_at,
+        }
+    }
 
-/// The customers (by e-mail) and the orders (by source and external id), both unique in the batch, in
-/// one statement and locked until commit. A customer is inserted or refreshed (a known field is never
-/// blanked); an order is inserted (`new`) or refreshed as `process::lock_order` does (a field the event
-/// does not carry — amount, coupon, offer, paid-period end... — keeps its known value) and comes back
-/// with its status before this batch. The candidates are in e-mail order: every writer locks in it.
-#[allow(clippy::type_complexity)]
-fn upsert_customers_and_orders(
+    fn enrollment(&self) -> Option<Enrollment> {
+        Some(Enrollment {
+            id: self.enrollment_id?,
+            customer_id: self.customer_id,
+            course_id: self.course_id?,
+            order_id: self.enrollment_order_id,
+            status: self.enrollment_status?,
+            granted_at: self.granted_at,
+            revoked_at: self.revoked_at,
+            expires_at: self.expires_at,
+            created_at: self.enrollment_created_at?,
+            updated_at: self.enrollment_updated_at?,
+        })
+    }
+}
+
+/// The prepared statement of `insert_and_lock`.
+struct InsertAndLock;
+
+/// One statement for the candidates (unique in the batch by dedup key, e-mail and order; in e-mail
+/// order, the one lock order of every writer), with `events` their rows:
+/// - the events, inserted in order as originals; one whose (source, dedup key) is already on record
+///   is not inserted (`ON CONFLICT DO NOTHING` on the dedup index) and gets nothing more here;
+/// - for the others, the customers (by e-mail) inserted or refreshed (a known field is never
+///   blanked) and the orders (by source and external id) inserted (`new`) or refreshed as
+///   `process::lock_order` does (a field the event does not carry — amount, coupon, offer,
+///   paid-period end... — keeps its known value), both locked until commit;
+/// - and their enrollments in the candidate's course, `FOR UPDATE`.
+///
+/// Locks are taken in the order every writer takes them, one by one too (`process::apply`): events,
+/// customers, orders, enrollments. PostgreSQL runs a data-modifying CTE when its rows are first read,
+/// so each part reads the one before it (the enrollments join the orders only for that): without it
+/// the enrollments may be locked before the orders, and two replicas deadlocked (tests/faults.rs).
+///
+/// Returns one row per inserted event. A concurrent writer's enrollment for the same customer and
+/// course committed while this statement waited for the customer's lock is not seen (the statement's
+/// snapshot is older); inserting one again then fails on the unique key, and the batch is written again
+/// one savepoint per webhook (`batch::write_isolated`), which sees it.
+fn insert_and_lock(
     conn: &mut PgConnection,
-    candidates: &[(usize, &PaymentEvent, Course, i64)],
+    candidates: &[(usize, &PaymentEvent, Course)],
+    events: &[NewEvent<'_>],
     now: DateTime<Utc>,
-) -> QueryResult<(HashMap<String, Customer>, HashMap<(String, String), LockedOrder>)> {
+) -> QueryResult<Vec<Locked>> {
     let column = |f: &dyn Fn(&PaymentEvent) -> Option<String>| candidates.iter().map(|x| f(x.1)).collect::<Vec<_>>();
-    let order = |x: &(usize, &PaymentEvent, Course, i64)| x.1.order.clone().expect("candidates have orders");
-    let rows: Vec<UpsertedRow> = Statement::<UpsertCustomersAndOrders>::new(
+    let order = |x: &(usize, &PaymentEvent, Course)| x.1.order.clone().expect("candidates have orders");
+    Statement::<InsertAndLock>::new(
         "WITH input AS ( \
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[], $7::text[], \
-             $8::int8[], $9::int8[], $10::text[], $11::text[], $12::int4[], $13::text[], $14::text[], \
-             $15::timestamptz[]) \
-           AS v(email, name, document, phone, source, external_id, course_id, amount_cents, currency, \
-             payment_method, installments, coupon, offer_code, access_until)), \
+           SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::jsonb[], $5::text[], $6::int4[], \
+             $7::bool[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int4[], $13::text[], $14::text[], \
+             $15::text[], $16::text[], $18::text[], $19::int8[], $20::int8[], $21::text[], $22::text[], \
+             $23::int4[], $24::text[], $25::text[], $26::timestamptz[]) WITH ORDINALITY \
+           AS v(source, received_at, remote_addr, headers, raw_body, body_size, truncated, outcome, dedup_key, \
+             event_type, kind, latency_ms, email, name, document, phone, external_id, course_id, amount_cents, \
+             currency, payment_method, installments, coupon, offer_code, access_until, n)), \
+         ev AS ( \
+           INSERT INTO webhook_events (source, received_at, remote_addr, headers, raw_body, body_size, truncated, \
+             outcome, dedup_key, event_type, kind, latency_ms) \
+           SELECT i.source, i.received_at, i.remote_addr, i.headers, i.raw_body, i.body_size, i.truncated, \
+             i.outcome, i.dedup_key, i.event_type, i.kind, i.latency_ms FROM input i ORDER BY i.n \
+           ON CONFLICT (source, dedup_key) WHERE duplicate_of IS NULL AND dedup_key IS NOT NULL DO NOTHING \
+           RETURNING id, source, dedup_key), \
+         fresh AS ( \
+           SELECT i.*, ev.id AS event_id FROM input i \
+           JOIN ev ON ev.source = i.source AND ev.dedup_key = i.dedup_key), \
          c AS ( \
            INSERT INTO customers (email, name, document, phone, updated_at, last_activity_at) \
-           SELECT i.email, i.name, i.document, i.phone, $5, $5 FROM input i \
+           SELECT f.email, f.name, f.document, f.phone, $17, $17 FROM fresh f ORDER BY f.n \
            ON CONFLICT (email) DO UPDATE SET name = COALESCE(EXCLUDED.name, customers.name), \
              document = COALESCE(EXCLUDED.document, customers.document), \
              phone = COALESCE(EXCLUDED.phone, customers.phone), \
@@ -396,9 +411,9 @@ fn upsert_customers_and_orders(
          o AS ( \
            INSERT INTO orders (source, external_id, customer_id, course_id, status, amount_cents, currency, \
              payment_method, installments, coupon, offer_code, access_until) \
-           SELECT i.source, i.external_id, c.id, i.course_id, 'new', i.amount_cents, i.currency, \
-             i.payment_method, i.installments, i.coupon, i.offer_code, i.access_until \
-           FROM input i JOIN c ON c.email = i.email \
+           SELECT f.source, f.external_id, c.id, f.course_id, 'new', f.amount_cents, f.currency, \
+             f.payment_method, f.installments, f.coupon, f.offer_code, f.access_until \
+           FROM fresh f JOIN c ON c.email = f.email ORDER BY f.n \
            ON CONFLICT (source, external_id) DO UPDATE SET \
              amount_cents = COALESCE(EXCLUDED.amount_cents, orders.amount_cents), \
              currency = COALESCE(EXCLUDED.currency, orders.currency), \
@@ -406,19 +421,40 @@ fn upsert_customers_and_orders(
              installments = COALESCE(EXCLUDED.installments, orders.installments), \
              coupon = COALESCE(EXCLUDED.coupon, orders.coupon), \
              offer_code = COALESCE(EXCLUDED.offer_code, orders.offer_code), \
-             access_until = COALESCE(EXCLUDED.access_until, orders.access_until), updated_at = $5 \
-           RETURNING id, source, external_id, status, payment_timeout_at) \
-         SELECT c.id AS customer_id, c.email, c.name, c.document, c.phone, c.created_at, c.updated_at, \
-           c.last_activity_at, o.id AS order_id, o.source, o.external_id, o.status, o.payment_timeout_at \
-         FROM o JOIN input i ON i.source = o.source AND i.external_id = o.external_id \
-           JOIN c ON c.email = i.email",
+             access_until = COALESCE(EXCLUDED.access_until, orders.access_until), updated_at = $17 \
+           RETURNING id, source, external_id, status, payment_timeout_at), \
+         en AS ( \
+           SELECT e.* FROM enrollments e \
+           JOIN c ON c.id = e.customer_id JOIN fresh f ON f.email = c.email AND f.course_id = e.course_id \
+           JOIN o ON o.source = f.source AND o.external_id = f.external_id \
+           ORDER BY e.id FOR UPDATE OF e) \
+         SELECT f.event_id, f.source, f.dedup_key, c.id AS customer_id, c.email, c.name, c.document, c.phone, \
+           c.created_at, c.updated_at, c.last_activity_at, o.id AS order_id, o.status AS order_status, \
+           o.payment_timeout_at, en.id AS enrollment_id, en.course_id, en.order_id AS enrollment_order_id, \
+           en.status AS enrollment_status, en.granted_at, en.revoked_at, en.expires_at, \
+           en.created_at AS enrollment_created_at, en.updated_at AS enrollment_updated_at \
+         FROM fresh f JOIN c ON c.email = f.email \
+           JOIN o ON o.source = f.source AND o.external_id = f.external_id \
+           LEFT JOIN en ON en.customer_id = c.id AND en.course_id = f.course_id \
+         ORDER BY f.n",
     )
+    .bind::<Array<Text>, _>(column_of(events, |r| r.source.to_string()))
+    .bind::<Array<Timestamptz>, _>(column_of(events, |r| r.received_at))
+    .bind::<Array<Nullable<Text>>, _>(column_of(events, |r| r.remote_addr.map(str::to_string)))
+    .bind::<Array<Jsonb>, _>(column_of(events, |r| r.headers.clone()))
+    .bind::<Array<Text>, _>(column_of(events, |r| r.raw_body.clone()))
+    .bind::<Array<Integer>, _>(column_of(events, |r| r.body_size))
+    .bind::<Array<Bool>, _>(column_of(events, |r| r.truncated))
+    .bind::<Array<Text>, _>(column_of(events, |r| r.outcome.as_str()))
+    .bind::<Array<Nullable<Text>>, _>(column_of(events, |r| r.dedup_key.map(str::to_string)))
+    .bind::<Array<Nullable<Text>>, _>(column_of(events, |r| r.event_type.map(str::to_string)))
+    .bind::<Array<Nullable<Text>>, _>(column_of(events, |r| r.kind.map(EventKind::as_str)))
+    .bind::<Array<Nullable<Integer>>, _>(column_of(events, |r| r.latency_ms))
     .bind::<Array<Text>, _>(candidates.iter().map(|x| x.1.customer.email.clone()).collect::<Vec<_>>())
     .bind::<Array<Nullable<Text>>, _>(column(&|e| e.customer.name.clone()))
     .bind::<Array<Nullable<Text>>, _>(column(&|e| e.customer.document.clone()))
     .bind::<Array<Nullable<Text>>, _>(column(&|e| e.customer.phone.clone()))
     .bind::<Timestamptz, _>(now)
-    .bind::<Array<Text>, _>(candidates.iter().map(|x| x.1.source.as_str()).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(candidates.iter().map(|x| order(x).external_id).collect::<Vec<_>>())
     .bind::<Array<BigInt>, _>(candidates.iter().map(|x| x.2.id).collect::<Vec<_>>())
     .bind::<Array<Nullable<BigInt>>, _>(candidates.iter().map(|x| order(x).amount_cents).collect::<Vec<_>>())
@@ -430,27 +466,7 @@ fn upsert_customers_and_orders(
         candidates.iter().map(|x| x.1.product.as_ref().and_then(|p| p.offer_code.clone())).collect::<Vec<_>>(),
     )
     .bind::<Array<Nullable<Timestamptz>>, _>(candidates.iter().map(|x| x.1.access_until).collect::<Vec<_>>())
-    .load(conn)?;
-    let mut customers = HashMap::new();
-    let mut orders = HashMap::new();
-    for r in rows {
-        let status = OrderStatus::parse(&r.status).ok_or_else(|| {
-            diesel::result::Error::DeserializationError(format!("unknown order status {:?}", r.status).into())
-        })?;
-        orders.insert((r.source, r.external_id), (r.order_id, status, r.payment_timeout_at));
-        let customer = Customer {
-            id: r.customer_id,
-            email: r.email,
-            name: r.name,
-            document: r.document,
-            phone: r.phone,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            last_activity_at: r.last_activity_at,
-        };
-        customers.insert(customer.email.clone(), customer);
-    }
-    Ok((customers, orders))
+    .load(conn)
 }
 
 /// What a batch changes once the rules have decided.
@@ -467,9 +483,11 @@ struct WriteChanges;
 
 /// Every write of the batch after the rules, in one statement (one round trip, whatever the batch):
 /// the orders' new statuses (and approval times) and payment-expired marks, as `process` sets them;
-/// the new and changed enrollments; the events' customer, order, note and final latency; and the
-/// treatments, inserted in order (their ids ascend in that order) and returned. The parts touch
-/// different rows, so their order within the statement does not matter.
+/// the new and changed enrollments; the events' customer, order, note and final latency; the
+/// treatments, inserted in order (their ids ascend in that order) and returned; and the batch's
+/// signals (`e:<event>` and `q:<treatment>`, as `process::signals` makes them), sent with
+/// `pg_notify` when the transaction commits, `notify::SIGNALS_PER_PAYLOAD` to a payload. The parts
+/// touch different rows, so their order within the statement does not matter.
 fn write_changes(
     conn: &mut PgConnection,
     batch: &[Webhook<'_>],
@@ -498,47 +516,58 @@ fn write_changes(
            UPDATE webhook_events w SET customer_id = v.customer_id, order_id = v.order_id, note = v.note, \
              latency_ms = v.latency_ms \
            FROM unnest($16::int8[], $17::int8[], $18::int8[], $19::text[], $20::int4[]) \
-             AS v(id, customer_id, order_id, note, latency_ms) WHERE w.id = v.id) \
-         INSERT INTO treatments (kind, run_at, reason, payload, event_id, customer_id, course_id, order_id) \
-         SELECT v.kind, v.run_at, v.reason, v.payload, v.event_id, v.customer_id, v.course_id, v.order_id \
-         FROM unnest($21::text[], $22::timestamptz[], $23::text[], $24::jsonb[], $25::int8[], $26::int8[], \
-           $27::int8[], $28::int8[]) WITH ORDINALITY \
-           AS v(kind, run_at, reason, payload, event_id, customer_id, course_id, order_id, n) \
-         ORDER BY v.n \
-         RETURNING *",
+             AS v(id, customer_id, order_id, note, latency_ms) WHERE w.id = v.id), \
+         treatments_added AS ( \
+           INSERT INTO treatments (kind, run_at, reason, payload, event_id, customer_id, course_id, order_id) \
+           SELECT v.kind, v.run_at, v.reason, v.payload, v.event_id, v.customer_id, v.course_id, v.order_id \
+           FROM unnest($21::text[], $22::timestamptz[], $23::text[], $24::jsonb[], $25::int8[], $26::int8[], \
+             $27::int8[], $28::int8[]) WITH ORDINALITY \
+             AS v(kind, run_at, reason, payload, event_id, customer_id, course_id, order_id, n) \
+           ORDER BY v.n \
+           RETURNING *), \
+         signals AS ( \
+           SELECT s, row_number() OVER () AS n FROM ( \
+             SELECT 'e:' || v.id AS s FROM unnest($16::int8[]) AS v(id) \
+             UNION ALL SELECT 'q:' || t.id FROM treatments_added t) x), \
+         notified AS ( \
+           SELECT count(*) AS payloads FROM ( \
+             SELECT pg_notify($29, string_agg(s, ',')) FROM signals GROUP BY (n - 1) / $30) p) \
+         SELECT t.* FROM treatments_added t CROSS JOIN notified ORDER BY t.id",
     )
-    .bind::<Array<BigInt>, _>(column(c.orders, |u| u.id))
-    .bind::<Array<Nullable<Text>>, _>(column(c.orders, |u| u.status.map(OrderStatus::as_str)))
-    .bind::<Array<Nullable<Timestamptz>>, _>(column(c.orders, |u| u.approved_at))
-    .bind::<Array<Bool>, _>(column(c.orders, |u| u.announces_expiry))
+    .bind::<Array<BigInt>, _>(column_of(c.orders, |u| u.id))
+    .bind::<Array<Nullable<Text>>, _>(column_of(c.orders, |u| u.status.map(OrderStatus::as_str)))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column_of(c.orders, |u| u.approved_at))
+    .bind::<Array<Bool>, _>(column_of(c.orders, |u| u.announces_expiry))
     .bind::<Timestamptz, _>(now)
-    .bind::<Array<BigInt>, _>(column(c.new_enrollments, |e| e.0))
-    .bind::<Array<BigInt>, _>(column(c.new_enrollments, |e| e.1))
-    .bind::<Array<Nullable<BigInt>>, _>(column(c.new_enrollments, |e| e.2))
-    .bind::<Array<Nullable<Timestamptz>>, _>(column(c.new_enrollments, |e| e.3))
-    .bind::<Array<BigInt>, _>(column(c.changed_enrollments, |e| e.id))
-    .bind::<Array<Text>, _>(column(c.changed_enrollments, |e| e.status.as_str()))
-    .bind::<Array<Nullable<BigInt>>, _>(column(c.changed_enrollments, |e| e.order_id))
-    .bind::<Array<Nullable<Timestamptz>>, _>(column(c.changed_enrollments, |e| e.granted_at))
-    .bind::<Array<Nullable<Timestamptz>>, _>(column(c.changed_enrollments, |e| e.revoked_at))
-    .bind::<Array<Nullable<Timestamptz>>, _>(column(c.changed_enrollments, |e| e.expires_at))
-    .bind::<Array<BigInt>, _>(column(c.decided, |d| d.1))
-    .bind::<Array<BigInt>, _>(column(c.decided, |d| d.2))
-    .bind::<Array<Nullable<BigInt>>, _>(column(c.decided, |d| d.3))
-    .bind::<Array<Nullable<Text>>, _>(column(c.decided, |d| d.4.map(Note::as_str)))
-    .bind::<Array<Integer>, _>(column(c.decided, |d| process::elapsed_ms(batch[d.0].started)))
-    .bind::<Array<Text>, _>(column(c.treatments, |t| t.kind.as_str()))
-    .bind::<Array<Timestamptz>, _>(column(c.treatments, |t| t.run_at))
-    .bind::<Array<Nullable<Text>>, _>(column(c.treatments, |t| t.reason.map(TreatmentReason::as_str)))
-    .bind::<Array<Jsonb>, _>(column(c.treatments, store::payload_with_reason))
-    .bind::<Array<Nullable<BigInt>>, _>(column(c.treatments, |t| t.event_id))
-    .bind::<Array<BigInt>, _>(column(c.treatments, |t| t.customer_id))
-    .bind::<Array<Nullable<BigInt>>, _>(column(c.treatments, |t| t.course_id))
-    .bind::<Array<Nullable<BigInt>>, _>(column(c.treatments, |t| t.order_id))
+    .bind::<Array<BigInt>, _>(column_of(c.new_enrollments, |e| e.0))
+    .bind::<Array<BigInt>, _>(column_of(c.new_enrollments, |e| e.1))
+    .bind::<Array<Nullable<BigInt>>, _>(column_of(c.new_enrollments, |e| e.2))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column_of(c.new_enrollments, |e| e.3))
+    .bind::<Array<BigInt>, _>(column_of(c.changed_enrollments, |e| e.id))
+    .bind::<Array<Text>, _>(column_of(c.changed_enrollments, |e| e.status.as_str()))
+    .bind::<Array<Nullable<BigInt>>, _>(column_of(c.changed_enrollments, |e| e.order_id))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column_of(c.changed_enrollments, |e| e.granted_at))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column_of(c.changed_enrollments, |e| e.revoked_at))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column_of(c.changed_enrollments, |e| e.expires_at))
+    .bind::<Array<BigInt>, _>(column_of(c.decided, |d| d.1))
+    .bind::<Array<BigInt>, _>(column_of(c.decided, |d| d.2))
+    .bind::<Array<Nullable<BigInt>>, _>(column_of(c.decided, |d| d.3))
+    .bind::<Array<Nullable<Text>>, _>(column_of(c.decided, |d| d.4.map(Note::as_str)))
+    .bind::<Array<Integer>, _>(column_of(c.decided, |d| process::elapsed_ms(batch[d.0].started)))
+    .bind::<Array<Text>, _>(column_of(c.treatments, |t| t.kind.as_str()))
+    .bind::<Array<Timestamptz>, _>(column_of(c.treatments, |t| t.run_at))
+    .bind::<Array<Nullable<Text>>, _>(column_of(c.treatments, |t| t.reason.map(TreatmentReason::as_str)))
+    .bind::<Array<Jsonb>, _>(column_of(c.treatments, store::payload_with_reason))
+    .bind::<Array<Nullable<BigInt>>, _>(column_of(c.treatments, |t| t.event_id))
+    .bind::<Array<BigInt>, _>(column_of(c.treatments, |t| t.customer_id))
+    .bind::<Array<Nullable<BigInt>>, _>(column_of(c.treatments, |t| t.course_id))
+    .bind::<Array<Nullable<BigInt>>, _>(column_of(c.treatments, |t| t.order_id))
+    .bind::<Text, _>(notify::CHANNEL)
+    .bind::<BigInt, _>(notify::SIGNALS_PER_PAYLOAD)
     .load(conn)
 }
 
 /// One bound array: `f` of every row.
-fn column<R, T>(rows: &[R], f: impl Fn(&R) -> T) -> Vec<T> {
+fn column_of<R, T>(rows: &[R], f: impl Fn(&R) -> T) -> Vec<T> {
     rows.iter().map(f).collect()
 }

@@ -3,6 +3,7 @@
 use super::events::EventQuery;
 use super::treatments::TreatmentQuery;
 use super::Window;
+use crate::custom_plan::custom_plan;
 use crate::models::{Customer, Enrollment};
 use crate::schema::{courses, customers, enrollments, orders};
 use crate::staff::pagination::like_escape;
@@ -14,7 +15,7 @@ use chrono::Utc;
 use diesel::dsl::{AsSelect, SqlTypeOf};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::sql_types::{Integer, Text};
 use std::collections::HashMap;
 
 diesel::define_sql_function! {
@@ -70,44 +71,93 @@ pub fn names_one_customer(q: &str) -> bool {
 /// - rank 1: the e-mail starts with the term;
 /// - rank 2: the term is anywhere in the e-mail, the name or the document (accents and case folded).
 ///
-/// When the term is a whole e-mail address or document (`names_one_customer`) and some customer has
-/// it exactly, rank 2 is not searched: the answer is ranks 0 and 1, both read from btree indexes. The
-/// choice depends only on the term and the data, so every page of one search makes the same one and
-/// the keyset cursor (rank, id) stays sound.
+/// Ranks 0 and 1 are read together, in one statement from btree indexes. When the term is a whole
+/// e-mail address or document (`names_one_customer`) and some customer has it exactly, rank 2 is not
+/// searched: the answer is ranks 0 and 1. The choice depends only on the term and the data, so every
+/// page of one search makes the same one and the keyset cursor (rank, id) stays sound.
 ///
-/// Each rank is its own `ORDER BY id DESC LIMIT n` query, so PostgreSQL can stop after `n` rows
-/// instead of ranking every match (see docs/PERFORMANCE.md).
+/// Each rank is read `ORDER BY id DESC LIMIT n`, so PostgreSQL can stop after `n` rows instead of
+/// ranking every match, and every statement is planned with its values (`custom_plan`: "com" and a
+/// rare name need different plans; see docs/PERFORMANCE.md).
 pub fn search(
     conn: &mut PgConnection,
     term: &Term,
     limit: i64,
     after: Option<(i64, i64)>,
 ) -> QueryResult<Vec<(i32, Customer)>> {
-    // Plan every statement with its values: diesel prepares each query shape once, and a generic
-    // plan cannot judge the selectivity of `LIKE $1` ("com" and a rare name need different plans).
-    conn.transaction(|conn| {
-        diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(conn)?;
-        let ranks: &[i32] = match term {
-            Term::All => &[2],
-            Term::EmailPrefix(_) => &[0, 1],
-            Term::Contains(q) if names_one_customer(q) && exact_match_exists(conn, q)? => &[0, 1],
-            Term::Contains(_) => &[0, 1, 2],
+    let q = match term {
+        Term::All => return rank_two_rows(conn, None, limit, after),
+        Term::EmailPrefix(q) | Term::Contains(q) => q,
+    };
+    let (found, mut out) = exact_and_prefix(conn, q, limit, after)?;
+    if matches!(term, Term::EmailPrefix(_)) || out.len() as i64 >= limit {
+        return Ok(out);
+    }
+    if names_one_customer(q) {
+        // Whether someone has the term exactly, whatever page this is.
+        let exact = match found {
+            Some(found) => found,
+            None if after.is_some() => exact_match_exists(conn, q)?,
+            None => false,
         };
-        let mut out = Vec::new();
-        for &rank in ranks {
-            let wanted = limit - out.len() as i64;
-            let before = match after {
-                Some((r, _)) if i64::from(rank) < r => continue,
-                Some((r, id)) if i64::from(rank) == r => Some(id),
-                _ => None,
-            };
-            if wanted <= 0 {
-                break;
-            }
-            out.extend(search_rank(conn, term, rank, wanted, before)?.into_iter().map(|c| (rank, c)));
+        if exact {
+            return Ok(out);
         }
-        Ok(out)
-    })
+    }
+    let wanted = limit - out.len() as i64;
+    out.extend(rank_two_rows(conn, Some(q), wanted, after)?);
+    Ok(out)
+}
+
+/// A customer with its rank.
+type Ranked = (i32, Customer);
+
+/// Ranks 0 and 1 in one statement (a `UNION ALL` of two btree lookups, each newest first and at most
+/// `limit`), after the cursor, best rank first; with it, whether some customer has `q` exactly as
+/// e-mail or document (`None` when no row came back to tell).
+fn exact_and_prefix(
+    conn: &mut PgConnection,
+    q: &str,
+    limit: i64,
+    after: Option<(i64, i64)>,
+) -> QueryResult<(Option<bool>, Vec<Ranked>)> {
+    // The id below which each rank is read: nothing of a rank before the cursor's.
+    let below = |rank: i64| match after {
+        Some((r, _)) if rank < r => 0,
+        Some((r, id)) if rank == r => id,
+        _ => i64::MAX,
+    };
+    let exact_customers = diesel::alias!(customers as exact_customers);
+    let exact = || customers::email.eq(q.to_string()).or(customers::document.eq(q.to_string()));
+    let found = || {
+        diesel::dsl::exists(
+            exact_customers.select(exact_customers.field(customers::id)).filter(
+                exact_customers
+                    .field(customers::email)
+                    .eq(q.to_string())
+                    .or(exact_customers.field(customers::document).eq(q.to_string())),
+            ),
+        )
+    };
+    let rank0 = customers::table
+        .select((found(), 0.into_sql::<Integer>(), Customer::as_select()))
+        .filter(exact())
+        .filter(customers::id.lt(below(0)))
+        .order(customers::id.desc())
+        .limit(limit);
+    let rank1 = customers::table
+        .select((found(), 1.into_sql::<Integer>(), Customer::as_select()))
+        .filter(customers::email.like(format!("{}%", like_escape(q))))
+        .filter(customers::email.ne(q.to_string()))
+        .filter(customers::document.is_distinct_from(q.to_string()))
+        .filter(customers::id.lt(below(1)))
+        .order(customers::id.desc())
+        .limit(limit);
+    let mut rows: Vec<(bool, i32, Customer)> = custom_plan(rank0.union_all(rank1)).load(conn)?;
+    rows.sort_by_key(|(_, rank, c)| (*rank, std::cmp::Reverse(c.id)));
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let found = rows.first().map(|r| r.0);
+    Ok((found, rows.into_iter().map(|(_, rank, c)| (rank, c)).collect()))
 }
 
 /// Whether some customer's e-mail or document is `q` exactly (the two btree indexes).
@@ -116,33 +166,32 @@ fn exact_match_exists(conn: &mut PgConnection, q: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(exact)).get_result(conn)
 }
 
-/// The customers of one rank, newest first, before `before_id`.
-fn search_rank(
+/// Rank 2 (every customer when `q` is `None`), `limit` of them after the cursor, with their rank.
+fn rank_two_rows(
     conn: &mut PgConnection,
-    term: &Term,
-    rank: i32,
+    q: Option<&str>,
     limit: i64,
-    before_id: Option<i64>,
-) -> QueryResult<Vec<Customer>> {
-    let mut query = customers::table.select(Customer::as_select()).into_boxed();
-    query = match (term, rank) {
-        (Term::All, _) => query,
-        (Term::EmailPrefix(q) | Term::Contains(q), 0) => {
-            query.filter(customers::email.eq(q.clone()).or(customers::document.eq(q.clone())))
-        }
-        (Term::EmailPrefix(q) | Term::Contains(q), 1) => query
-            .filter(customers::email.like(format!("{}%", like_escape(q))))
-            .filter(customers::email.ne(q.clone()))
-            .filter(customers::document.is_distinct_from(q.clone())),
-        (Term::EmailPrefix(q) | Term::Contains(q), _) => return search_anywhere(conn, q, limit, before_id),
+    after: Option<(i64, i64)>,
+) -> QueryResult<Vec<(i32, Customer)>> {
+    let before = match after {
+        Some((2, id)) => Some(id),
+        Some((r, _)) if r > 2 => return Ok(vec![]),
+        _ => None,
     };
-    if let Some(id) = before_id {
-        query = query.filter(customers::id.lt(id));
-    }
-    query.order(customers::id.desc()).limit(limit).load(conn)
+    let rows = match q {
+        None => {
+            let mut query = customers::table.select(Customer::as_select()).into_boxed();
+            if let Some(id) = before {
+                query = query.filter(customers::id.lt(id));
+            }
+            query.order(customers::id.desc()).limit(limit).load(conn)?
+        }
+        Some(q) => search_anywhere(conn, q, limit, before)?,
+    };
+    Ok(rows.into_iter().map(|c| (2, c)).collect())
 }
 
-/// How many of the newest customers a text search walks in id order first (see `search_anywhere`).
+/// How many of the newest customer ids a text search walks in id order first (see `search_anywhere`).
 const FIRST_WINDOW: i64 = 5000;
 /// How much wider the second window is than the first.
 const WIDEN: i64 = 10;
@@ -151,31 +200,35 @@ const WIDEN: i64 = 10;
 ///
 /// A frequent term ("maria") is found fastest by walking the newest customers in id order; a rare
 /// one ("zzqxj", a piece of an e-mail) through the trigram index. Neither may cost an unbounded walk
-/// or an unbounded sort, so the customers before `before_id` are read in three windows, newest first,
-/// each one only when the newer ones held less than `limit` matches:
+/// or an unbounded sort, so the customers before `before_id` are read in three windows of ids, newest
+/// first, each one only when the newer ones held less than `limit` matches:
 ///
-/// 1. the newest `FIRST_WINDOW` customers, walked in id order (bounded: at most 5,000 rows);
-/// 2. the next ones, down to an id `WIDEN` times as far back as the first window reached (about
-///    50,000 customers): walked in id order when the first window showed the term to be frequent
-///    (at least a quarter of a page in it, so the walk should stop within a third of this window),
-///    otherwise through the trigram index and a sort bounded by the window;
+/// 1. the newest `FIRST_WINDOW` ids, walked in id order (bounded: at most 5,000 rows);
+/// 2. the next ones, down to `WIDEN` times as far back (about 50,000 customers): walked in id order
+///    when the first window showed the term to be frequent (at least a quarter of a page in it, so
+///    the walk should stop within a third of this window), otherwise through the trigram index and a
+///    sort bounded by the window;
 /// 3. the rest, through the trigram index (`ORDER BY id + 0` keeps the planner off the primary-key
 ///    walk) — reached only by terms with less than a page among the newest ~50,000.
 ///
-/// Walking and the index return the same rows (the newest matches of the window), so the windows
-/// change only the cost, never the answer or the pagination.
+/// The windows are ranges of ids below the newest one (no `OFFSET` to count them out). Walking and
+/// the index return the same rows (the newest matches of the window), so the windows change only the
+/// cost, never the answer or the pagination.
 fn search_anywhere(conn: &mut PgConnection, q: &str, limit: i64, before_id: Option<i64>) -> QueryResult<Vec<Customer>> {
     let before = before_id.unwrap_or(i64::MAX);
-    let ids_before =
-        || customers::table.select(customers::id).filter(customers::id.lt(before)).order(customers::id.desc());
-    let Some(newest) = ids_before().first::<i64>(conn).optional()? else { return Ok(vec![]) };
-    let floor: Option<i64> = ids_before().offset(FIRST_WINDOW).first(conn).optional()?;
-    let mut rows = walk(conn, q, floor, before, limit)?;
-    let Some(floor) = floor else { return Ok(rows) };
-    if rows.len() as i64 >= limit {
+    let newest = customers::table
+        .select(customers::id)
+        .filter(customers::id.lt(before))
+        .order(customers::id.desc())
+        .first::<i64>(conn)
+        .optional()?;
+    let Some(newest) = newest else { return Ok(vec![]) };
+    let floor = newest - FIRST_WINDOW;
+    let mut rows = walk(conn, q, Some(floor), newest + 1, limit)?;
+    if rows.len() as i64 >= limit || floor < 1 {
         return Ok(rows);
     }
-    let floor2 = floor.saturating_sub((WIDEN - 1).saturating_mul(newest - floor));
+    let floor2 = newest - WIDEN * FIRST_WINDOW;
     let wanted = limit - rows.len() as i64;
     let frequent = 4 * rows.len() as i64 >= limit;
     rows.extend(if frequent {
@@ -199,7 +252,7 @@ fn walk(conn: &mut PgConnection, q: &str, above: Option<i64>, below: i64, limit:
     if let Some(above) = above {
         query = query.filter(customers::id.gt(above));
     }
-    query.order(customers::id.desc()).limit(limit).load(conn)
+    custom_plan(query.order(customers::id.desc()).limit(limit)).load(conn)
 }
 
 /// The rank-2 rows with `above < id <= upto`, newest first, through the trigram index.
@@ -210,7 +263,7 @@ fn indexed(conn: &mut PgConnection, q: &str, above: Option<i64>, upto: i64, limi
     if let Some(above) = above {
         query = query.filter(customers::id.gt(above));
     }
-    query.order((customers::id + 0i64).desc()).limit(limit).load(conn)
+    custom_plan(query.order((customers::id + 0i64).desc()).limit(limit)).load(conn)
 }
 
 /// Customers that are not in ranks 0 and 1 for `q`.
