@@ -1,14 +1,15 @@
 //! Group commit: webhooks screened by their requests (parse, authenticate, dedup key — no database)
 //! are handed to a writer, which takes whatever is waiting (up to `INGEST_BATCH_SIZE`, lingering at
 //! most `INGEST_BATCH_WAIT_US` for more while there is load), writes the whole batch in ONE
-//! transaction with ONE notification, and answers each request only after that COMMIT.
+//! transaction (its notifications sent at that commit), and answers each request only after that COMMIT.
 //!
 //! Guarantees (docs/RELIABILITY.md, "Group commit"):
 //! - nothing is answered 2xx before it is durable: the answers are sent after COMMIT returned;
 //! - one webhook's failure never fails its neighbours: a batch is first written without savepoints;
 //!   when a webhook fails, that transaction is rolled back and the batch written again with each event
 //!   inside its own savepoint (`process::apply`); the failing one is rolled back to it, recorded with
-//!   the outcome `error` and answered 500, the others commit;
+//!   the outcome `error` and answered 500, the others commit (a deadlock with another writer is not
+//!   such a failure: see `write_isolated`);
 //! - events are applied in arrival order (the queue's order), so two events of one order in one batch
 //!   apply one after the other, each seeing the state the previous one left;
 //! - deduplication is the unique key of `webhook_events`, as one by one: copies of one event in one
@@ -298,16 +299,65 @@ fn write_batch(
     }
 }
 
+/// How many times a batch is written one savepoint per webhook when a deadlock keeps failing one of
+/// its webhooks.
+const DEADLOCK_ATTEMPTS: usize = 3;
+
 /// Writes `requests` in one transaction, each inside its own savepoint, in order, with one
 /// notification for all of them. `Err` when nothing was committed (the connection failed); otherwise
 /// one result per request, in order: the answer, or the internal failure of that webhook alone (rolled
 /// back to its savepoint and kept on record with the outcome `error`).
+///
+/// A deadlock is not a failure of the webhook: PostgreSQL broke a cycle of waits between this
+/// transaction and another writer's (of this replica or another one). The webhook is tried once more
+/// in its savepoint, which is enough when the other transaction waited for a lock taken in that
+/// savepoint; when it waited for one taken earlier in this batch, the cycle forms again, so the whole
+/// transaction is rolled back (every lock released: the other goes on) and the batch written again,
+/// up to `DEADLOCK_ATTEMPTS` times.
 fn write_isolated(
     conn: &mut PgConnection,
     defaults: &CourseDefaults,
     batch: &[Item],
 ) -> ApiResult<Vec<ApiResult<WebhookAnswer>>> {
-    conn.transaction::<_, ApiError, _>(|conn| {
+    let mut attempt = 1;
+    loop {
+        match write_isolated_once(conn, defaults, batch, attempt < DEADLOCK_ATTEMPTS) {
+            Err(Isolated::Deadlock) => {
+                log::info!(
+                    "a deadlock with another writer rolled back a batch of {} webhook(s); writing it again",
+                    batch.len()
+                );
+                attempt += 1;
+            }
+            Err(Isolated::Failed(e)) => return Err(e),
+            Ok(results) => return Ok(results),
+        }
+    }
+}
+
+/// Why `write_isolated_once` committed nothing.
+enum Isolated {
+    /// A webhook deadlocked twice: write the batch again.
+    Deadlock,
+    /// The connection failed.
+    Failed(ApiError),
+}
+
+impl From<DieselError> for Isolated {
+    fn from(e: DieselError) -> Isolated {
+        Isolated::Failed(e.into())
+    }
+}
+
+/// One try of `write_isolated`; with `roll_back_on_deadlock`, a webhook that deadlocks twice rolls
+/// the whole transaction back (`Isolated::Deadlock`), otherwise it is recorded as failed.
+fn write_isolated_once(
+    conn: &mut PgConnection,
+    defaults: &CourseDefaults,
+    batch: &[Item],
+    roll_back_on_deadlock: bool,
+) -> Result<Vec<ApiResult<WebhookAnswer>>, Isolated> {
+    conn.transaction::<_, Isolated, _>(|conn| {
         let mut results = Vec::with_capacity(batch.len());
         let mut signals = vec![];
         for item in batch {
@@ -317,7 +367,6 @@ fn write_isolated(
                 conn.transaction(|conn| process::apply(conn, &r.received, &r.parsed, defaults, None, r.started))
             };
             let applied = match apply(conn) {
-                // Another writer or replica held a lock this one needed while waiting for ours: once more.
                 Err(e) if is_deadlock(&e) => apply(conn),
                 other => other,
             };
@@ -327,6 +376,7 @@ fn write_isolated(
                     results.push(Ok(answer));
                 }
                 Err(e) if db::is_connection_failure(&e) => return Err(e.into()),
+                Err(e) if roll_back_on_deadlock && is_deadlock(&e) => return Err(Isolated::Deadlock),
                 Err(e) => {
                     let error = format!("internal error: {e}");
                     record::record_rejection(
