@@ -12,7 +12,7 @@
 //! nor `COALESCE`. Their text does not depend on the batch, so each is a [`Statement`] that diesel
 //! prepares once per connection (a `sql_query` would be parsed and planned again on every batch).
 
-use super::event::{EventKind, Parsed, PaymentEvent};
+use super::event::{EventKind, OrderInfo, Parsed, PaymentEvent};
 use super::process::{self, CourseDefaults, Outcome, TreatmentRef, WebhookAnswer};
 use super::record::{NewEvent, Received};
 use crate::models::{Course, Customer, Enrollment, Treatment};
@@ -379,8 +379,10 @@ fn insert_and_lock(
     events: &[NewEvent<'_>],
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<Locked>> {
-    let column = |f: &dyn Fn(&PaymentEvent) -> Option<String>| candidates.iter().map(|x| f(x.1)).collect::<Vec<_>>();
-    let order = |x: &(usize, &PaymentEvent, Course)| x.1.order.clone().expect("candidates have orders");
+    // Candidates have orders (`write` keeps only those).
+    fn order<'a>(x: &(usize, &'a PaymentEvent, Course)) -> &'a OrderInfo {
+        x.1.order.as_ref().expect("candidates have orders")
+    }
     Statement::<InsertAndLock>::new(
         "WITH input AS ( \
            SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::jsonb[], $5::text[], $6::int4[], \
@@ -450,22 +452,22 @@ fn insert_and_lock(
     .bind::<Array<Nullable<Text>>, _>(column_of(events, |r| r.event_type.map(str::to_string)))
     .bind::<Array<Nullable<Text>>, _>(column_of(events, |r| r.kind.map(EventKind::as_str)))
     .bind::<Array<Nullable<Integer>>, _>(column_of(events, |r| r.latency_ms))
-    .bind::<Array<Text>, _>(candidates.iter().map(|x| x.1.customer.email.clone()).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(column(&|e| e.customer.name.clone()))
-    .bind::<Array<Nullable<Text>>, _>(column(&|e| e.customer.document.clone()))
-    .bind::<Array<Nullable<Text>>, _>(column(&|e| e.customer.phone.clone()))
+    .bind::<Array<Text>, _>(column_of(candidates, |x| x.1.customer.email.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column_of(candidates, |x| x.1.customer.name.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column_of(candidates, |x| x.1.customer.document.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column_of(candidates, |x| x.1.customer.phone.clone()))
     .bind::<Timestamptz, _>(now)
-    .bind::<Array<Text>, _>(candidates.iter().map(|x| order(x).external_id).collect::<Vec<_>>())
-    .bind::<Array<BigInt>, _>(candidates.iter().map(|x| x.2.id).collect::<Vec<_>>())
-    .bind::<Array<Nullable<BigInt>>, _>(candidates.iter().map(|x| order(x).amount_cents).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(candidates.iter().map(|x| order(x).currency).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(candidates.iter().map(|x| order(x).payment_method).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Integer>>, _>(candidates.iter().map(|x| order(x).installments).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(candidates.iter().map(|x| order(x).coupon).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(
-        candidates.iter().map(|x| x.1.product.as_ref().and_then(|p| p.offer_code.clone())).collect::<Vec<_>>(),
-    )
-    .bind::<Array<Nullable<Timestamptz>>, _>(candidates.iter().map(|x| x.1.access_until).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(column_of(candidates, |x| order(x).external_id.clone()))
+    .bind::<Array<BigInt>, _>(column_of(candidates, |x| x.2.id))
+    .bind::<Array<Nullable<BigInt>>, _>(column_of(candidates, |x| order(x).amount_cents))
+    .bind::<Array<Nullable<Text>>, _>(column_of(candidates, |x| order(x).currency.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column_of(candidates, |x| order(x).payment_method.clone()))
+    .bind::<Array<Nullable<Integer>>, _>(column_of(candidates, |x| order(x).installments))
+    .bind::<Array<Nullable<Text>>, _>(column_of(candidates, |x| order(x).coupon.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column_of(candidates, |x| {
+        x.1.product.as_ref().and_then(|p| p.offer_code.clone())
+    }))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column_of(candidates, |x| x.1.access_until))
     .load(conn)
 }
 
