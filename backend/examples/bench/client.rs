@@ -18,6 +18,8 @@ pub(crate) struct Load {
     /// The `event_id` of every 200 answer: each must be in the database (nothing lost).
     pub(crate) event_ids: Vec<i64>,
     pub(crate) elapsed: Duration,
+    /// CPU time (seconds) the client threads used: the load generator's share of this process.
+    pub(crate) client_cpu: f64,
 }
 
 impl Load {
@@ -49,6 +51,7 @@ impl Load {
     fn merge(&mut self, part: Load) {
         self.latencies.extend(part.latencies);
         self.io_errors += part.io_errors;
+        self.client_cpu += part.client_cpu;
         self.event_ids.extend(part.event_ids);
         for (k, v) in part.statuses {
             *self.statuses.entry(k).or_default() += v;
@@ -133,7 +136,16 @@ async fn client_thread(
             None => part.io_errors += 1,
         }
     }
+    part.client_cpu = thread_cpu_seconds().unwrap_or(0.0);
     part
+}
+
+/// CPU time (user + system, seconds) of the calling thread so far, from /proc/thread-self/stat.
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ on Linux
 }
 
 #[cfg(test)]

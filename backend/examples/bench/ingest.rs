@@ -134,7 +134,7 @@ pub(crate) fn ingest_bench(conn: &mut PgConnection, o: &Options, r: &mut Report)
         let cpu_before = cpu_now();
         let l = load(server.addr, WEBHOOK_PATH, total, senders, limit, &|i| simulator_body(&run, &tag, i));
         if senders == o.concurrency {
-            cpu_main = cpu_share(cpu_before, cpu_now());
+            cpu_main = cpu_share(cpu_before, cpu_now(), l.client_cpu);
         }
         runs.push(Run { label: format!("group commit, {senders} sender(s)"), senders, load: l });
     }

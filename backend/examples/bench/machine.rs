@@ -81,18 +81,22 @@ pub(crate) fn cpu_now() -> Option<Cpu> {
     Some(Cpu { own, postgres, busy: (total - idle) / tick, total: total / tick })
 }
 
-/// "machine busy X % of N CPUs, this process Y %, the rest Z %" between two readings.
-pub(crate) fn cpu_share(a: Option<Cpu>, b: Option<Cpu>) -> String {
+/// "machine busy X % of N CPUs, this process Y % (server and load generator apart), PostgreSQL Z %,
+/// the rest" between two readings; `client` is the CPU time (seconds) the client threads used meanwhile.
+pub(crate) fn cpu_share(a: Option<Cpu>, b: Option<Cpu>, client: f64) -> String {
     match (a, b) {
         (Some(a), Some(b)) if b.total > a.total => {
             let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
             let wall = (b.total - a.total) / cpus;
             let pct = |v: f64| 100.0 * v / wall;
             let (busy, own, pg) = (pct(b.busy - a.busy), pct(b.own - a.own), pct(b.postgres - a.postgres));
+            let client = pct(client).min(own);
             format!(
-                "machine {busy:.0} % busy of {:.0} % ({cpus} CPUs); this process (server and client threads) \
-                 {own:.0} %; PostgreSQL processes {pg:.0} %; other programs on the machine {:.0} %",
+                "machine {busy:.0} % busy of {:.0} % ({cpus} CPUs); this process {own:.0} % (the server {:.0} %, \
+                 its client threads {client:.0} %); PostgreSQL processes {pg:.0} %; other programs on the machine \
+                 {:.0} %",
                 100.0 * cpus,
+                own - client,
                 (busy - own - pg).max(0.0)
             )
         }

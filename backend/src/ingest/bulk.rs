@@ -25,6 +25,7 @@ use crate::treatments::rules::{
 };
 use crate::treatments::store::{self, NewTreatment};
 use chrono::{DateTime, Utc};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Jsonb, Nullable, Text, Timestamptz};
 use std::collections::HashMap;
@@ -34,6 +35,18 @@ use std::time::Instant;
 type NewEnrollment = (i64, i64, Option<i64>, Option<DateTime<Utc>>);
 /// A webhook written here: its index in the batch, event, customer, order, note.
 type Decided = (usize, i64, i64, Option<i64>, Option<Note>);
+
+/// For the rest of the batch's transaction: every prepared statement runs with its generic plan.
+///
+/// PostgreSQL plans a prepared statement with its values for the first five runs, then keeps the
+/// generic plan only if it does not look costlier than those. For `write_changes` it does: given the
+/// arrays, the planner counts their elements (8 webhooks, say), while the generic plan assumes 10 rows
+/// for each `unnest`, so it planned the statement again on every batch — 0.6 ms of PostgreSQL's CPU
+/// each time, about as much as executing it (its log: `bind` 0.62 ms against 0.08 ms for
+/// `insert_and_lock`). The generic plans are the right ones whatever the batch (each `unnest` joined
+/// by primary key, nested loops over index scans). `SET LOCAL` ends with the transaction, so the
+/// pool's other users (the search plans every term with its values) are not affected.
+const GENERIC_PLANS: &str = "SET LOCAL plan_cache_mode = force_generic_plan";
 
 /// A change to an order, as `process` makes it: id, new status (with its approval time when it is the
 /// approval), and whether the payment-expired message was planned now (`payment_timeout_at` set).
@@ -95,6 +108,8 @@ pub fn write(
     }
     // One lock order for every writer: by e-mail.
     candidates.sort_by(|a, b| a.1.customer.email.cmp(&b.1.customer.email));
+    // Both statements run with their generic plans (see `GENERIC_PLANS`).
+    conn.batch_execute(GENERIC_PLANS)?;
 
     // 1. In one statement: the events, as originals (a key already on record is a duplicate: left to
     // `process`); for the others, the customers and orders upserted and locked, and their
