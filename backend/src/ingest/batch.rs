@@ -31,7 +31,7 @@ use crate::notify;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{self, TryRecvError};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -181,28 +181,29 @@ impl Writer {
 
     /// The next batch: the first webhook to come, and whatever follows it — up to the batch size, and
     /// while there is load for at most `max_wait` after the first. `None` once the queue is closed.
+    ///
+    /// The writer sleeps through the linger and then takes what came meanwhile, rather than waiting
+    /// on the queue: a waiting receiver is woken by every webhook sent to it (a context switch each,
+    /// about 5 % of the machine's CPU at 2,000 webhooks/s in a profile), a sleeping one once.
     fn collect(&self, rx: &mpsc::Receiver<Item>) -> Option<Vec<Item>> {
         let first = rx.recv().ok()?;
         let linger = if self.last_batch.load(Ordering::Relaxed) > 1 { self.settings.max_wait } else { Duration::ZERO };
         let deadline = Instant::now() + linger;
         let mut batch = vec![first];
-        while batch.len() < self.settings.max_batch {
-            match rx.try_recv() {
-                Ok(item) => batch.push(item),
-                Err(TryRecvError::Disconnected) => break,
-                Err(TryRecvError::Empty) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        break;
-                    }
-                    match rx.recv_timeout(left) {
-                        Ok(item) => batch.push(item),
-                        Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-                    }
+        loop {
+            while batch.len() < self.settings.max_batch {
+                match rx.try_recv() {
+                    Ok(item) => batch.push(item),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return Some(batch),
                 }
             }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if batch.len() >= self.settings.max_batch || left.is_zero() {
+                return Some(batch);
+            }
+            std::thread::sleep(left);
         }
-        Some(batch)
     }
 
     /// Writes the batch and answers every request in it.
