@@ -293,7 +293,7 @@ impl Config {
             worker_lease: Duration::from_secs(parse(&get, "WORKER_LEASE_SECONDS", 60u64, 1..=86_400)?),
             webhook_body_limit: parse(&get, "WEBHOOK_BODY_LIMIT", 256 * 1024usize, 1024..=16 * 1024 * 1024)?,
             ingest_batch_size: parse(&get, "INGEST_BATCH_SIZE", 64usize, 1..=1000)?,
-            ingest_batch_wait: Duration::from_micros(parse(&get, "INGEST_BATCH_WAIT_US", 500u64, 0..=100_000)?),
+            ingest_batch_wait: Duration::from_micros(parse(&get, "INGEST_BATCH_WAIT_US", 100u64, 0..=100_000)?),
             ingest_writers: parse(&get, "INGEST_WRITERS", 2usize, 0..=16)?,
             worker_batch: parse(&get, "WORKER_BATCH", 20i64, 1..=1000)?,
             body_read_timeout: Duration::from_millis(parse(&get, "BODY_READ_TIMEOUT_MS", 10_000u64, 100..=600_000)?),

@@ -1,8 +1,14 @@
-//! The load generator of the ingest phase: client threads, each running an awc client (one keep-alive
-//! connection) on its own actix system, posting webhooks to the in-process server.
+//! The load generator of the ingest phase: blocking client threads, each with one keep-alive HTTP/1.1
+//! connection, posting webhooks to the in-process server — each request in one write, each answer read
+//! up to its `Content-Length` (parsed with `httparse`), as a load generator like wrk does. The client
+//! shares the two CPUs with the server and PostgreSQL, so it should cost as little as it can: an awc
+//! client on an actix system per thread cost about four times as much CPU per request, and ureq (which
+//! writes the head and the body apart) woke the server twice per request. Its CPU time is measured and
+//! reported apart.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -79,16 +85,12 @@ pub(crate) fn load(
     limit: Duration,
     body: &(dyn Fn(usize) -> String + Sync),
 ) -> Load {
-    let url = format!("http://{addr}{path}");
     let next = AtomicUsize::new(0);
     let started = Instant::now();
     let deadline = started + limit;
     let parts: Vec<Load> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| actix_web::rt::System::new().block_on(client_thread(&url, &next, total, deadline, body)))
-            })
-            .collect();
+        let handles: Vec<_> =
+            (0..threads).map(|_| s.spawn(|| client_thread(addr, path, &next, total, deadline, body))).collect();
         handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
     });
     let mut all = Load { elapsed: started.elapsed(), ..Load::default() };
@@ -99,18 +101,16 @@ pub(crate) fn load(
 }
 
 /// One client thread: takes request numbers from `next` until `total` or the deadline.
-async fn client_thread(
-    url: &str,
+fn client_thread(
+    addr: SocketAddr,
+    path: &str,
     next: &AtomicUsize,
     total: usize,
     deadline: Instant,
     body: &(dyn Fn(usize) -> String + Sync),
 ) -> Load {
-    let client = awc::Client::builder()
-        .connector(awc::Connector::new().limit(1).timeout(Duration::from_secs(5)))
-        .timeout(Duration::from_secs(30))
-        .finish();
     let mut part = Load::default();
+    let mut connection: Option<Connection> = None;
     while Instant::now() < deadline {
         let i = next.fetch_add(1, Ordering::Relaxed);
         if i >= total {
@@ -118,13 +118,8 @@ async fn client_thread(
         }
         let payload = body(i);
         let t0 = Instant::now();
-        let sent = client.post(url).content_type("application/json").send_body(payload).await;
-        let answer = match sent {
-            Ok(mut response) => response.body().await.map(|b| (response.status().as_u16(), b)).ok(),
-            Err(_) => None,
-        };
-        match answer {
-            Some((status, bytes)) => {
+        match exchange(&mut connection, addr, path, &payload) {
+            Ok((status, bytes)) => {
                 part.latencies.push(t0.elapsed());
                 *part.statuses.entry(status).or_default() += 1;
                 let (outcome, event_id) = outcome(status, &bytes);
@@ -133,11 +128,81 @@ async fn client_thread(
                     part.event_ids.extend(event_id);
                 }
             }
-            None => part.io_errors += 1,
+            Err(_) => {
+                connection = None;
+                part.io_errors += 1;
+            }
         }
     }
     part.client_cpu = thread_cpu_seconds().unwrap_or(0.0);
     part
+}
+
+/// A keep-alive connection to the server, with the buffer its answers are read into.
+struct Connection {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+/// One POST of `payload` and its answer (status, body), on `connection` (opened when there is none;
+/// closed after an answer that says `Connection: close`).
+fn exchange(
+    connection: &mut Option<Connection>,
+    addr: SocketAddr,
+    path: &str,
+    payload: &str,
+) -> std::io::Result<(u16, Vec<u8>)> {
+    let c = match connection {
+        Some(c) => c,
+        None => {
+            let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+            stream.set_nodelay(true)?;
+            stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+            connection.insert(Connection { stream, buffer: Vec::with_capacity(4096) })
+        }
+    };
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        payload.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(payload.as_bytes());
+    c.stream.write_all(&request)?;
+    c.buffer.clear();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = c.stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        c.buffer.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut response = httparse::Response::new(&mut headers);
+        let head = match response.parse(&c.buffer).map_err(std::io::Error::other)? {
+            httparse::Status::Complete(head) => head,
+            httparse::Status::Partial => continue,
+        };
+        let header = |name: &str| {
+            response
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case(name))
+                .and_then(|h| std::str::from_utf8(h.value).ok())
+                .map(str::trim)
+        };
+        let length = header("content-length")
+            .and_then(|v| v.parse::<usize>().ok())
+            .ok_or_else(|| std::io::Error::other("an answer without Content-Length"))?;
+        if c.buffer.len() < head + length {
+            continue;
+        }
+        let close = header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let answer = (response.code.unwrap_or(0), c.buffer[head..head + length].to_vec());
+        if close {
+            *connection = None;
+        }
+        return Ok(answer);
+    }
 }
 
 /// CPU time (user + system, seconds) of the calling thread so far, from /proc/thread-self/stat.

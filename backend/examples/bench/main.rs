@@ -4,7 +4,7 @@
 //!    per term, and the EXPLAIN (ANALYZE, BUFFERS) of the exact SQL it sends (captured through diesel's
 //!    instrumentation, bound values inlined as literals).
 //! 2. Webhook ingestion end to end over HTTP: the real app (`app::configure`) served in this process on
-//!    127.0.0.1, fed by awc clients (one keep-alive connection per client thread); then a duplicate storm.
+//!    127.0.0.1, fed by blocking client threads (one keep-alive connection each); then a duplicate storm.
 //! 3. The outbox worker draining pending treatments from 1, 2 and 4 threads with a no-op executor.
 //! 4. CSV export of 100,000 and 1,000,000 treatments over HTTP, with the server's peak RSS (`csv.rs`).
 //!
