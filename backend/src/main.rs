@@ -2,12 +2,6 @@ use portaria::config::{self, Config};
 use portaria::telemetry::{self, LogFormat};
 use std::process::ExitCode;
 
-/// mimalloc instead of glibc's malloc: the request and group-commit threads allocate and free a lot
-/// (bodies, JSON, bind arrays), and glibc's arenas cost them about 6 % of the machine's CPU under load
-/// (docs/PERFORMANCE.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const USAGE: &str = "usage: portaria <command>
 
 commands:
