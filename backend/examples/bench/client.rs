@@ -2,7 +2,7 @@
 //! connection, posting webhooks to the in-process server — each request in one write, each answer read
 //! up to its `Content-Length` (parsed with `httparse`), as a load generator like wrk does. The client
 //! shares the two CPUs with the server and PostgreSQL, so it should cost as little as it can: an awc
-//! client on an actix system per thread cost about four times as much CPU per request, and ureq (which
+//! client on an actix system per thread cost two to three times as much CPU per request, and ureq (which
 //! writes the head and the body apart) woke the server twice per request. Its CPU time is measured and
 //! reported apart.
 
@@ -205,12 +205,9 @@ fn exchange(
     }
 }
 
-/// CPU time (user + system, seconds) of the calling thread so far, from /proc/thread-self/stat.
+/// CPU time (user + system, seconds) of the calling thread so far.
 fn thread_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0) // USER_HZ on Linux
+    crate::machine::stat_cpu_seconds(&std::fs::read_to_string("/proc/thread-self/stat").ok()?)
 }
 
 #[cfg(test)]

@@ -58,9 +58,7 @@ pub(crate) struct Cpu {
 
 pub(crate) fn cpu_now() -> Option<Cpu> {
     let tick = 100.0; // USER_HZ on Linux
-    let own = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let fields: Vec<&str> = own.rsplit_once(')')?.1.split_whitespace().collect();
-    let own = (fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?) / tick;
+    let own = stat_cpu_seconds(&std::fs::read_to_string("/proc/self/stat").ok()?)?;
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let all: Vec<f64> = stat.lines().next()?.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
     let total: f64 = all.iter().take(8).sum();
@@ -71,14 +69,18 @@ pub(crate) fn cpu_now() -> Option<Cpu> {
             continue;
         }
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        let Some((head, rest)) = stat.rsplit_once(')') else { continue };
-        if !head.ends_with("(postgres") {
-            continue;
+        if stat.rsplit_once(')').is_some_and(|(head, _)| head.ends_with("(postgres")) {
+            postgres += stat_cpu_seconds(&stat).unwrap_or(0.0);
         }
-        let f: Vec<f64> = rest.split_whitespace().skip(11).take(2).filter_map(|v| v.parse().ok()).collect();
-        postgres += f.iter().sum::<f64>() / tick;
     }
     Some(Cpu { own, postgres, busy: (total - idle) / tick, total: total / tick })
+}
+
+/// The CPU time (user + system, seconds) in a `/proc/<pid>/stat` or `/proc/thread-self/stat` text.
+pub(crate) fn stat_cpu_seconds(stat: &str) -> Option<f64> {
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ on Linux
 }
 
 /// "machine busy X % of N CPUs, this process Y % (server and load generator apart), PostgreSQL Z %,
