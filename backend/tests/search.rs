@@ -19,7 +19,9 @@ use std::sync::{Arc, Mutex};
 /// 60,000 customers `c<g>@example.com` in id order (id = g), named so that each kind of term has
 /// its matches where the search's windows fall: `Maria` every 100th (frequent), `Quitéria` every
 /// 1,000th (5 in the newest 5,000: the second window is walked), `Ondina Rara` every 9,000th (none
-/// in the newest 5,000: the trigram index, then the rest), `Conceição` every 2,500th.
+/// in the newest 5,000: the trigram index for all older ids), `Conceição` every 2,500th, and `Teodora`
+/// 5 times among the newest 5,000 and twice among the oldest ids (the two walks find 5, the trigram
+/// index the rest).
 fn seed(conn: &mut PgConnection) {
     sql_query(
         "INSERT INTO customers (id, email, name, document)
@@ -28,6 +30,7 @@ fn seed(conn: &mut PgConnection) {
                      WHEN g % 1000 = 7 THEN 'Quitéria Lopes'
                      WHEN g % 9000 = 13 THEN 'Ondina Rara'
                      WHEN g % 2500 = 1 THEN 'Conceição Araújo'
+                     WHEN (g > 55000 AND g % 1000 = 11) OR g IN (111, 222) THEN 'Teodora Viana'
                      ELSE 'Cliente ' || g END,
                 CASE WHEN g % 10 = 3 THEN lpad((g * 7919)::text, 11, '0') END
          FROM generate_series(1, 60000) AS g",
@@ -126,7 +129,8 @@ fn every_page_of_every_kind_of_term_is_right_across_the_windows() {
         "maria",          // frequent: the newest 5,000 fill every page
         "quiteria",       // 5 in the newest 5,000: the second window walked in id order
         "QUITÉRIA LOPES", // the same, accented and upper case
-        "ondina",         // none in the newest 5,000: trigram index in the second window, then the rest
+        "ondina",         // none in the newest 5,000: trigram index for everything older
+        "teodora",        // 5 in the newest 5,000, none in the next 45,000, 2 among the oldest
         "ondina rara",
         "conceicao", // accent-free for an accented name
         "araújo",
@@ -152,13 +156,15 @@ fn every_page_of_every_kind_of_term_is_right_across_the_windows() {
     let ondina = expected(&mut conn, &term(Some("ondina")));
     assert_eq!(ondina.iter().map(|(_, id)| *id).collect::<Vec<_>>(), [54013, 45013, 36013, 27013, 18013, 9013, 13]);
     assert_eq!(expected(&mut conn, &term(Some("quiteria"))).len(), 60);
+    assert_eq!(expected(&mut conn, &term(Some("teodora"))).len(), 7);
     assert_eq!(expected(&mut conn, &term(Some(&formatted))), [(0, 59993)]);
-    // both access paths and all three windows were used
+    // both access paths and every window were used
     let walked = |q: &str| statements(&db.url, q).iter().filter(|s| s.contains("strpos")).count();
     let indexed = |q: &str| statements(&db.url, q).iter().filter(|s| s.contains("\"search_text\" LIKE")).count();
     assert_eq!((walked("maria"), indexed("maria")), (1, 0), "maria: the newest 5,000 are enough");
     assert_eq!((walked("quiteria"), indexed("quiteria")), (2, 0), "quiteria: two windows walked");
-    assert_eq!((walked("ondina"), indexed("ondina")), (1, 2), "ondina: the index for the second window and the rest");
+    assert_eq!((walked("teodora"), indexed("teodora")), (2, 1), "teodora: two windows walked, then the index");
+    assert_eq!((walked("ondina"), indexed("ondina")), (1, 1), "ondina: the index once for everything older");
 }
 
 #[test]

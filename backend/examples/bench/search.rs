@@ -255,10 +255,8 @@ pub(crate) fn query_role(sql: &str) -> &'static str {
         "ranks 0 and 1: exact e-mail or document, e-mail prefix"
     } else if sql.contains("strpos") {
         "rank 2, a window walked in id order"
-    } else if sql.contains("\"search_text\" LIKE") && sql.contains(" > ") {
-        "rank 2, the second window (trigram index)"
     } else if sql.contains("\"search_text\" LIKE") {
-        "rank 2, the rest (trigram index)"
+        "rank 2, the older ids (trigram index)"
     } else if sql.contains(" LIKE ") {
         "rank 1, e-mail prefix"
     } else if sql.contains("\"email\" = ") {

@@ -200,20 +200,23 @@ const WIDEN: i64 = 10;
 ///
 /// A frequent term ("maria") is found fastest by walking the newest customers in id order; a rare
 /// one ("zzqxj", a piece of an e-mail) through the trigram index. Neither may cost an unbounded walk
-/// or an unbounded sort, so the customers before `before_id` are read in three windows of ids, newest
+/// or an unbounded sort, so the customers before `before_id` are read in windows of ids, newest
 /// first, each one only when the newer ones held less than `limit` matches:
 ///
 /// 1. the newest `FIRST_WINDOW` ids, walked in id order (bounded: at most 5,000 rows);
-/// 2. the next ones, down to `WIDEN` times as far back (about 50,000 customers): walked in id order
-///    when the first window showed the term to be frequent (at least a quarter of a page in it, so
-///    the walk should stop within a third of this window), otherwise through the trigram index and a
-///    sort bounded by the window;
-/// 3. the rest, through the trigram index (`ORDER BY id + 0` keeps the planner off the primary-key
-///    walk) — reached only by terms with less than a page among the newest ~50,000.
+/// 2. when the first window showed the term to be frequent (at least a quarter of a page in it, so
+///    a walk should stop within a third of the next window): the next ones, down to `WIDEN` times as
+///    far back (about 50,000 customers), walked in id order, and then, if the page is still not
+///    full, the rest through the trigram index;
+/// 3. otherwise (a rare term): everything older than the first window at once, through the trigram
+///    index. The index finds every match of the table whatever the id range asked (the range is
+///    checked on the rows it found), so reading the older ids as two windows would scan it twice
+///    for nothing; the matches are reduced to the page by a top-N sort, whose memory is the page.
 ///
-/// The windows are ranges of ids below the newest one (no `OFFSET` to count them out). Walking and
-/// the index return the same rows (the newest matches of the window), so the windows change only the
-/// cost, never the answer or the pagination.
+/// Through the index, `ORDER BY id + 0` keeps the planner off the primary-key walk. The windows are
+/// ranges of ids below the newest one (no `OFFSET` to count them out). Walking and the index return
+/// the same rows (the newest matches of the window), so the windows change only the cost, never the
+/// answer or the pagination.
 fn search_anywhere(conn: &mut PgConnection, q: &str, limit: i64, before_id: Option<i64>) -> QueryResult<Vec<Customer>> {
     let before = before_id.unwrap_or(i64::MAX);
     let newest = customers::table
@@ -228,19 +231,18 @@ fn search_anywhere(conn: &mut PgConnection, q: &str, limit: i64, before_id: Opti
     if rows.len() as i64 >= limit || floor < 1 {
         return Ok(rows);
     }
-    let floor2 = newest - WIDEN * FIRST_WINDOW;
     let wanted = limit - rows.len() as i64;
-    let frequent = 4 * rows.len() as i64 >= limit;
-    rows.extend(if frequent {
-        walk(conn, q, Some(floor2), floor + 1, wanted)?
+    if 4 * rows.len() as i64 >= limit {
+        let floor2 = newest - WIDEN * FIRST_WINDOW;
+        rows.extend(walk(conn, q, Some(floor2), floor + 1, wanted)?);
+        if rows.len() as i64 >= limit || floor2 < 1 {
+            return Ok(rows);
+        }
+        let wanted = limit - rows.len() as i64;
+        rows.extend(indexed(conn, q, floor2, wanted)?);
     } else {
-        indexed(conn, q, Some(floor2), floor, wanted)?
-    });
-    if rows.len() as i64 >= limit || floor2 < 1 {
-        return Ok(rows);
+        rows.extend(indexed(conn, q, floor, wanted)?);
     }
-    let wanted = limit - rows.len() as i64;
-    rows.extend(indexed(conn, q, None, floor2, wanted)?);
     Ok(rows)
 }
 
@@ -255,14 +257,11 @@ fn walk(conn: &mut PgConnection, q: &str, above: Option<i64>, below: i64, limit:
     custom_plan(query.order(customers::id.desc()).limit(limit)).load(conn)
 }
 
-/// The rank-2 rows with `above < id <= upto`, newest first, through the trigram index.
-fn indexed(conn: &mut PgConnection, q: &str, above: Option<i64>, upto: i64, limit: i64) -> QueryResult<Vec<Customer>> {
-    let mut query = rank_two(q)
+/// The rank-2 rows with `id <= upto`, newest first, through the trigram index.
+fn indexed(conn: &mut PgConnection, q: &str, upto: i64, limit: i64) -> QueryResult<Vec<Customer>> {
+    let query = rank_two(q)
         .filter(customers::search_text.like(portaria_fold(format!("%{}%", like_escape(q)))))
         .filter(customers::id.le(upto));
-    if let Some(above) = above {
-        query = query.filter(customers::id.gt(above));
-    }
     custom_plan(query.order((customers::id + 0i64).desc()).limit(limit)).load(conn)
 }
 
