@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod alerts;
+pub mod allocator;
 pub mod app;
 pub mod auth;
 pub mod body_deadline;

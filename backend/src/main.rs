@@ -2,6 +2,10 @@ use portaria::config::{self, Config};
 use portaria::telemetry::{self, LogFormat};
 use std::process::ExitCode;
 
+/// mimalloc, set up to give memory back (src/allocator.rs).
+#[global_allocator]
+static ALLOCATOR: portaria::allocator::Allocator = portaria::allocator::Allocator;
+
 const USAGE: &str = "usage: portaria <command>
 
 commands:

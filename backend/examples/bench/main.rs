@@ -37,6 +37,10 @@ use diesel::prelude::*;
 use diesel::sql_query;
 use std::fmt::Write as _;
 
+/// The allocator of the `portaria` binary (src/main.rs), so that the app served here allocates as it does there.
+#[global_allocator]
+static ALLOCATOR: portaria::allocator::Allocator = portaria::allocator::Allocator;
+
 pub(crate) type R<T> = Result<T, String>;
 
 pub(crate) fn err(e: impl std::fmt::Display) -> String {

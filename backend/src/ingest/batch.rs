@@ -255,7 +255,7 @@ fn write_batch(
     counters: &Counters,
 ) -> ApiResult<Vec<ApiResult<WebhookAnswer>>> {
     let mut set_based = 0;
-    let optimistic = conn.transaction::<_, DieselError, _>(|conn| {
+    let optimistic = bulk::transaction(conn, |conn| {
         let webhooks: Vec<bulk::Webhook<'_>> = batch
             .iter()
             .map(|i| bulk::Webhook {

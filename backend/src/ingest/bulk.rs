@@ -25,7 +25,7 @@ use crate::treatments::rules::{
 };
 use crate::treatments::store::{self, NewTreatment};
 use chrono::{DateTime, Utc};
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Jsonb, Nullable, Text, Timestamptz};
 use std::collections::HashMap;
@@ -45,8 +45,29 @@ type Decided = (usize, i64, i64, Option<i64>, Option<Note>);
 /// each time, about as much as executing it (its log: `bind` 0.62 ms against 0.08 ms for
 /// `insert_and_lock`). The generic plans are the right ones whatever the batch (each `unnest` joined
 /// by primary key, nested loops over index scans). `SET LOCAL` ends with the transaction, so the
-/// pool's other users (the search plans every term with its values) are not affected.
-const GENERIC_PLANS: &str = "SET LOCAL plan_cache_mode = force_generic_plan";
+/// pool's other users (the search plans every term with its values) are not affected. It is sent with
+/// the `BEGIN`, in one round trip (`transaction`).
+const BEGIN_WITH_GENERIC_PLANS: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
+
+/// `conn.transaction(f)` for a batch: committed when `f` succeeds, rolled back when it fails, its
+/// statements planned generically (`BEGIN_WITH_GENERIC_PLANS`, one round trip for both). `write` runs
+/// inside it; what the batch writes one by one too, whose prepared statements are lookups by key.
+pub fn transaction<T>(conn: &mut PgConnection, f: impl FnOnce(&mut PgConnection) -> QueryResult<T>) -> QueryResult<T> {
+    AnsiTransactionManager::begin_transaction_sql(conn, BEGIN_WITH_GENERIC_PLANS)?;
+    match f(conn) {
+        Ok(value) => {
+            <AnsiTransactionManager as TransactionManager<PgConnection>>::commit_transaction(conn)?;
+            Ok(value)
+        }
+        // As diesel's own `transaction`: the caller learns the failure, not a rollback's broken state.
+        Err(failure) => {
+            match <AnsiTransactionManager as TransactionManager<PgConnection>>::rollback_transaction(conn) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(failure),
+                Err(rollback) => Err(rollback),
+            }
+        }
+    }
+}
 
 /// A change to an order, as `process` makes it: id, new status (with its approval time when it is the
 /// approval), and whether the payment-expired message was planned now (`payment_timeout_at` set).
@@ -66,7 +87,7 @@ pub struct Webhook<'a> {
 
 /// Writes what it can of `batch` set-based; returns one entry per webhook, in order: `Some(answer)`
 /// when written here (its signals are sent: `write_changes`), `None` when left to the caller (one by
-/// one, in arrival order).
+/// one, in arrival order). Runs inside `transaction`, whose generic plans its statements need.
 pub fn write(
     conn: &mut PgConnection,
     defaults: &CourseDefaults,
@@ -108,8 +129,7 @@ pub fn write(
     }
     // One lock order for every writer: by e-mail.
     candidates.sort_by(|a, b| a.1.customer.email.cmp(&b.1.customer.email));
-    // Both statements run with their generic plans (see `GENERIC_PLANS`).
-    conn.batch_execute(GENERIC_PLANS)?;
+    // Both statements run with their generic plans: the caller's `transaction` asked for them.
 
     // 1. In one statement: the events, as originals (a key already on record is a duplicate: left to
     // `process`); for the others, the customers and orders upserted and locked, and their
