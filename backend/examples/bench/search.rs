@@ -93,7 +93,8 @@ pub(crate) fn matches(conn: &mut PgConnection, t: &Term) -> R<i64> {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Bind {
     Str(String),
-    Int(String),
+    /// An integer or a boolean, inlined as written.
+    Literal(String),
 }
 
 /// Splits diesel's debug output `SQL -- binds: [..]` into the SQL and its bound values.
@@ -134,10 +135,10 @@ pub(crate) fn split_debug_query(dbg: &str) -> R<(String, Vec<Bind>)> {
                     chars.next();
                 }
                 let s = s.trim().to_string();
-                if s.parse::<i64>().is_err() {
+                if s.parse::<i64>().is_err() && s != "true" && s != "false" {
                     return Err(format!("unexpected bind value {s:?}"));
                 }
-                out.push(Bind::Int(s));
+                out.push(Bind::Literal(s));
             }
         }
     }
@@ -147,7 +148,7 @@ pub(crate) fn split_debug_query(dbg: &str) -> R<(String, Vec<Bind>)> {
 pub(crate) fn literal(b: &Bind) -> String {
     match b {
         Bind::Str(s) => format!("'{}'", s.replace('\'', "''")),
-        Bind::Int(i) => i.clone(),
+        Bind::Literal(l) => l.clone(),
     }
 }
 
@@ -534,12 +535,20 @@ mod tests {
 
     #[test]
     fn parses_diesel_debug_output() {
-        let (sql, binds) = split_debug_query(r#"SELECT $1, $2, $10 -- binds: ["it's", 0, "a\"b\\c", 20]"#).unwrap();
-        assert_eq!(sql, "SELECT $1, $2, $10");
+        let (sql, binds) =
+            split_debug_query(r#"SELECT $1, $2, $10, $11 -- binds: ["it's", 0, "a\"b\\c", 20, false]"#).unwrap();
+        assert_eq!(sql, "SELECT $1, $2, $10, $11");
         assert_eq!(
             binds,
-            vec![Bind::Str("it's".into()), Bind::Int("0".into()), Bind::Str("a\"b\\c".into()), Bind::Int("20".into())]
+            vec![
+                Bind::Str("it's".into()),
+                Bind::Literal("0".into()),
+                Bind::Str("a\"b\\c".into()),
+                Bind::Literal("20".into()),
+                Bind::Literal("false".into())
+            ]
         );
+        assert!(split_debug_query(r#"SELECT $1 -- binds: [maybe]"#).is_err());
         let inlined = replace_params("a = $1 AND b = $2 LIMIT $12", |n| Ok(format!("<{n}>"))).unwrap();
         assert_eq!(inlined, "a = <1> AND b = <2> LIMIT <12>");
         assert_eq!(literal(&binds[0]), "'it''s'");

@@ -12,8 +12,6 @@ use crate::staff::views::{
 };
 use crate::treatments::rules::EnrollmentStatus;
 use chrono::Utc;
-use diesel::dsl::{AsSelect, SqlTypeOf};
-use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 use std::collections::HashMap;
@@ -247,10 +245,17 @@ fn search_anywhere(conn: &mut PgConnection, q: &str, limit: i64, before_id: Opti
 }
 
 /// The rank-2 rows with `above < id < below`, newest first, by walking the primary key.
+///
+/// The substring test comes first, in a `CASE`: PostgreSQL orders a row's separate conditions by their
+/// cost, which put the two cheap rank-0/1 exclusions before `strpos` on every row walked; inside the
+/// `CASE` they are tested only on the few rows that contain the term (a fifth less time per row).
 fn walk(conn: &mut PgConnection, q: &str, above: Option<i64>, below: i64, limit: i64) -> QueryResult<Vec<Customer>> {
-    let mut query = rank_two(q)
-        .filter(strpos(customers::search_text, portaria_fold(q.to_string())).gt(0))
-        .filter(customers::id.lt(below));
+    let contains = strpos(customers::search_text, portaria_fold(q.to_string())).gt(0);
+    let mut query = customers::table
+        .select(Customer::as_select())
+        .filter(diesel::dsl::case_when(contains, not_ranked_higher(q)).otherwise(false))
+        .filter(customers::id.lt(below))
+        .into_boxed();
     if let Some(above) = above {
         query = query.filter(customers::id.gt(above));
     }
@@ -259,20 +264,25 @@ fn walk(conn: &mut PgConnection, q: &str, above: Option<i64>, below: i64, limit:
 
 /// The rank-2 rows with `id <= upto`, newest first, through the trigram index.
 fn indexed(conn: &mut PgConnection, q: &str, upto: i64, limit: i64) -> QueryResult<Vec<Customer>> {
-    let query = rank_two(q)
+    let query = customers::table
+        .select(Customer::as_select())
         .filter(customers::search_text.like(portaria_fold(format!("%{}%", like_escape(q)))))
+        .filter(not_ranked_higher(q))
         .filter(customers::id.le(upto));
     custom_plan(query.order((customers::id + 0i64).desc()).limit(limit)).load(conn)
 }
 
-/// Customers that are not in ranks 0 and 1 for `q`.
-fn rank_two(q: &str) -> customers::BoxedQuery<'static, Pg, SqlTypeOf<AsSelect<Customer, Pg>>> {
-    customers::table
-        .select(Customer::as_select())
-        .filter(customers::email.not_like(format!("{}%", like_escape(q))))
-        .filter(customers::document.is_distinct_from(q.to_string()))
-        .into_boxed()
+/// Not in ranks 0 and 1 for `q`: the e-mail does not start with it and the document is not it.
+fn not_ranked_higher(q: &str) -> NotRankedHigher {
+    not_ranked_higher_than(format!("{}%", like_escape(q)), q.to_string())
 }
+
+#[diesel::dsl::auto_type]
+fn not_ranked_higher_than(prefix: String, q: String) -> _ {
+    customers::email.not_like(prefix).and(customers::document.is_distinct_from(q))
+}
+
+type NotRankedHigher = not_ranked_higher_than;
 
 /// Customers found by the search, best rank first, `limit` of them after the (rank, id) `after`.
 #[derive(Debug, Clone)]
