@@ -351,3 +351,53 @@ fn a_permanent_failure_is_dead_at_once_and_a_retry_after_is_honoured() {
     assert_eq!((t.status.as_str(), t.attempts), ("pending", 1));
     assert!(t.run_at >= Utc::now() + Duration::seconds(590), "Retry-After honoured: {}", t.run_at);
 }
+
+/// The claim's check that an earlier access change of the same customer and course is not under way
+/// reads that customer's treatments, whatever the statistics say. Measured in stop 20: with the
+/// statistics taken while the queue was empty (autovacuum off, or a burst before autoanalyze), the
+/// planner answered that check by scanning the whole `treatments_due` index for every candidate, so
+/// each claim read the backlog once per row (6 s a claim with 130,000 pending; the drain never ended).
+#[test]
+fn a_claim_reads_each_candidate_s_own_treatments_even_on_stale_statistics() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let course_id = course(&mut conn);
+    // Statistics of a quiet queue: treatments done, none due.
+    let someone = customer(&mut conn, "antes@example.com");
+    diesel::sql_query(
+        "INSERT INTO treatments (kind, reason, payload, customer_id, course_id, status, done_at) \
+         SELECT 'welcome_message', 'payment_approved', '{}'::jsonb, $1, $2, 'done', now() FROM generate_series(1, 5000)",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(someone)
+    .bind::<diesel::sql_types::BigInt, _>(course_id)
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query("VACUUM ANALYZE treatments").execute(&mut conn).unwrap();
+    let backlog = 3000;
+    diesel::sql_query(
+        "WITH c AS (INSERT INTO customers (email) SELECT 'fila' || g || '@example.com' FROM generate_series(1, $1) g \
+                    RETURNING id) \
+         INSERT INTO treatments (kind, reason, payload, customer_id, course_id, run_at) \
+         SELECT 'grant_access', 'payment_approved', '{}'::jsonb, c.id, $2, now() - interval '1 second' FROM c",
+    )
+    .bind::<diesel::sql_types::Integer, _>(backlog)
+    .bind::<diesel::sql_types::BigInt, _>(course_id)
+    .execute(&mut conn)
+    .unwrap();
+    let (claimed, read) = conn
+        .transaction::<_, diesel::result::Error, _>(|conn| {
+            let claimed = store::claim(conn, 20, Duration::seconds(60), Utc::now())?;
+            #[derive(QueryableByName)]
+            struct Read {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            let read: Read =
+                diesel::sql_query("SELECT pg_stat_get_xact_tuples_returned('treatments_due'::regclass) AS n")
+                    .get_result(conn)?;
+            Ok((claimed.len(), read.n))
+        })
+        .unwrap();
+    assert_eq!(claimed, 20);
+    assert!(read < i64::from(backlog), "one claim read {read} entries of treatments_due for a backlog of {backlog}");
+}
