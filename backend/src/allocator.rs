@@ -8,14 +8,14 @@
 //! raised the resting RSS from 44 to 75 MB and the peak under load past the 100 MB target. So before
 //! its first allocation the arenas are set to commit on demand and freed pages to be purged at once.
 
-use libmimalloc_sys::{mi_option_get, mi_option_set, mi_option_t, mi_version};
+use libmimalloc_sys::{mi_option_set, mi_option_t};
 use mimalloc::MiMalloc;
 use std::alloc::{GlobalAlloc, Layout};
-use std::ffi::c_long;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// mimalloc v3's `mi_option_arena_eager_commit` (mimalloc.h: 0 = commit arena memory on demand).
-/// libmimalloc-sys names v2's options only, so the numbers are v3's enum (`is_mimalloc_v3` is tested).
+/// libmimalloc-sys names v2's options only, so the numbers are v3's enum (a unit test checks the
+/// linked version).
 const ARENA_EAGER_COMMIT: mi_option_t = 4;
 /// mimalloc v3's `mi_option_purge_delay` (milliseconds before freed memory is returned; 0 = at once).
 const PURGE_DELAY: mi_option_t = 15;
@@ -35,17 +35,6 @@ fn configure() {
         }
         CONFIGURED.store(true, Ordering::Relaxed);
     }
-}
-
-/// Whether the linked mimalloc is version 3, whose option numbers these are.
-pub fn is_mimalloc_v3() -> bool {
-    (30000..40000).contains(&unsafe { mi_version() })
-}
-
-/// The two options as mimalloc reads them: (arena eager commit, purge delay).
-pub fn options() -> (c_long, c_long) {
-    configure();
-    unsafe { (mi_option_get(ARENA_EAGER_COMMIT), mi_option_get(PURGE_DELAY)) }
 }
 
 unsafe impl GlobalAlloc for Allocator {
@@ -71,10 +60,13 @@ unsafe impl GlobalAlloc for Allocator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use libmimalloc_sys::{mi_option_get, mi_version};
 
     #[test]
     fn the_option_numbers_are_those_of_the_linked_mimalloc() {
-        assert!(is_mimalloc_v3(), "mimalloc {}: the option numbers are v3's", unsafe { mi_version() });
-        assert_eq!(options(), (0, 0));
+        let version = unsafe { mi_version() };
+        assert!((30000..40000).contains(&version), "mimalloc {version}: the option numbers are v3's");
+        configure();
+        assert_eq!(unsafe { (mi_option_get(ARENA_EAGER_COMMIT), mi_option_get(PURGE_DELAY)) }, (0, 0));
     }
 }
