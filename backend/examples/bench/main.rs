@@ -52,6 +52,8 @@ pub(crate) struct Options {
     pub(crate) customers: i64,
     pub(crate) webhooks: usize,
     pub(crate) concurrency: usize,
+    /// Extra alternated pairs (ceiling, then HTTP) for the ratio's median (`BENCH_RATIO_ROUNDS`).
+    pub(crate) ratio_rounds: usize,
     pub(crate) search_runs: usize,
     pub(crate) search_term_seconds: u64,
     pub(crate) treatments: i64,
@@ -74,6 +76,7 @@ impl Options {
             customers: num("BENCH_CUSTOMERS", 1_000_000)?,
             webhooks: num("BENCH_WEBHOOKS", 20_000)?,
             concurrency: num("BENCH_CONCURRENCY", 16)?,
+            ratio_rounds: num("BENCH_RATIO_ROUNDS", 4)?,
             search_runs: num("BENCH_SEARCH_RUNS", 200)?,
             search_term_seconds: num("BENCH_SEARCH_TERM_SECONDS", 20)?,
             treatments: num("BENCH_TREATMENTS", 20_000)?,
@@ -82,11 +85,12 @@ impl Options {
         if !(1..=50_000_000).contains(&o.customers)
             || !(1..=1_000_000).contains(&o.webhooks)
             || !(1..=256).contains(&o.concurrency)
+            || o.ratio_rounds > 20
             || !(1..=10_000).contains(&o.search_runs)
             || !(1..=1_000_000).contains(&o.treatments)
         {
             return Err("a BENCH_* value is out of range (customers 1..50M, webhooks 1..1M, concurrency 1..256, \
-                        search runs 1..10000, treatments 1..1M)"
+                        ratio rounds 0..20, search runs 1..10000, treatments 1..1M)"
                 .into());
         }
         Ok(o)
