@@ -219,6 +219,56 @@ async fn copies_of_one_event_give_exactly_one_processed() {
     assert_eq!(count(&mut conn, treatments, "dup@example.com"), 2);
 }
 
+/// Set-based, whether an event is new is a read of its key, and the event is inserted once, after the
+/// rules. A copy that another writer commits in between (here an open transaction that holds an
+/// original with the same key, committed while the batch's insert waits for it) makes that insert
+/// fail on the unique key: the batch is written again one savepoint per webhook, where the webhook is
+/// a duplicate of the copy, with nothing else written for it.
+#[actix_web::test]
+async fn a_copy_committed_while_a_batch_decides_makes_it_a_duplicate() {
+    use portaria::ingest::event::{Parsed, RequestParts, Source};
+    let db = TestDb::new();
+    let state = state(&db);
+    let app = app!(state.clone());
+    let body = simulator("Corrida", "corrida@example.com", "aprovado", 97.0);
+    let Ok(Parsed::Event(event)) =
+        portaria::ingest::sources::parse(Source::Hashtag, body.as_bytes(), &RequestParts::default())
+    else {
+        panic!("the simulator body parses to an event");
+    };
+    let mut other = db.conn();
+    other.batch_execute("BEGIN").unwrap();
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let original = sql_query(
+        "INSERT INTO webhook_events (source, raw_body, body_size, outcome, dedup_key) \
+         VALUES ('hashtag', $1, 0, 'processed', $2) RETURNING id",
+    )
+    .bind::<Text, _>(&body)
+    .bind::<Text, _>(&event.dedup_key)
+    .get_result::<Id>(&mut other)
+    .unwrap()
+    .id;
+    let sent = test::call_service(&app, webhook("hashtag", &body).to_request());
+    let commit = async {
+        writer_waits_for_lock(&db).await;
+        other.batch_execute("COMMIT").unwrap();
+    };
+    let (res, ()) = futures_util::join!(sent, commit);
+    assert_eq!(res.status(), StatusCode::OK);
+    let answer = json(res).await;
+    assert_eq!(answer["outcome"], "duplicate", "{answer}");
+    assert_eq!(answer["duplicate_of"], original, "{answer}");
+    assert_eq!(state.ingest.isolated(), 1, "the batch was written again one savepoint per webhook");
+    let mut conn = db.conn();
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM webhook_events WHERE outcome = $1", "processed"), 1);
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM orders WHERE external_id <> $1", ""), 0, "no order");
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM treatments WHERE kind <> $1", ""), 0, "no treatment");
+}
+
 fn allow_connections(db: &TestDb, allow: bool) {
     sql_query(format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {allow}", db.name())).execute(&mut db.admin()).unwrap();
 }

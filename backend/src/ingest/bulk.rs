@@ -1,8 +1,9 @@
 //! The set-based writes of a group-commit batch (`batch`): the webhooks of a batch that share nothing
 //! with another webhook of it (customer, order, dedup key) and unlock exactly one course are written
-//! set-based, in two statements whatever their number: first the events (deduplication) with the
-//! customers and orders (upserted) and the enrollments (read), all locked; then every change the rules
-//! decided (orders, enrollments, events, treatments) and the batch's notification. The rules (`treatments::rules`) still decide
+//! set-based, in two statements whatever their number: first what the rules read — which events are
+//! new (deduplication), the customers (upserted), the orders and the enrollments, these three locked; then
+//! every change the rules decided, each row written once (orders, enrollments, events, treatments),
+//! and the batch's notification. The rules (`treatments::rules`) still decide
 //! per event, in memory, from the state read for the whole batch. What does not fit (an ignored
 //! event, a customer or order seen twice in the batch, several courses, a duplicate) is left to
 //! `process::apply`, one by one, in the same transaction.
@@ -69,13 +70,31 @@ pub fn transaction<T>(conn: &mut PgConnection, f: impl FnOnce(&mut PgConnection)
     }
 }
 
-/// A change to an order, as `process` makes it: id, new status (with its approval time when it is the
-/// approval), and whether the payment-expired message was planned now (`payment_timeout_at` set).
-struct OrderUpdate {
+/// What a batch writes to one of its orders, as `process` makes it: the new status (with its approval
+/// time when it is the approval), whether the payment-expired message was planned now
+/// (`payment_timeout_at` set), and the payment's details from the event — a known one is never
+/// blanked by an event without it (`process::lock_order`).
+struct OrderWrite {
     id: i64,
     status: Option<OrderStatus>,
     approved_at: Option<DateTime<Utc>>,
     announces_expiry: bool,
+    amount_cents: Option<i64>,
+    currency: Option<String>,
+    payment_method: Option<String>,
+    installments: Option<i32>,
+    coupon: Option<String>,
+    offer_code: Option<String>,
+    access_until: Option<DateTime<Utc>>,
+}
+
+/// An order first seen in this batch: inserted once, whole, with the id `read_and_lock` reserved.
+struct NewOrder<'a> {
+    source: &'a str,
+    external_id: &'a str,
+    customer_id: i64,
+    course_id: i64,
+    write: OrderWrite,
 }
 
 /// One webhook of the batch, as `bulk` sees it.
@@ -131,20 +150,10 @@ pub fn write(
     candidates.sort_by(|a, b| a.1.customer.email.cmp(&b.1.customer.email));
     // Both statements run with their generic plans: the caller's `transaction` asked for them.
 
-    // 1. In one statement: the events, as originals (a key already on record is a duplicate: left to
-    // `process`); for the others, the customers and orders upserted and locked, and their
-    // enrollments in the course, locked.
-    let rows: Vec<NewEvent<'_>> = candidates
-        .iter()
-        .map(|(i, event, _)| NewEvent {
-            dedup_key: Some(&event.dedup_key),
-            event_type: Some(&event.event_type),
-            kind: Some(event.kind),
-            latency_ms: Some(process::elapsed_ms(batch[*i].started)),
-            ..NewEvent::from_received(batch[*i].received, Outcome::Processed)
-        })
-        .collect();
-    let mut locked: HashMap<(String, String), Locked> = insert_and_lock(conn, &candidates, &rows, now)?
+    // 1. In one statement: which events are new (a key already on record is a duplicate: left to
+    // `process`), their ids reserved; for those, the customers upserted and locked, their orders and
+    // their enrollments in the course read and locked (a new order's id reserved).
+    let mut locked: HashMap<(String, String), Locked> = read_and_lock(conn, batch, &candidates, now)?
         .into_iter()
         .map(|l| ((l.source.clone(), l.dedup_key.clone()), l))
         .collect();
@@ -160,7 +169,9 @@ pub fn write(
     }
 
     // 2. The rules, per event, in memory.
-    let mut order_updates: Vec<OrderUpdate> = vec![];
+    let mut new_orders: Vec<NewOrder<'_>> = vec![];
+    let mut order_updates: Vec<OrderWrite> = vec![];
+    let mut events: Vec<NewEvent<'_>> = vec![];
     let mut new_enrollments: Vec<NewEnrollment> = vec![];
     let mut changed_enrollments: Vec<Enrollment> = vec![];
     let mut planned: Vec<NewTreatment> = vec![];
@@ -192,13 +203,30 @@ pub fn write(
         let order_id = order.0;
         let announces_expiry =
             plan.courses.iter().flat_map(|d| &d.treatments).any(|t| t.kind == TreatmentKind::PaymentExpiredMessage);
-        if plan.order_status.is_some() || announces_expiry {
-            order_updates.push(OrderUpdate {
-                id: order_id,
-                status: plan.order_status,
-                approved_at: rules::approval_time(prior, plan.order_status, event.occurred_at, now),
-                announces_expiry,
+        let info = event.order.as_ref().expect("candidates have orders");
+        let write = OrderWrite {
+            id: order_id,
+            status: plan.order_status,
+            approved_at: rules::approval_time(prior, plan.order_status, event.occurred_at, now),
+            announces_expiry,
+            amount_cents: info.amount_cents,
+            currency: info.currency.clone(),
+            payment_method: info.payment_method.clone(),
+            installments: info.installments,
+            coupon: info.coupon.clone(),
+            offer_code: event.product.as_ref().and_then(|p| p.offer_code.clone()),
+            access_until: event.access_until,
+        };
+        if locked.order_is_new {
+            new_orders.push(NewOrder {
+                source: batch[*i].received.source.as_str(),
+                external_id: &info.external_id,
+                customer_id: customer.id,
+                course_id: course.id,
+                write,
             });
+        } else {
+            order_updates.push(write);
         }
         let decision = &plan.courses[0];
         let expires_at = match (decision.enrollment, enrollment) {
@@ -250,12 +278,22 @@ pub fn write(
             course_id: Some(course.id),
             order_id: Some(order_id),
         }));
+        // Its id, customer, order, note and final latency are `decided`'s (bound once for both).
+        events.push(NewEvent {
+            dedup_key: Some(&event.dedup_key),
+            event_type: Some(&event.event_type),
+            kind: Some(event.kind),
+            ..NewEvent::from_received(batch[*i].received, Outcome::Processed)
+        });
         decided.push((*i, *event_id, customer.id, Some(order_id), plan.note));
     }
 
-    // 3. The writes, in one statement: orders, enrollments, events, the treatments and the signals.
+    // 3. The writes, in one statement: the orders (new ones inserted whole), the enrollments, the events
+    // (inserted whole, with their customer, order, note and latency), the treatments and the signals.
     let changes = Changes {
+        new_orders: &new_orders,
         orders: &order_updates,
+        events: &events,
         new_enrollments: &new_enrollments,
         changed_enrollments: &changed_enrollments,
         decided: &decided,
@@ -304,8 +342,9 @@ fn keys(parsed: &Parsed) -> Vec<String> {
     }
 }
 
-/// A fresh candidate after `insert_and_lock`: its event, its customer as stored now, its order's id,
-/// status and payment-timeout mark before this batch, and its enrollment in the course, if any.
+/// A fresh candidate after `read_and_lock`: its event's reserved id, its customer as stored now, its
+/// order's id (reserved when the order is new), status and payment-timeout mark before this batch,
+/// and its enrollment in the course, if any.
 #[derive(QueryableByName)]
 struct Locked {
     #[diesel(sql_type = BigInt)]
@@ -332,6 +371,9 @@ struct Locked {
     last_activity_at: DateTime<Utc>,
     #[diesel(sql_type = BigInt)]
     order_id: i64,
+    /// The order is not on record yet: `order_id` is reserved, and the batch inserts it.
+    #[diesel(sql_type = Bool)]
+    order_is_new: bool,
     #[diesel(sql_type = Text)]
     order_status: OrderStatus,
     #[diesel(sql_type = Nullable<Timestamptz>)]
@@ -386,131 +428,106 @@ impl Locked {
     }
 }
 
-/// The prepared statement of `insert_and_lock`.
-struct InsertAndLock;
+/// The prepared statement of `read_and_lock`.
+struct ReadAndLock;
 
 /// One statement for the candidates (unique in the batch by dedup key, e-mail and order; in e-mail
-/// order, the one lock order of every writer), with `events` their rows:
-/// - the events, inserted in order as originals; one whose (source, dedup key) is already on record
-///   is not inserted (`ON CONFLICT DO NOTHING` on the dedup index) and gets nothing more here;
-/// - for the others, the customers (by e-mail) inserted or refreshed (a known field is never
-///   blanked) and the orders (by source and external id) inserted (`new`) or refreshed as
-///   `process::lock_order` does (a field the event does not carry — amount, coupon, offer,
-///   paid-period end... — keeps its known value), both locked until commit;
+/// order, the one lock order of every writer), before the rules:
+/// - the new events: those whose (source, dedup key) is not on record (a read of the dedup index),
+///   each with an id reserved from the events' sequence; the others get nothing more here (`write`
+///   leaves them to `process`, which answers them as duplicates);
+/// - for the new events, the customers (by e-mail) inserted or refreshed (a known field is never
+///   blanked), locked until commit;
+/// - their orders (by source and external id), `FOR UPDATE`, or, for an order not on record, an id
+///   reserved from the orders' sequence (`write_changes` inserts it, whole);
 /// - and their enrollments in the candidate's course, `FOR UPDATE`.
 ///
-/// Locks are taken in the order every writer takes them, one by one too (`process::apply`): events,
-/// customers, orders, enrollments. PostgreSQL runs a data-modifying CTE when its rows are first read,
-/// so each part reads the one before it (the enrollments join the orders only for that): without it
-/// the enrollments may be locked before the orders, and two replicas deadlocked (tests/faults.rs).
+/// Nothing of an event or an order is written before the rules have decided, so each is written
+/// once (until stop 21 both were inserted here and updated again after the rules: two row versions,
+/// their index entries and their foreign-key checks twice, about a tenth of the batch's work).
+/// A concurrent copy of one of these events, or a concurrent first event of one of these orders, that
+/// commits after this read makes `write_changes` fail on the unique key; the batch is then written
+/// again one savepoint per webhook (`batch::write_isolated`), which sees it.
 ///
-/// Returns one row per inserted event. A concurrent writer's enrollment for the same customer and
-/// course committed while this statement waited for the customer's lock is not seen (the statement's
-/// snapshot is older); inserting one again then fails on the unique key, and the batch is written again
-/// one savepoint per webhook (`batch::write_isolated`), which sees it.
-fn insert_and_lock(
+/// Locks are taken in the order every writer takes them, one by one too (`process::apply`):
+/// customers, orders, enrollments. PostgreSQL runs a data-modifying CTE when its rows are first read,
+/// and the order and enrollment reads each wait for the part before them (`o` joins `c`; `en` is
+/// gated on `o`): without it the enrollments may be locked before the orders, and two replicas
+/// deadlocked (tests/faults.rs).
+///
+/// Returns one row per new event. A concurrent writer's enrollment for the same customer and course
+/// committed while this statement waited for the customer's lock is not seen (the statement's
+/// snapshot is older); inserting one again then fails on the unique key, and the batch is written
+/// again one savepoint per webhook, which sees it.
+fn read_and_lock(
     conn: &mut PgConnection,
+    batch: &[Webhook<'_>],
     candidates: &[(usize, &PaymentEvent, Course)],
-    events: &[NewEvent<'_>],
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<Locked>> {
     // Candidates have orders (`write` keeps only those).
     fn order<'a>(x: &(usize, &'a PaymentEvent, Course)) -> &'a OrderInfo {
         x.1.order.as_ref().expect("candidates have orders")
     }
-    Statement::<InsertAndLock>::new(
+    Statement::<ReadAndLock>::new(
         "WITH input AS ( \
-           SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::jsonb[], $5::text[], $6::int4[], \
-             $7::bool[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int4[], $13::text[], $14::text[], \
-             $15::text[], $16::text[], $18::text[], $19::int8[], $20::int8[], $21::text[], $22::text[], \
-             $23::int4[], $24::text[], $25::text[], $26::timestamptz[]) WITH ORDINALITY \
-           AS v(source, received_at, remote_addr, headers, raw_body, body_size, truncated, outcome, dedup_key, \
-             event_type, kind, latency_ms, email, name, document, phone, external_id, course_id, amount_cents, \
-             currency, payment_method, installments, coupon, offer_code, access_until, n)), \
-         ev AS ( \
-           INSERT INTO webhook_events (source, received_at, remote_addr, headers, raw_body, body_size, truncated, \
-             outcome, dedup_key, event_type, kind, latency_ms) \
-           SELECT i.source, i.received_at, i.remote_addr, i.headers, i.raw_body, i.body_size, i.truncated, \
-             i.outcome, i.dedup_key, i.event_type, i.kind, i.latency_ms FROM input i ORDER BY i.n \
-           ON CONFLICT (source, dedup_key) WHERE duplicate_of IS NULL AND dedup_key IS NOT NULL DO NOTHING \
-           RETURNING id, source, dedup_key), \
-         fresh AS ( \
-           SELECT i.*, ev.id AS event_id FROM input i \
-           JOIN ev ON ev.source = i.source AND ev.dedup_key = i.dedup_key), \
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+             $7::text[], $8::int8[]) WITH ORDINALITY \
+           AS v(source, dedup_key, email, name, document, phone, external_id, course_id, n)), \
+         fresh AS MATERIALIZED ( \
+           SELECT i.*, nextval('webhook_events_id_seq') AS event_id FROM input i \
+           WHERE NOT EXISTS (SELECT 1 FROM webhook_events w WHERE w.source = i.source \
+             AND w.dedup_key = i.dedup_key AND w.duplicate_of IS NULL) \
+           ORDER BY i.n), \
          c AS ( \
            INSERT INTO customers (email, name, document, phone, updated_at, last_activity_at) \
-           SELECT f.email, f.name, f.document, f.phone, $17, $17 FROM fresh f ORDER BY f.n \
+           SELECT f.email, f.name, f.document, f.phone, $9, $9 FROM fresh f ORDER BY f.n \
            ON CONFLICT (email) DO UPDATE SET name = COALESCE(EXCLUDED.name, customers.name), \
              document = COALESCE(EXCLUDED.document, customers.document), \
              phone = COALESCE(EXCLUDED.phone, customers.phone), \
              updated_at = EXCLUDED.updated_at, last_activity_at = EXCLUDED.last_activity_at \
            RETURNING id, email, name, document, phone, created_at, updated_at, last_activity_at), \
          o AS ( \
-           INSERT INTO orders (source, external_id, customer_id, course_id, status, amount_cents, currency, \
-             payment_method, installments, coupon, offer_code, access_until) \
-           SELECT f.source, f.external_id, c.id, f.course_id, 'new', f.amount_cents, f.currency, \
-             f.payment_method, f.installments, f.coupon, f.offer_code, f.access_until \
-           FROM fresh f JOIN c ON c.email = f.email ORDER BY f.n \
-           ON CONFLICT (source, external_id) DO UPDATE SET \
-             amount_cents = COALESCE(EXCLUDED.amount_cents, orders.amount_cents), \
-             currency = COALESCE(EXCLUDED.currency, orders.currency), \
-             payment_method = COALESCE(EXCLUDED.payment_method, orders.payment_method), \
-             installments = COALESCE(EXCLUDED.installments, orders.installments), \
-             coupon = COALESCE(EXCLUDED.coupon, orders.coupon), \
-             offer_code = COALESCE(EXCLUDED.offer_code, orders.offer_code), \
-             access_until = COALESCE(EXCLUDED.access_until, orders.access_until), updated_at = $17 \
-           RETURNING id, source, external_id, status, payment_timeout_at), \
+           SELECT o.id, o.source, o.external_id, o.status, o.payment_timeout_at \
+           FROM fresh f JOIN c ON c.email = f.email \
+             JOIN orders o ON o.source = f.source AND o.external_id = f.external_id \
+           ORDER BY f.n FOR UPDATE OF o), \
          en AS ( \
            SELECT e.* FROM enrollments e \
            JOIN c ON c.id = e.customer_id JOIN fresh f ON f.email = c.email AND f.course_id = e.course_id \
-           JOIN o ON o.source = f.source AND o.external_id = f.external_id \
+           WHERE (SELECT count(*) FROM o) >= 0 \
            ORDER BY e.id FOR UPDATE OF e) \
          SELECT f.event_id, f.source, f.dedup_key, c.id AS customer_id, c.email, c.name, c.document, c.phone, \
-           c.created_at, c.updated_at, c.last_activity_at, o.id AS order_id, o.status AS order_status, \
-           o.payment_timeout_at, en.id AS enrollment_id, en.course_id, en.order_id AS enrollment_order_id, \
+           c.created_at, c.updated_at, c.last_activity_at, \
+           COALESCE(o.id, nextval('orders_id_seq')) AS order_id, o.id IS NULL AS order_is_new, \
+           COALESCE(o.status, 'new') AS order_status, o.payment_timeout_at, \
+           en.id AS enrollment_id, en.course_id, en.order_id AS enrollment_order_id, \
            en.status AS enrollment_status, en.granted_at, en.revoked_at, en.expires_at, \
            en.created_at AS enrollment_created_at, en.updated_at AS enrollment_updated_at \
          FROM fresh f JOIN c ON c.email = f.email \
-           JOIN o ON o.source = f.source AND o.external_id = f.external_id \
+           LEFT JOIN o ON o.source = f.source AND o.external_id = f.external_id \
            LEFT JOIN en ON en.customer_id = c.id AND en.course_id = f.course_id \
          ORDER BY f.n",
     )
-    .bind::<Array<Text>, _>(column_of(events, |r| r.source.to_string()))
-    .bind::<Array<Timestamptz>, _>(column_of(events, |r| r.received_at))
-    .bind::<Array<Nullable<Text>>, _>(column_of(events, |r| r.remote_addr.map(str::to_string)))
-    .bind::<Array<Jsonb>, _>(column_of(events, |r| r.headers.clone()))
-    .bind::<Array<Text>, _>(column_of(events, |r| r.raw_body.clone()))
-    .bind::<Array<Integer>, _>(column_of(events, |r| r.body_size))
-    .bind::<Array<Bool>, _>(column_of(events, |r| r.truncated))
-    .bind::<Array<Text>, _>(column_of(events, |r| r.outcome.as_str()))
-    .bind::<Array<Nullable<Text>>, _>(column_of(events, |r| r.dedup_key.map(str::to_string)))
-    .bind::<Array<Nullable<Text>>, _>(column_of(events, |r| r.event_type.map(str::to_string)))
-    .bind::<Array<Nullable<Text>>, _>(column_of(events, |r| r.kind.map(EventKind::as_str)))
-    .bind::<Array<Nullable<Integer>>, _>(column_of(events, |r| r.latency_ms))
+    .bind::<Array<Text>, _>(column_of(candidates, |x| batch[x.0].received.source.clone()))
+    .bind::<Array<Text>, _>(column_of(candidates, |x| x.1.dedup_key.clone()))
     .bind::<Array<Text>, _>(column_of(candidates, |x| x.1.customer.email.clone()))
     .bind::<Array<Nullable<Text>>, _>(column_of(candidates, |x| x.1.customer.name.clone()))
     .bind::<Array<Nullable<Text>>, _>(column_of(candidates, |x| x.1.customer.document.clone()))
     .bind::<Array<Nullable<Text>>, _>(column_of(candidates, |x| x.1.customer.phone.clone()))
-    .bind::<Timestamptz, _>(now)
     .bind::<Array<Text>, _>(column_of(candidates, |x| order(x).external_id.clone()))
     .bind::<Array<BigInt>, _>(column_of(candidates, |x| x.2.id))
-    .bind::<Array<Nullable<BigInt>>, _>(column_of(candidates, |x| order(x).amount_cents))
-    .bind::<Array<Nullable<Text>>, _>(column_of(candidates, |x| order(x).currency.clone()))
-    .bind::<Array<Nullable<Text>>, _>(column_of(candidates, |x| order(x).payment_method.clone()))
-    .bind::<Array<Nullable<Integer>>, _>(column_of(candidates, |x| order(x).installments))
-    .bind::<Array<Nullable<Text>>, _>(column_of(candidates, |x| order(x).coupon.clone()))
-    .bind::<Array<Nullable<Text>>, _>(column_of(candidates, |x| {
-        x.1.product.as_ref().and_then(|p| p.offer_code.clone())
-    }))
-    .bind::<Array<Nullable<Timestamptz>>, _>(column_of(candidates, |x| x.1.access_until))
+    .bind::<Timestamptz, _>(now)
     .load(conn)
 }
 
 /// What a batch changes once the rules have decided.
 struct Changes<'a> {
-    orders: &'a [OrderUpdate],
+    new_orders: &'a [NewOrder<'a>],
+    orders: &'a [OrderWrite],
     new_enrollments: &'a [NewEnrollment],
     changed_enrollments: &'a [Enrollment],
+    events: &'a [NewEvent<'a>],
     decided: &'a [Decided],
     treatments: &'a [NewTreatment],
 }
@@ -519,26 +536,49 @@ struct Changes<'a> {
 struct WriteChanges;
 
 /// Every write of the batch after the rules, in one statement (one round trip, whatever the batch):
-/// the orders' new statuses (and approval times) and payment-expired marks, as `process` sets them;
-/// the new and changed enrollments; the events' customer, order, note and final latency; the
-/// treatments, inserted in order (their ids ascend in that order) and returned; and the batch's
-/// signals (`e:<event>` and `q:<treatment>`, as `process::signals` makes them), sent with
-/// `pg_notify` when the transaction commits, `notify::SIGNALS_PER_PAYLOAD` to a payload. The parts
-/// touch different rows, so their order within the statement does not matter.
+/// the new orders inserted whole (status, approval time, payment-expired mark, with the ids
+/// `read_and_lock` reserved) and the known ones changed as `process` changes them (new status and
+/// approval time, payment-expired mark, the payment's details refreshed); the new and changed
+/// enrollments; the events inserted whole (their customer, order, note and final latency, with their
+/// reserved ids); the treatments, inserted in order (their ids ascend in that order) and returned;
+/// and the batch's signals (`e:<event>` and `q:<treatment>`, as `process::signals` makes them), sent
+/// with `pg_notify` when the transaction commits, `notify::SIGNALS_PER_PAYLOAD` to a payload. The
+/// foreign keys are checked at the end of the statement, when every row it inserts is there.
 fn write_changes(
     conn: &mut PgConnection,
     batch: &[Webhook<'_>],
     c: &Changes<'_>,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<Treatment>> {
+    let new_orders: Vec<&OrderWrite> = c.new_orders.iter().map(|o| &o.write).collect();
     Statement::<WriteChanges>::new(
-        "WITH orders_changed AS ( \
-           UPDATE orders o SET status = COALESCE(v.status, o.status), \
-             updated_at = CASE WHEN v.status IS NULL THEN o.updated_at ELSE $5 END, \
+        "WITH orders_added AS ( \
+           INSERT INTO orders (id, source, external_id, customer_id, course_id, status, amount_cents, currency, \
+             payment_method, installments, coupon, offer_code, access_until, approved_at, payment_timeout_at, \
+             updated_at) \
+           SELECT v.id, v.source, v.external_id, v.customer_id, v.course_id, COALESCE(v.status, 'new'), \
+             v.amount_cents, v.currency, v.payment_method, v.installments, v.coupon, v.offer_code, \
+             v.access_until, v.approved_at, CASE WHEN v.announces_expiry THEN $5 END, $5 \
+           FROM unnest($31::int8[], $32::text[], $33::text[], $34::int8[], $35::int8[], $36::text[], \
+             $37::timestamptz[], $38::bool[], $39::int8[], $40::text[], $41::text[], $42::int4[], $43::text[], \
+             $44::text[], $45::timestamptz[]) \
+             AS v(id, source, external_id, customer_id, course_id, status, approved_at, announces_expiry, \
+               amount_cents, currency, payment_method, installments, coupon, offer_code, access_until)), \
+         orders_changed AS ( \
+           UPDATE orders o SET status = COALESCE(v.status, o.status), updated_at = $5, \
              approved_at = COALESCE(v.approved_at, o.approved_at), \
-             payment_timeout_at = CASE WHEN v.announces_expiry THEN $5 ELSE o.payment_timeout_at END \
-           FROM unnest($1::int8[], $2::text[], $3::timestamptz[], $4::bool[]) \
-             AS v(id, status, approved_at, announces_expiry) WHERE o.id = v.id), \
+             payment_timeout_at = CASE WHEN v.announces_expiry THEN $5 ELSE o.payment_timeout_at END, \
+             amount_cents = COALESCE(v.amount_cents, o.amount_cents), \
+             currency = COALESCE(v.currency, o.currency), \
+             payment_method = COALESCE(v.payment_method, o.payment_method), \
+             installments = COALESCE(v.installments, o.installments), \
+             coupon = COALESCE(v.coupon, o.coupon), \
+             offer_code = COALESCE(v.offer_code, o.offer_code), \
+             access_until = COALESCE(v.access_until, o.access_until) \
+           FROM unnest($1::int8[], $2::text[], $3::timestamptz[], $4::bool[], $46::int8[], $47::text[], \
+             $48::text[], $49::int4[], $50::text[], $51::text[], $52::timestamptz[]) \
+             AS v(id, status, approved_at, announces_expiry, amount_cents, currency, payment_method, \
+               installments, coupon, offer_code, access_until) WHERE o.id = v.id), \
          enrollments_added AS ( \
            INSERT INTO enrollments (customer_id, course_id, order_id, status, granted_at, expires_at) \
            SELECT v.customer_id, v.course_id, v.order_id, 'active', $5, v.expires_at \
@@ -549,11 +589,12 @@ fn write_changes(
              revoked_at = v.revoked_at, expires_at = v.expires_at, updated_at = $5 \
            FROM unnest($10::int8[], $11::text[], $12::int8[], $13::timestamptz[], $14::timestamptz[], \
              $15::timestamptz[]) AS v(id, status, order_id, granted_at, revoked_at, expires_at) WHERE e.id = v.id), \
-         events_done AS ( \
-           UPDATE webhook_events w SET customer_id = v.customer_id, order_id = v.order_id, note = v.note, \
-             latency_ms = v.latency_ms \
-           FROM unnest($16::int8[], $17::int8[], $18::int8[], $19::text[], $20::int4[]) \
-             AS v(id, customer_id, order_id, note, latency_ms) WHERE w.id = v.id), \
+         events_added AS ( \
+           INSERT INTO webhook_events (id, source, received_at, remote_addr, headers, raw_body, body_size, \
+             truncated, outcome, dedup_key, event_type, kind, latency_ms, customer_id, order_id, note) \
+           SELECT * FROM unnest($16::int8[], $53::text[], $54::timestamptz[], $55::text[], $56::jsonb[], \
+             $57::text[], $58::int4[], $59::bool[], $60::text[], $61::text[], $62::text[], $63::text[], \
+             $20::int4[], $17::int8[], $18::int8[], $19::text[])), \
          treatments_added AS ( \
            INSERT INTO treatments (kind, run_at, reason, payload, event_id, customer_id, course_id, order_id) \
            SELECT v.kind, v.run_at, v.reason, v.payload, v.event_id, v.customer_id, v.course_id, v.order_id \
@@ -601,6 +642,42 @@ fn write_changes(
     .bind::<Array<Nullable<BigInt>>, _>(column_of(c.treatments, |t| t.order_id))
     .bind::<Text, _>(notify::CHANNEL)
     .bind::<BigInt, _>(notify::SIGNALS_PER_PAYLOAD)
+    // $31–$45: the new orders.
+    .bind::<Array<BigInt>, _>(column_of(&new_orders, |o| o.id))
+    .bind::<Array<Text>, _>(column_of(c.new_orders, |o| o.source.to_string()))
+    .bind::<Array<Text>, _>(column_of(c.new_orders, |o| o.external_id.to_string()))
+    .bind::<Array<BigInt>, _>(column_of(c.new_orders, |o| o.customer_id))
+    .bind::<Array<BigInt>, _>(column_of(c.new_orders, |o| o.course_id))
+    .bind::<Array<Nullable<Text>>, _>(column_of(&new_orders, |o| o.status.map(OrderStatus::as_str)))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column_of(&new_orders, |o| o.approved_at))
+    .bind::<Array<Bool>, _>(column_of(&new_orders, |o| o.announces_expiry))
+    .bind::<Array<Nullable<BigInt>>, _>(column_of(&new_orders, |o| o.amount_cents))
+    .bind::<Array<Nullable<Text>>, _>(column_of(&new_orders, |o| o.currency.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column_of(&new_orders, |o| o.payment_method.clone()))
+    .bind::<Array<Nullable<Integer>>, _>(column_of(&new_orders, |o| o.installments))
+    .bind::<Array<Nullable<Text>>, _>(column_of(&new_orders, |o| o.coupon.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column_of(&new_orders, |o| o.offer_code.clone()))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column_of(&new_orders, |o| o.access_until))
+    // $46–$52: the payment's details of the known orders.
+    .bind::<Array<Nullable<BigInt>>, _>(column_of(c.orders, |o| o.amount_cents))
+    .bind::<Array<Nullable<Text>>, _>(column_of(c.orders, |o| o.currency.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column_of(c.orders, |o| o.payment_method.clone()))
+    .bind::<Array<Nullable<Integer>>, _>(column_of(c.orders, |o| o.installments))
+    .bind::<Array<Nullable<Text>>, _>(column_of(c.orders, |o| o.coupon.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column_of(c.orders, |o| o.offer_code.clone()))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column_of(c.orders, |o| o.access_until))
+    // $53–$63: the events (with $16–$20: id, customer, order, note, latency).
+    .bind::<Array<Text>, _>(column_of(c.events, |r| r.source.to_string()))
+    .bind::<Array<Timestamptz>, _>(column_of(c.events, |r| r.received_at))
+    .bind::<Array<Nullable<Text>>, _>(column_of(c.events, |r| r.remote_addr.map(str::to_string)))
+    .bind::<Array<Jsonb>, _>(column_of(c.events, |r| r.headers.clone()))
+    .bind::<Array<Text>, _>(column_of(c.events, |r| r.raw_body.clone()))
+    .bind::<Array<Integer>, _>(column_of(c.events, |r| r.body_size))
+    .bind::<Array<Bool>, _>(column_of(c.events, |r| r.truncated))
+    .bind::<Array<Text>, _>(column_of(c.events, |r| r.outcome.as_str()))
+    .bind::<Array<Nullable<Text>>, _>(column_of(c.events, |r| r.dedup_key.map(str::to_string)))
+    .bind::<Array<Nullable<Text>>, _>(column_of(c.events, |r| r.event_type.map(str::to_string)))
+    .bind::<Array<Nullable<Text>>, _>(column_of(c.events, |r| r.kind.map(EventKind::as_str)))
     .load(conn)
 }
 
