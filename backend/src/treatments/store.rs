@@ -6,6 +6,7 @@ use crate::models::Treatment;
 use crate::prepared::Statement;
 use crate::schema::treatments;
 use chrono::{DateTime, Duration, Utc};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde_json::Value;
 
@@ -78,11 +79,21 @@ pub fn insert(conn: &mut PgConnection, rows: &[NewTreatment]) -> QueryResult<Vec
     .load(conn)
 }
 
+/// How a claim is planned (`SET LOCAL`, for the claim's transaction): it walks `treatments_due` in
+/// `run_at` order and stops at its limit. Left to the statistics, a queue that grew after they were
+/// taken (a burst before autoanalyze, a server without autovacuum) looks small, and the planner
+/// gathered every due treatment instead — a bitmap of `treatments_due` and `treatments_status` — ran
+/// the ordering check on each and sorted them all to keep the first 20: 0.79 s a claim with 216,000
+/// due in stop 21's bench, 0.5 ms walking. No sort, no bitmap, no sequential scan leaves the walk.
+const CLAIM_PLAN: &str =
+    "SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off";
+
 /// Claims up to `limit` due treatments: pending ones whose time has come, and running ones whose
-/// lease expired (their worker died). Each claim counts as an attempt.
+/// lease expired (their worker died), oldest `run_at` first. Each claim counts as an attempt.
 pub fn claim(conn: &mut PgConnection, limit: i64, lease: Duration, now: DateTime<Utc>) -> QueryResult<Vec<Treatment>> {
     use treatments::dsl as t;
     conn.transaction(|conn| {
+        conn.batch_execute(CLAIM_PLAN)?;
         let due: Vec<i64> = t::treatments
             .select(t::id)
             .filter(
