@@ -37,18 +37,29 @@ type NewEnrollment = (i64, i64, Option<i64>, Option<DateTime<Utc>>);
 /// A webhook written here: its index in the batch, event, customer, order, note.
 type Decided = (usize, i64, i64, Option<i64>, Option<Note>);
 
-/// For the rest of the batch's transaction: every prepared statement runs with its generic plan.
+/// For the rest of the batch's transaction: every prepared statement runs with its generic plan, and
+/// that plan looks rows up by key.
 ///
 /// PostgreSQL plans a prepared statement with its values for the first five runs, then keeps the
 /// generic plan only if it does not look costlier than those. For `write_changes` it does: given the
 /// arrays, the planner counts their elements (8 webhooks, say), while the generic plan assumes 10 rows
 /// for each `unnest`, so it planned the statement again on every batch — 0.6 ms of PostgreSQL's CPU
-/// each time, about as much as executing it (its log: `bind` 0.62 ms against 0.08 ms for
-/// `insert_and_lock`). The generic plans are the right ones whatever the batch (each `unnest` joined
-/// by primary key, nested loops over index scans). `SET LOCAL` ends with the transaction, so the
-/// pool's other users (the search plans every term with its values) are not affected. It is sent with
-/// the `BEGIN`, in one round trip (`transaction`).
-const BEGIN_WITH_GENERIC_PLANS: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
+/// each time, about as much as executing it (its log: `bind` 0.62 ms against 0.08 ms for the first
+/// statement). The generic plans are the right ones whatever the batch (each `unnest` joined by key,
+/// nested loops over index scans) — provided they are made so: a generic plan is kept for the life of
+/// the connection until the tables' statistics change, and one made while `webhook_events`, `orders`
+/// or `enrollments` is nearly empty (a new installation, or a server without autovacuum) read the
+/// whole dedup index and the whole `orders` table on every batch (`EXPLAIN EXECUTE`: a materialized
+/// full index scan under the anti-join, a hash join over a sequential scan). The batch's statements
+/// only ever look rows up by key, so sequential scans, hash and merge joins and materialized inner
+/// sides are off while they are planned. `SET LOCAL` ends with the transaction, so the pool's other
+/// users (the search plans every term with its values) are not affected, but for the plan a statement
+/// prepared inside a batch keeps on that connection: those are the one-by-one path's lookups by key,
+/// for which it is the right plan anywhere. It is sent with the `BEGIN`, in one round trip
+/// (`transaction`).
+const BEGIN_WITH_GENERIC_PLANS: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; \
+     SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; \
+     SET LOCAL enable_material = off";
 
 /// `conn.transaction(f)` for a batch: committed when `f` succeeds, rolled back when it fails, its
 /// statements planned generically (`BEGIN_WITH_GENERIC_PLANS`, one round trip for both). `write` runs
